@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// GossipRec: a peer-to-peer, gossip-based, decentralized recommender.
+// Toolchain only: Foundation, Dispatch, Glibc, Swift Testing. No package dependencies.
+import PackageDescription
+
+/// Hot numeric loops (MF training, merging) are bounds-checked in debug and run unchecked in release builds.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "GossipRec",
+    products: [
+        .executable(name: "gossiprec", targets: ["gossiprec"]),
+        .library(name: "RecommenderModel", targets: ["RecommenderModel"]),
+        .library(name: "GossipProtocol", targets: ["GossipProtocol"]),
+        .library(name: "WireFormat", targets: ["WireFormat"]),
+        .library(name: "SocketTransport", targets: ["SocketTransport"]),
+        .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
+        .library(name: "GossipSimulator", targets: ["GossipSimulator"]),
+    ],
+    targets: [
+        // Pure core: data sets, splits, matrix factorization, metrics, merge rules. Foundation at most.
+        .target(name: "RecommenderModel", swiftSettings: fast),
+        // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
+        .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
+        // Bytes <-> messages. Pure.
+        .target(name: "WireFormat", dependencies: ["GossipProtocol"], swiftSettings: fast),
+        // The only code that calls Glibc for I/O.
+        .target(name: "SocketTransport"),
+        // The shell: one serial DispatchQueue per peer interpreting protocol directives.
+        .target(name: "NodeRuntime",
+                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport"],
+                swiftSettings: fast),
+        // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
+        .target(name: "GossipSimulator",
+                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat"], swiftSettings: fast),
+        // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
+        .target(name: "GossipRecCLI",
+                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport",
+                               "NodeRuntime", "GossipSimulator"],
+                swiftSettings: fast),
+        .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
+
+        .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
+        .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
+        .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),
+        .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
+        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// GossipSimulator: see Package.swift for this target's role.

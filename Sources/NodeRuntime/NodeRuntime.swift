@@ -1,0 +1,1 @@
+// NodeRuntime: see Package.swift for this target's role.

@@ -1,0 +1,1 @@
+// SocketTransport: see Package.swift for this target's role.

@@ -1,0 +1,1 @@
+// WireFormat: see Package.swift for this target's role.

@@ -1,0 +1,4 @@
+import GossipRecCLI
+import Foundation
+
+exit(GossipRecCLI.main(Array(CommandLine.arguments.dropFirst())))
