@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 swift build 2>&1 | tee "$log"
 if grep -q "warning:" "$log"; then echo "test.sh: swift build printed warnings (see above)"; exit 1; fi
-swift test --parallel 2>&1
+swift test 2>&1
