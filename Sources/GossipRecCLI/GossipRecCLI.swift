@@ -1,7 +1,45 @@
+import Foundation
+import RecommenderModel
+
+/// A subcommand: options parsed purely, then run.
+protocol Subcommand {
+    static var name: String { get }
+    static var summary: String { get }
+    static var options: [OptionSpec] { get }
+    init(_ o: ParsedOptions) throws
+    func run() throws -> Int32
+}
+
+extension Subcommand {
+    static func parse(_ args: [String]) throws -> Self {
+        try Self(ParsedOptions.parse(command: name, summary: summary, specs: options, args))
+    }
+}
+
 /// Entry point for the `gossiprec` executable: returns the process exit status.
 public enum GossipRecCLI {
+    static var commands: [any Subcommand.Type] { [SplitCommand.self, TrainCommand.self] }
+
+    public static var usage: String {
+        var s = "usage: gossiprec COMMAND [options]\n\nGossipRec: a peer-to-peer, gossip-based, decentralized recommender.\n\ncommands:\n"
+        for c in commands { s += "  " + c.name.padding(toLength: 12, withPad: " ", startingAt: 0) + c.summary + "\n" }
+        return s + "\nRun 'gossiprec COMMAND --help' for a command's options."
+    }
+
     public static func main(_ arguments: [String]) -> Int32 {
-        print("gossiprec: subcommands coming")
-        return 0
+        guard let first = arguments.first, first != "--help", first != "-h", first != "help" else {
+            Console.out(usage)
+            return arguments.isEmpty ? 2 : 0
+        }
+        do {
+            guard let cmd = commands.first(where: { $0.name == first }) else { throw CLIError.unknownCommand(first) }
+            return try cmd.parse(Array(arguments.dropFirst())).run()
+        } catch CLIError.helpRequested(let text) {
+            Console.out(text)
+            return 0
+        } catch {
+            Console.err("gossiprec \(first): error: \(error)")
+            return error is CLIError ? 2 : 1
+        }
     }
 }

@@ -1,0 +1,72 @@
+import Foundation
+import RecommenderModel
+
+/// `gossiprec train`: the centralized MF baseline on NCF split files.
+struct TrainCommand: Subcommand {
+    static let name = "train"
+    static let summary = "Train centralized matrix factorization on a split (the reference for gossip runs)"
+    static let options = [
+        OptionSpec("split", "PREFIX", "NCF split files PREFIX.train.rating/.test.rating/.test.negative"),
+        OptionSpec("loss", "L", "bce or bpr", default: "bce"),
+        OptionSpec("dim", "D", "embedding dimension", default: "32"),
+        OptionSpec("epochs", "N", "training epochs", default: "40"),
+        OptionSpec("lr", "X", "learning rate", default: "0.1"),
+        OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
+        OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
+        OptionSpec("optimizer", "O", "sgd or adagrad", default: "adagrad"),
+        OptionSpec("init-std", "X", "std of the Gaussian initialisation", default: "0.1"),
+        OptionSpec("no-bias", nil, "no item bias"),
+        OptionSpec("seed", "S", "random seed", default: "1"),
+        OptionSpec("eval-every", "N", "evaluate every N epochs (0: only at the end)", default: "1"),
+    ]
+
+    var prefix: String, config = TrainingConfig(), epochs: Int, seed: UInt64, evalEvery: Int
+
+    init(_ o: ParsedOptions) throws {
+        prefix = try o.string("split")
+        config.loss = try o.choice("loss", Loss.self)
+        config.dimension = try o.int("dim", in: 1...1024)
+        epochs = try o.int("epochs", in: 0...100_000)
+        config.learningRate = Float(try o.double("lr", in: 0...100))
+        config.l2 = Float(try o.double("l2", in: 0...100))
+        config.negatives = try o.int("negatives", in: 1...1000)
+        config.optimizer = try o.choice("optimizer", OptimizerKind.self)
+        config.initStd = Float(try o.double("init-std", in: 0...10))
+        config.itemBias = !o.has("no-bias")
+        seed = try o.seed()
+        evalEvery = try o.int("eval-every", in: 0...100_000)
+    }
+
+    func run() throws -> Int32 {
+        let split = try LeaveOneOutSplit.readNCF(prefix: prefix)
+        let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)
+        var trainer = CentralTrainer(split: split, config: config, seed: seed)
+        Console.out(String(format: "train: %d users, %d items, %d positives; ItemPop HR@10 %.4f NDCG@10 %.4f",
+                           split.userCount, split.itemCount, trainer.positiveCount, pop.hitRate, pop.ndcg))
+        var trainSeconds = 0.0
+        var last = trainer.evaluate()
+        for e in 1...max(epochs, 1) where epochs > 0 {
+            let t0 = Date()
+            let loss = trainer.epoch()
+            let dt = Date().timeIntervalSince(t0)
+            trainSeconds += dt
+            if !loss.isFinite {
+                Console.err("train: loss became non-finite at epoch \(e); lower --lr")
+                return 1
+            }
+            if (evalEvery > 0 && e % evalEvery == 0) || e == epochs {
+                last = trainer.evaluate()
+                Console.out(String(format: "epoch %3d  loss %.4f  HR@10 %.4f  NDCG@10 %.4f  %.3f s", e, loss, last.hitRate, last.ndcg, dt))
+            }
+        }
+        var j = JSONLine()
+        j.add("model", "mf-\(config.loss.rawValue)")
+        j.add("hr10", last.hitRate); j.add("ndcg10", last.ndcg)
+        j.add("itempop_hr10", pop.hitRate); j.add("itempop_ndcg10", pop.ndcg)
+        j.add("users", last.count); j.add("dim", config.dimension); j.add("epochs", epochs)
+        j.add("seconds", trainSeconds, digits: 3)
+        j.add("samples_per_second", trainSeconds > 0 ? Double(trainer.positiveCount * epochs) / trainSeconds : 0, digits: 0)
+        Console.out(j.text)
+        return 0
+    }
+}
