@@ -1,10 +1,11 @@
 /// Reassembles frames from a TCP byte stream.
 ///
 /// Feed it chunks as `read` returns them (`append`), then take frames with `nextFrame()` until it returns nil.
-/// A frame may arrive over many chunks and a chunk may hold several frames. The header is checked as soon as its
-/// 32 bytes are in (magic, version, type, flags, swarm, and the payload length against the channel's frame
-/// limit), so an oversized or foreign frame is rejected before its body is buffered. Memory stays bounded by one
-/// maximal frame plus one chunk, provided the caller drains `nextFrame()` after every `append`.
+/// A frame may arrive over many chunks and a chunk may hold several frames. The magic is checked byte by byte as
+/// it arrives, the rest of the header as soon as its 32 bytes are in (version, type, flags, swarm, and the
+/// payload length against the channel's frame limit), so an oversized or foreign frame is rejected before its
+/// body is buffered. Memory stays bounded by one maximal frame plus one chunk, provided the caller drains
+/// `nextFrame()` after every `append`.
 ///
 /// The first error poisons the accumulator: the stream's framing is lost, every later `nextFrame()` rethrows
 /// the same error, and the caller should count the reason and close the connection. Returned frames still go
@@ -61,7 +62,13 @@ public struct FrameAccumulator: Sendable {
 
     /// Length of the frame at `start`, once its header (and tag length, if flagged) has arrived.
     private func frameLengthAtStart() throws(DecodeError) -> Int? {
-        guard bufferedByteCount >= FrameHeader.byteCount else { return nil }
+        guard bufferedByteCount >= FrameHeader.byteCount else {
+            // Fail fast on a stream that is not GossipRec at all (e.g. an HTTP probe) without waiting for 32 bytes.
+            for k in 0..<min(bufferedByteCount, FrameHeader.magic.count) where buffer[start + k] != FrameHeader.magic[k] {
+                throw .badMagic
+            }
+            return nil
+        }
         let header = try FrameHeader.parse(buffer, at: start, limits: limits)
         if let expectedSwarmID, header.swarmID != expectedSwarmID {
             throw .wrongSwarm(expected: expectedSwarmID, found: header.swarmID)
