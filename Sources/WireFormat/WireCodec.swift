@@ -1,0 +1,421 @@
+import GossipProtocol
+
+/// Envelopes to bytes and back. Pure: no I/O, no clocks, no randomness.
+///
+/// Every envelope has exactly one encoding, and decoding is strict (unknown versions, types, flags, enum
+/// tags, booleans other than 0/1, trailing bytes and non-finite floats are all rejected), so
+/// `encode(decode(b)) == b` for every frame `b` that decodes. Payload layouts are in README.wire.md and on the
+/// `encodePayload` cases below.
+public enum WireCodec {
+    /// The wire version this build speaks (and the only one it accepts).
+    public static let version: UInt8 = 1
+
+    // MARK: Encoding
+
+    /// Encodes `envelope` as one frame. Throws if a receiver using `limits` would reject the result (a list
+    /// over its limit, a non-finite float, an inconsistent `ModelPayload`, an address that is not 4 or 16
+    /// bytes, a frame over its channel's size limit).
+    public static func encode(_ envelope: Envelope, limits: WireLimits = .default) throws(EncodeError) -> [UInt8] {
+        do {
+            return try encodeFrame(envelope, limits: limits)
+        } catch {
+            throw EncodeError(error)
+        }
+    }
+
+    private static func encodeFrame(_ e: Envelope, limits: WireLimits) throws(DecodeError) -> [UInt8] {
+        let type = e.message.wireType
+        var flags: FrameFlags = []
+        if let tag = e.authTag {
+            flags.insert(.authTag)
+            guard tag.count <= limits.maxAuthTagBytes else {
+                throw .lengthExceedsLimit(field: "auth_tag_length", length: tag.count, limit: limits.maxAuthTagBytes)
+            }
+        }
+        var header = FrameHeader(type: type, flags: flags, swarmID: e.swarmID, sender: e.sender,
+                                 sequence: e.sequence, payloadLength: 0)
+        var w = ByteWriter(reservingCapacity: FrameHeader.byteCount + estimatedPayloadSize(e.message)
+                           + 2 + (e.authTag?.count ?? 0) + FrameHeader.checksumByteCount)
+        header.write(to: &w)
+        try encodePayload(e.message, into: &w, limits: limits)
+        header.payloadLength = w.writerIndex - FrameHeader.byteCount
+        let total = header.frameByteCount(authTagLength: e.authTag?.count ?? 0)
+        let limit = limits.maxFrameBytes(for: type.channel)
+        guard total <= limit else { throw .lengthExceedsLimit(field: "frame_length", length: total, limit: limit) }
+        w.setInteger(UInt32(header.payloadLength), at: 28)
+        if let tag = e.authTag {
+            w.writeInteger(UInt16(tag.count))
+            w.writeBytes(tag)
+        }
+        let crc = CRC32C.checksum(w.bytes)
+        w.writeInteger(crc)
+        return w.bytes
+    }
+
+    /// An upper bound of the payload size, to allocate the frame once.
+    private static func estimatedPayloadSize(_ m: Message) -> Int {
+        switch m {
+        case .modelPush(_, let model, _), .modelReply(_, let model):
+            return 32 + 8 * model.items.count + 4 * model.values.count
+        default:
+            return 256
+        }
+    }
+
+    // Payload layouts (all little-endian; `address` = u8 ip length (4|16), ip bytes, u16 port;
+    // `update` = u64 peer, address, u8 status (0 alive, 1 suspect, 2 dead), u64 incarnation;
+    // `entry` = u64 peer, address, u16 age; lists are a u16 count then the elements):
+    //   join            address, u64 incarnation
+    //   joinReply       updates
+    //   ping            u64 seq, updates
+    //   pingReq         u64 seq, u64 target, address, updates
+    //   ack             u64 seq, u64 target, updates
+    //   nack            u64 seq, u64 target
+    //   shuffleRequest  u64 seq, entries
+    //   shuffleReply    u64 seq, entries
+    //   modelPush       u64 seq, u8 wantsReply (0|1), model
+    //   modelReply      u64 seq, model
+    //   modelDecline    u64 seq, u8 reason
+    //   model = u32 itemCount, u16 dimension, u64 round, u32 rows, rows x u32 items, rows x f32 weights,
+    //           rows*dimension x f32 values (row-major)
+    static func encodePayload(_ m: Message, into w: inout ByteWriter, limits: WireLimits) throws(DecodeError) {
+        switch m {
+        case .join(let address, let incarnation):
+            try writeAddress(address, field: "join.address", into: &w)
+            w.writeInteger(incarnation)
+        case .joinReply(let members):
+            try writeUpdates(members, field: "joinReply.members", into: &w, limits: limits)
+        case .ping(let seq, let updates):
+            w.writeInteger(seq)
+            try writeUpdates(updates, field: "ping.updates", into: &w, limits: limits)
+        case .pingReq(let seq, let target, let targetAddress, let updates):
+            w.writeInteger(seq)
+            w.writeInteger(target.raw)
+            try writeAddress(targetAddress, field: "pingReq.targetAddress", into: &w)
+            try writeUpdates(updates, field: "pingReq.updates", into: &w, limits: limits)
+        case .ack(let seq, let target, let updates):
+            w.writeInteger(seq)
+            w.writeInteger(target.raw)
+            try writeUpdates(updates, field: "ack.updates", into: &w, limits: limits)
+        case .nack(let seq, let target):
+            w.writeInteger(seq)
+            w.writeInteger(target.raw)
+        case .shuffleRequest(let seq, let entries):
+            w.writeInteger(seq)
+            try writeEntries(entries, field: "shuffleRequest.entries", into: &w, limits: limits)
+        case .shuffleReply(let seq, let entries):
+            w.writeInteger(seq)
+            try writeEntries(entries, field: "shuffleReply.entries", into: &w, limits: limits)
+        case .modelPush(let seq, let model, let wantsReply):
+            w.writeInteger(seq)
+            w.writeInteger(UInt8(wantsReply ? 1 : 0))
+            try writeModel(model, field: "modelPush.model", into: &w, limits: limits)
+        case .modelReply(let seq, let model):
+            w.writeInteger(seq)
+            try writeModel(model, field: "modelReply.model", into: &w, limits: limits)
+        case .modelDecline(let seq, let reason):
+            w.writeInteger(seq)
+            w.writeInteger(reason)
+        }
+    }
+
+    private static func writeAddress(_ a: PeerAddress, field: String, into w: inout ByteWriter) throws(DecodeError) {
+        // `ip` is a public var, so its length is re-checked here rather than trusted to the initializer.
+        guard a.ip.count == 4 || a.ip.count == 16 else {
+            throw .invalid("\(field) has \(a.ip.count) address bytes (must be 4 or 16)")
+        }
+        w.writeInteger(UInt8(a.ip.count))
+        w.writeBytes(a.ip)
+        w.writeInteger(a.port)
+    }
+
+    private static func writeCount(_ count: Int, limit: Int, field: String, into w: inout ByteWriter) throws(DecodeError) {
+        let bound = min(limit, Int(UInt16.max))
+        guard count <= bound else { throw .lengthExceedsLimit(field: field, length: count, limit: bound) }
+        w.writeInteger(UInt16(count))
+    }
+
+    private static func writeUpdates(_ us: [MemberUpdate], field: String, into w: inout ByteWriter,
+                                     limits: WireLimits) throws(DecodeError) {
+        try writeCount(us.count, limit: limits.maxUpdatesPerMessage, field: field, into: &w)
+        for u in us {
+            w.writeInteger(u.peer.raw)
+            try writeAddress(u.address, field: field + ".address", into: &w)
+            switch u.status {
+            case .alive(let n): w.writeInteger(UInt8(0)); w.writeInteger(n)
+            case .suspect(let n): w.writeInteger(UInt8(1)); w.writeInteger(n)
+            case .dead(let n): w.writeInteger(UInt8(2)); w.writeInteger(n)
+            }
+        }
+    }
+
+    private static func writeEntries(_ es: [ViewEntry], field: String, into w: inout ByteWriter,
+                                     limits: WireLimits) throws(DecodeError) {
+        try writeCount(es.count, limit: limits.maxViewEntries, field: field, into: &w)
+        for e in es {
+            w.writeInteger(e.peer.raw)
+            try writeAddress(e.address, field: field + ".address", into: &w)
+            w.writeInteger(e.age)
+        }
+    }
+
+    private static func writeModel(_ m: ModelPayload, field: String, into w: inout ByteWriter,
+                                   limits: WireLimits) throws(DecodeError) {
+        try validate(m, field: field, limits: limits)
+        w.writeInteger(m.itemCount)
+        w.writeInteger(m.dimension)
+        w.writeInteger(m.round)
+        w.writeInteger(UInt32(m.items.count))
+        w.writeIntegers(m.items)
+        w.writeFloats(m.weights)
+        w.writeFloats(m.values)
+    }
+
+    /// Checks a model payload's consistency, the same way on both sides: dimension in 1...maxDimension, at most
+    /// maxModelRows rows, `weights.count == items.count`, `values.count == items.count * dimension`, items
+    /// strictly increasing and below `itemCount`, weights finite and >= 0, values finite.
+    public static func validate(_ m: ModelPayload, field: String = "model", limits: WireLimits) throws(DecodeError) {
+        let dim = Int(m.dimension)
+        guard dim >= 1 else { throw .invalid("\(field).dimension is 0") }
+        guard dim <= limits.maxDimension else {
+            throw .lengthExceedsLimit(field: field + ".dimension", length: dim, limit: limits.maxDimension)
+        }
+        let rows = m.items.count
+        guard rows <= limits.maxModelRows else {
+            throw .lengthExceedsLimit(field: field + ".rows", length: rows, limit: limits.maxModelRows)
+        }
+        guard m.weights.count == rows else {
+            throw .invalid("\(field) has \(rows) items but \(m.weights.count) weights")
+        }
+        guard m.values.count == rows * dim else {
+            throw .invalid("\(field) has \(m.values.count) values, expected \(rows) rows x \(dim) = \(rows * dim)")
+        }
+        let itemCount = m.itemCount
+        let itemProblem: DecodeError? = m.items.withUnsafeBufferPointer { items in
+            var previous: UInt32? = nil
+            for (k, item) in items.enumerated() {
+                if item >= itemCount {
+                    return .invalid("\(field).items[\(k)] = \(item) is not below itemCount \(itemCount)")
+                }
+                if let p = previous, item <= p {
+                    return .invalid("\(field).items[\(k)] = \(item) does not increase on items[\(k - 1)] = \(p)")
+                }
+                previous = item
+            }
+            return nil
+        }
+        if let itemProblem { throw itemProblem }
+        if let k = firstNonFinite(m.weights) { throw .nonFiniteFloat(field: "\(field).weights[\(k)]") }
+        if let k = m.weights.firstIndex(where: { $0 < 0 }) {
+            throw .invalid("\(field).weights[\(k)] = \(m.weights[k]) is negative")
+        }
+        if let k = firstNonFinite(m.values) { throw .nonFiniteFloat(field: "\(field).values[\(k)]") }
+    }
+
+    /// Index of the first NaN or infinity (exponent bits all ones), scanning bit patterns.
+    private static func firstNonFinite(_ values: [Float]) -> Int? {
+        values.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: UInt32.self) { bits in
+                for k in bits.indices where bits[k] & 0x7F80_0000 == 0x7F80_0000 { return k }
+                return nil
+            }
+        }
+    }
+
+    // MARK: Decoding
+
+    /// Decodes one whole frame (a UDP datagram, or a frame from `FrameAccumulator`). The frame must be exactly
+    /// `bytes`: shorter is `.truncated`, longer is `.trailingBytes`. Checks, in order: header (magic, version,
+    /// type, flags, length limit), auth-tag length, frame length, checksum, swarm (if `expectedSwarmID` is
+    /// given), then the payload.
+    public static func decode(_ bytes: [UInt8], limits: WireLimits = .default,
+                              expectedSwarmID: UInt32? = nil) throws(DecodeError) -> Envelope {
+        let header = try FrameHeader.parse(bytes, limits: limits)
+        let total = try frameByteCount(header, in: bytes, at: 0, limits: limits)
+        guard bytes.count >= total else { throw .truncated(needed: total, available: bytes.count) }
+        guard bytes.count == total else { throw .trailingBytes(count: bytes.count - total) }
+        let crcOffset = total - FrameHeader.checksumByteCount
+        var r = ByteReader(bytes, range: crcOffset..<total)
+        let stored: UInt32 = try r.read()
+        let computed = CRC32C.checksum(bytes, range: 0..<crcOffset)
+        guard stored == computed else { throw .badChecksum(stored: stored, computed: computed) }
+        if let expectedSwarmID, header.swarmID != expectedSwarmID {
+            throw .wrongSwarm(expected: expectedSwarmID, found: header.swarmID)
+        }
+        var payload = ByteReader(bytes, range: FrameHeader.byteCount..<header.authenticatedByteCount)
+        let message = try decodePayload(header.type, from: &payload, limits: limits)
+        guard payload.readableBytes == 0 else { throw .trailingBytes(count: payload.readableBytes) }
+        var tag: [UInt8]? = nil
+        if header.flags.contains(.authTag) {
+            let start = header.trailerOffset + 2
+            tag = Array(bytes[start..<crcOffset])
+        }
+        return Envelope(swarmID: header.swarmID, sender: header.sender, sequence: header.sequence,
+                        message: message, authTag: tag)
+    }
+
+    /// Decodes a frame held in foreign memory (copies it once).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = .default,
+                              expectedSwarmID: UInt32? = nil) throws(DecodeError) -> Envelope {
+        try decode(Array(bytes), limits: limits, expectedSwarmID: expectedSwarmID)
+    }
+
+    /// The whole frame's length for `header` (parsed at `offset` of `bytes`), reading the auth-tag length if the
+    /// flag is set. Returns nil if that length field has not arrived yet (`bytes` too short); throws if the tag
+    /// or the frame would exceed its limit.
+    static func frameByteCountIfKnown(_ header: FrameHeader, in bytes: [UInt8], at offset: Int,
+                                      limits: WireLimits) throws(DecodeError) -> Int? {
+        var tagLength = 0
+        if header.flags.contains(.authTag) {
+            let at = offset + header.trailerOffset
+            guard bytes.count >= at + 2 else { return nil }
+            var r = ByteReader(bytes, range: at..<at + 2)
+            tagLength = Int(try r.read(UInt16.self))
+            guard tagLength <= limits.maxAuthTagBytes else {
+                throw .lengthExceedsLimit(field: "auth_tag_length", length: tagLength, limit: limits.maxAuthTagBytes)
+            }
+        }
+        let total = header.frameByteCount(authTagLength: tagLength)
+        let limit = limits.maxFrameBytes(for: header.type.channel)
+        guard total <= limit else { throw .lengthExceedsLimit(field: "frame_length", length: total, limit: limit) }
+        return total
+    }
+
+    private static func frameByteCount(_ header: FrameHeader, in bytes: [UInt8], at offset: Int,
+                                       limits: WireLimits) throws(DecodeError) -> Int {
+        guard let total = try frameByteCountIfKnown(header, in: bytes, at: offset, limits: limits) else {
+            throw .truncated(needed: offset + header.trailerOffset + 2, available: bytes.count)
+        }
+        return total
+    }
+
+    static func decodePayload(_ type: MessageType, from r: inout ByteReader,
+                              limits: WireLimits) throws(DecodeError) -> Message {
+        switch type {
+        case .join:
+            let address = try readAddress(&r, field: "join.address")
+            return .join(address: address, incarnation: try r.read())
+        case .joinReply:
+            return .joinReply(members: try readUpdates(&r, field: "joinReply.members", limits: limits))
+        case .ping:
+            let seq: UInt64 = try r.read()
+            return .ping(seq: seq, updates: try readUpdates(&r, field: "ping.updates", limits: limits))
+        case .pingReq:
+            let seq: UInt64 = try r.read()
+            let target = PeerID(try r.read(UInt64.self))
+            let address = try readAddress(&r, field: "pingReq.targetAddress")
+            let updates = try readUpdates(&r, field: "pingReq.updates", limits: limits)
+            return .pingReq(seq: seq, target: target, targetAddress: address, updates: updates)
+        case .ack:
+            let seq: UInt64 = try r.read()
+            let target = PeerID(try r.read(UInt64.self))
+            return .ack(seq: seq, target: target, updates: try readUpdates(&r, field: "ack.updates", limits: limits))
+        case .nack:
+            let seq: UInt64 = try r.read()
+            return .nack(seq: seq, target: PeerID(try r.read(UInt64.self)))
+        case .shuffleRequest:
+            let seq: UInt64 = try r.read()
+            return .shuffleRequest(seq: seq, entries: try readEntries(&r, field: "shuffleRequest.entries", limits: limits))
+        case .shuffleReply:
+            let seq: UInt64 = try r.read()
+            return .shuffleReply(seq: seq, entries: try readEntries(&r, field: "shuffleReply.entries", limits: limits))
+        case .modelPush:
+            let seq: UInt64 = try r.read()
+            let flag: UInt8 = try r.read()
+            guard flag <= 1 else { throw .invalid("modelPush.wantsReply = \(flag) (must be 0 or 1)") }
+            let model = try readModel(&r, field: "modelPush.model", limits: limits)
+            return .modelPush(seq: seq, model: model, wantsReply: flag == 1)
+        case .modelReply:
+            let seq: UInt64 = try r.read()
+            return .modelReply(seq: seq, model: try readModel(&r, field: "modelReply.model", limits: limits))
+        case .modelDecline:
+            let seq: UInt64 = try r.read()
+            return .modelDecline(seq: seq, reason: try r.read())
+        }
+    }
+
+    private static func readAddress(_ r: inout ByteReader, field: String) throws(DecodeError) -> PeerAddress {
+        let length: UInt8 = try r.read()
+        guard length == 4 || length == 16 else {
+            throw .invalid("\(field) has address length \(length) (must be 4 or 16)")
+        }
+        let ip = try r.read(byteCount: Int(length))
+        return PeerAddress(ip: ip, port: try r.read())
+    }
+
+    /// Reads a u16 list count, checks it against `limit` and (at `minElementBytes` each) against the bytes
+    /// left, before the caller reserves room for the elements.
+    private static func readCount(_ r: inout ByteReader, field: String, limit: Int,
+                                  minElementBytes: Int) throws(DecodeError) -> Int {
+        let count = Int(try r.read(UInt16.self))
+        guard count <= limit else { throw .lengthExceedsLimit(field: field, length: count, limit: limit) }
+        try r.require(count * minElementBytes)
+        return count
+    }
+
+    /// Smallest encoded `MemberUpdate`: peer 8 + address (1 + 4 + 2) + status 1 + incarnation 8.
+    private static let minUpdateBytes = 24
+    /// Smallest encoded `ViewEntry`: peer 8 + address (1 + 4 + 2) + age 2.
+    private static let minEntryBytes = 17
+
+    private static func readUpdates(_ r: inout ByteReader, field: String,
+                                    limits: WireLimits) throws(DecodeError) -> [MemberUpdate] {
+        let count = try readCount(&r, field: field, limit: limits.maxUpdatesPerMessage, minElementBytes: minUpdateBytes)
+        var out: [MemberUpdate] = []
+        out.reserveCapacity(count)
+        for k in 0..<count {
+            let peer = PeerID(try r.read(UInt64.self))
+            let address = try readAddress(&r, field: "\(field)[\(k)].address")
+            let kind: UInt8 = try r.read()
+            let n: UInt64 = try r.read()
+            let status: MemberStatus
+            switch kind {
+            case 0: status = .alive(incarnation: n)
+            case 1: status = .suspect(incarnation: n)
+            case 2: status = .dead(incarnation: n)
+            default: throw .invalid("\(field)[\(k)].status = \(kind) (must be 0 alive, 1 suspect or 2 dead)")
+            }
+            out.append(MemberUpdate(peer: peer, address: address, status: status))
+        }
+        return out
+    }
+
+    private static func readEntries(_ r: inout ByteReader, field: String,
+                                    limits: WireLimits) throws(DecodeError) -> [ViewEntry] {
+        let count = try readCount(&r, field: field, limit: limits.maxViewEntries, minElementBytes: minEntryBytes)
+        var out: [ViewEntry] = []
+        out.reserveCapacity(count)
+        for k in 0..<count {
+            let peer = PeerID(try r.read(UInt64.self))
+            let address = try readAddress(&r, field: "\(field)[\(k)].address")
+            out.append(ViewEntry(peer: peer, address: address, age: try r.read()))
+        }
+        return out
+    }
+
+    private static func readModel(_ r: inout ByteReader, field: String,
+                                  limits: WireLimits) throws(DecodeError) -> ModelPayload {
+        let itemCount: UInt32 = try r.read()
+        let dimension: UInt16 = try r.read()
+        let round: UInt64 = try r.read()
+        let rows = Int(try r.read(UInt32.self))
+        let dim = Int(dimension)
+        guard dim >= 1 else { throw .invalid("\(field).dimension is 0") }
+        guard dim <= limits.maxDimension else {
+            throw .lengthExceedsLimit(field: field + ".dimension", length: dim, limit: limits.maxDimension)
+        }
+        guard rows <= limits.maxModelRows else {
+            throw .lengthExceedsLimit(field: field + ".rows", length: rows, limit: limits.maxModelRows)
+        }
+        // rows < 2^32 and dim < 2^16, so this cannot overflow on 64-bit platforms.
+        try r.require(rows * 4 * (2 + dim))
+        // `require` above guarantees these bulk reads succeed.
+        let items = r.readIntegers(count: rows, as: UInt32.self)!
+        let weights = r.readFloats(count: rows)!
+        let values = r.readFloats(count: rows * dim)!
+        let model = ModelPayload(itemCount: itemCount, dimension: dimension, round: round,
+                                 items: items, weights: weights, values: values)
+        try validate(model, field: field, limits: limits)
+        return model
+    }
+}

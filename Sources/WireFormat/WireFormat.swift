@@ -1,1 +1,0 @@
-// WireFormat: see Package.swift for this target's role.

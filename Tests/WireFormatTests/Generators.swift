@@ -1,0 +1,124 @@
+import GossipProtocol
+import RecommenderModel
+@testable import WireFormat
+
+/// Seeded generators of valid protocol values, sized by `Shape` so that fuzzing can use small ones.
+struct Shape {
+    var maxUpdates: Int
+    var maxEntries: Int
+    var maxRows: Int
+    var maxDimension: Int
+    var maxTag: Int
+
+    /// Up to the default limits (but models kept modest so debug builds stay fast).
+    static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16, maxTag: 64)
+    /// Small values, cheap to encode and decode many times.
+    static let small = Shape(maxUpdates: 3, maxEntries: 3, maxRows: 4, maxDimension: 3, maxTag: 8)
+}
+
+extension SplitMix64 {
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + next(below: range.count) }
+    mutating func bool() -> Bool { next() & 1 == 1 }
+    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+
+    /// A u64 biased towards edge values (0, 1, max) now and then.
+    mutating func u64() -> UInt64 {
+        switch next(below: 8) {
+        case 0: return 0
+        case 1: return .max
+        case 2: return UInt64(next(below: 100))
+        default: return next()
+        }
+    }
+
+    mutating func address() -> PeerAddress {
+        let n = bool() ? 4 : 16
+        return PeerAddress(ip: (0..<n).map { _ in byte() }, port: UInt16(truncatingIfNeeded: next()))
+    }
+
+    mutating func status() -> MemberStatus {
+        let n = u64()
+        switch next(below: 3) {
+        case 0: return .alive(incarnation: n)
+        case 1: return .suspect(incarnation: n)
+        default: return .dead(incarnation: n)
+        }
+    }
+
+    mutating func updates(_ shape: Shape) -> [MemberUpdate] {
+        (0..<int(0...shape.maxUpdates)).map { _ in MemberUpdate(peer: PeerID(u64()), address: address(), status: status()) }
+    }
+
+    mutating func entries(_ shape: Shape) -> [ViewEntry] {
+        (0..<int(0...shape.maxEntries)).map { _ in
+            ViewEntry(peer: PeerID(u64()), address: address(), age: UInt16(truncatingIfNeeded: next()))
+        }
+    }
+
+    /// A finite float of varied magnitude and sign (subnormals, zeros, huge values included).
+    mutating func finiteFloat() -> Float {
+        switch next(below: 6) {
+        case 0: return 0
+        case 1: return -0.0
+        case 2: return Float.greatestFiniteMagnitude * (bool() ? 1 : -1)
+        case 3: return Float.leastNonzeroMagnitude * Float(int(1...1000))
+        default:
+            var bits = UInt32(truncatingIfNeeded: next())
+            if bits & 0x7F80_0000 == 0x7F80_0000 { bits &= ~0x0080_0000 }  // clear one exponent bit: finite
+            return Float(bitPattern: bits)
+        }
+    }
+
+    mutating func model(_ shape: Shape) -> ModelPayload {
+        let dimension = int(1...shape.maxDimension)
+        let itemCount = UInt32(int(1...5_000))
+        let rows = min(int(0...shape.maxRows), Int(itemCount))
+        var items = Set<UInt32>()
+        while items.count < rows { items.insert(UInt32(next(below: Int(itemCount)))) }
+        return ModelPayload(itemCount: itemCount, dimension: UInt16(dimension), round: u64(),
+                            items: items.sorted(),
+                            weights: (0..<rows).map { _ in abs(finiteFloat()) },
+                            values: (0..<rows * dimension).map { _ in finiteFloat() })
+    }
+
+    mutating func message(_ type: MessageType, _ shape: Shape) -> Message {
+        switch type {
+        case .join: return .join(address: address(), incarnation: u64())
+        case .joinReply: return .joinReply(members: updates(shape))
+        case .ping: return .ping(seq: u64(), updates: updates(shape))
+        case .pingReq:
+            return .pingReq(seq: u64(), target: PeerID(u64()), targetAddress: address(), updates: updates(shape))
+        case .ack: return .ack(seq: u64(), target: PeerID(u64()), updates: updates(shape))
+        case .nack: return .nack(seq: u64(), target: PeerID(u64()))
+        case .shuffleRequest: return .shuffleRequest(seq: u64(), entries: entries(shape))
+        case .shuffleReply: return .shuffleReply(seq: u64(), entries: entries(shape))
+        case .modelPush: return .modelPush(seq: u64(), model: model(shape), wantsReply: bool())
+        case .modelReply: return .modelReply(seq: u64(), model: model(shape))
+        case .modelDecline: return .modelDecline(seq: u64(), reason: byte())
+        }
+    }
+
+    mutating func envelope(_ shape: Shape, type: MessageType? = nil) -> Envelope {
+        let t = type ?? MessageType.allCases[next(below: MessageType.allCases.count)]
+        return Envelope(swarmID: UInt32(truncatingIfNeeded: u64()), sender: PeerID(u64()), sequence: u64(),
+                        message: message(t, shape),
+                        authTag: bool() ? nil : (0..<int(0...shape.maxTag)).map { _ in byte() })
+    }
+}
+
+/// Fixes up the CRC trailer of a (possibly mutated) frame whose layout is still intact enough to locate it:
+/// lets fuzzing reach the payload decoder instead of stopping at the checksum.
+func withRecomputedChecksum(_ frame: [UInt8]) -> [UInt8] {
+    guard frame.count >= 4 else { return frame }
+    var f = frame
+    let crc = CRC32C.checksum(f, range: 0..<f.count - 4)
+    for k in 0..<4 { f[f.count - 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * k)) }
+    return f
+}
+
+/// Encodes, failing the test with a readable message if encoding throws.
+func mustEncode(_ e: Envelope, limits: WireLimits = .default) -> [UInt8] {
+    do { return try WireCodec.encode(e, limits: limits) } catch {
+        fatalError("encoding a valid envelope failed: \(error) for \(e)")
+    }
+}

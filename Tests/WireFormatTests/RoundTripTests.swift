@@ -1,0 +1,81 @@
+import GossipProtocol
+import RecommenderModel
+import Testing
+@testable import WireFormat
+
+@Suite struct RoundTripTests {
+    @Test(arguments: MessageType.allCases)
+    func everyMessageTypeRoundTripsBitExactly(_ type: MessageType) throws {
+        var rng = SplitMix64(seed: 0x5EED_0000 + UInt64(type.rawValue))
+        for _ in 0..<150 {
+            let e = rng.envelope(.full, type: type)
+            let bytes = try WireCodec.encode(e)
+            let back = try WireCodec.decode(bytes, expectedSwarmID: e.swarmID)
+            #expect(back == e)
+            // Floats compare by value in ==; the wire must also keep their exact bits (-0.0, subnormals).
+            if case .modelPush(_, let a, _) = e.message, case .modelPush(_, let b, _) = back.message {
+                #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern))
+                #expect(a.weights.map(\.bitPattern) == b.weights.map(\.bitPattern))
+            }
+            #expect(try WireCodec.encode(back) == bytes)
+            #expect(bytes.count <= WireLimits.default.maxFrameBytes(for: type.channel))
+        }
+    }
+
+    @Test func messageTypesSplitByChannel() {
+        for t in MessageType.allCases {
+            let isModel = [.modelPush, .modelReply, .modelDecline].contains(t)
+            #expect(t.channel == (isModel ? .stream : .datagram))
+        }
+    }
+
+    /// MovieLens-100K-sized table: 1,682 items x 32 floats (~229 KB frame). Not timed.
+    @Test func aFullSizeModelRoundTrips() throws {
+        var rng = SplitMix64(seed: 1_682)
+        let rows = 1_682, dim = 32
+        let model = ModelPayload(itemCount: UInt32(rows), dimension: UInt16(dim), round: 12,
+                                 items: (0..<UInt32(rows)).map { $0 },
+                                 weights: (0..<rows).map { _ in rng.nextUnitFloat() * 10 },
+                                 values: (0..<rows * dim).map { _ in rng.nextUnitFloat() * 2 - 1 })
+        let e = Envelope(swarmID: 3, sender: PeerID(4), sequence: 5,
+                         message: .modelPush(seq: 6, model: model, wantsReply: true), authTag: [UInt8](repeating: 1, count: 32))
+        let bytes = try WireCodec.encode(e)
+        #expect(bytes.count == 32 + (8 + 1 + 4 + 2 + 8 + 4) + rows * 8 + rows * dim * 4 + 2 + 32 + 4)
+        #expect(try WireCodec.decode(bytes) == e)
+        var acc = FrameAccumulator()
+        acc.append(Array(bytes[..<100_000]))
+        #expect(try acc.nextFrame() == nil)
+        acc.append(Array(bytes[100_000...]))
+        #expect(try acc.nextFrame() == bytes)
+    }
+
+    /// The default limits keep the largest possible membership frame within one datagram.
+    @Test func worstCaseMembershipFramesFitTheDatagramLimit() throws {
+        let limits = WireLimits.default
+        let v6 = PeerAddress(ip: [UInt8](repeating: 0xFE, count: 16), port: 1)
+        let updates = (0..<limits.maxUpdatesPerMessage).map {
+            MemberUpdate(peer: PeerID(UInt64($0)), address: v6, status: .dead(incarnation: .max))
+        }
+        let entries = (0..<limits.maxViewEntries).map { ViewEntry(peer: PeerID(UInt64($0)), address: v6, age: 9) }
+        let tag = [UInt8](repeating: 7, count: limits.maxAuthTagBytes)
+        let messages: [Message] = [
+            .joinReply(members: updates), .ping(seq: 1, updates: updates),
+            .pingReq(seq: 1, target: PeerID(2), targetAddress: v6, updates: updates),
+            .ack(seq: 1, target: PeerID(2), updates: updates),
+            .shuffleRequest(seq: 1, entries: entries), .shuffleReply(seq: 1, entries: entries),
+        ]
+        for m in messages {
+            // Encoding throws if the frame would exceed maxDatagramFrameBytes.
+            let bytes = try WireCodec.encode(Envelope(swarmID: 1, sender: PeerID(1), sequence: 1, message: m, authTag: tag))
+            #expect(bytes.count <= limits.maxDatagramFrameBytes)
+        }
+    }
+
+    @Test func decodeFromRawMemoryMatchesDecodeFromArray() throws {
+        var rng = SplitMix64(seed: 99)
+        let e = rng.envelope(.small, type: .ping)
+        let bytes = try WireCodec.encode(e)
+        let back = try bytes.withUnsafeBytes { raw throws(DecodeError) in try WireCodec.decode(raw) }
+        #expect(back == e)
+    }
+}
