@@ -94,10 +94,23 @@ public enum LocalTrainer {
         return j
     }
 
-    /// One positive (u, i) with `k` sampled negatives. Returns the step's loss.
+    /// One positive (u, i) with `k` negatives sampled uniformly among the user's non-positives.
+    /// Returns the step's loss.
     @inline(__always)
     static func step(_ c: Context, user U: UnsafeMutablePointer<Float>, userG2 UG: UnsafeMutablePointer<Float>?,
                      positive i: Int, positives: UnsafeBufferPointer<Int32>, rng: inout SplitMix64) -> Float {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(c.k, 1)) { negs in
+            for t in 0..<negs.count { negs[t] = sampleNegative(positives, c.itemCount, &rng) }
+            return update(c, user: U, userG2: UG, positive: i, negatives: UnsafeBufferPointer(negs))
+        }
+    }
+
+    /// The gradient step for one positive and the given negatives (the deterministic core of `step`).
+    /// BCE: the user's gradient is accumulated over all targets with the item rows as they were, item rows
+    /// are updated with the user vector as it was. BPR: one (i, j) pair after the other, as in Rendle et al.
+    @inline(__always)
+    static func update(_ c: Context, user U: UnsafeMutablePointer<Float>, userG2 UG: UnsafeMutablePointer<Float>?,
+                       positive i: Int, negatives: UnsafeBufferPointer<Int>) -> Float {
         let d = c.d
         let VG: UnsafeMutablePointer<Float>? = c.adagrad ? c.VG : nil
         let BG: UnsafeMutablePointer<Float>? = c.adagrad ? c.BG : nil
@@ -107,8 +120,8 @@ public enum LocalTrainer {
         case .bce:
             let gradU = c.scratch
             gradU.update(repeating: 0, count: d)
-            for t in 0...c.k {
-                let item = t == 0 ? i : sampleNegative(positives, c.itemCount, &rng)
+            for t in 0...negatives.count {
+                let item = t == 0 ? i : negatives[t - 1]
                 let v = c.V + item * d
                 let x = Vec.dot(U, v, d) + (c.useBias ? c.B[item] : 0)
                 let y: Float = t == 0 ? 1 : 0
@@ -127,8 +140,7 @@ public enum LocalTrainer {
         case .bpr:
             let diff = c.scratch
             let vi = c.V + i * d
-            for _ in 0..<max(c.k, 1) {
-                let j = sampleNegative(positives, c.itemCount, &rng)
+            for j in negatives {
                 let vj = c.V + j * d
                 var x = Vec.dot(U, vi, d) - Vec.dot(U, vj, d)
                 if c.useBias { x += c.B[i] - c.B[j] }
@@ -150,6 +162,37 @@ public enum LocalTrainer {
             }
         }
         return loss
+    }
+
+    /// The loss of one positive against the given negatives, without the L2 term and without changing
+    /// anything (for gradient checks and monitoring).
+    public static func loss(user: [Float], items: ItemTable, positive i: Int, negatives: [Int], loss kind: Loss, useBias: Bool) -> Float {
+        user.withUnsafeBufferPointer { U in
+            func s(_ t: Int) -> Float { items.score(user: U.baseAddress!, item: t) - (useBias ? 0 : items.bias[t]) }
+            switch kind {
+            case .bce:
+                return Vec.softplus(-s(i)) + negatives.reduce(0) { $0 + Vec.softplus(s($1)) }
+            case .bpr:
+                return negatives.reduce(0) { $0 + Vec.softplus(-(s(i) - s($1))) }
+            }
+        }
+    }
+
+    /// Applies exactly one gradient step for a positive and explicit negatives (the same arithmetic as
+    /// training, minus the sampling). Returns the loss before the step.
+    @discardableResult
+    public static func applyStep(user: inout UserVector, items: inout ItemTable, positive i: Int, negatives: [Int],
+                                 config: TrainingConfig) -> Float {
+        let adagrad = config.optimizer == .adagrad && !user.g2.isEmpty
+        return withContext(&items, config) { c in
+            user.values.withUnsafeMutableBufferPointer { U in
+                user.g2.withUnsafeMutableBufferPointer { UG in
+                    negatives.withUnsafeBufferPointer { N in
+                        update(c, user: U.baseAddress!, userG2: adagrad ? UG.baseAddress : nil, positive: i, negatives: N)
+                    }
+                }
+            }
+        }
     }
 
     /// Runs `body` with a step context over `items`.
