@@ -162,7 +162,8 @@ else
 fi
 
 # ------------------------------------------------------------------------------------------------ (6) implicit
-log "(6) Scripts/bench_implicit.py $SPLIT --grid $GRID (single thread)"
+log "(6) Scripts/bench_implicit.py --self-test, then on $SPLIT --grid $GRID (single thread)"
+"$VENV/bin/python" "$REPO_ROOT/Scripts/bench_implicit.py" --self-test || die "bench_implicit.py --self-test failed"
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
     "$VENV/bin/python" "$REPO_ROOT/Scripts/bench_implicit.py" "$SPLIT" --grid "$GRID" --seed "$SEED" \
     >"$RUN_DIR/implicit.jsonl" || die "bench_implicit.py failed (see above)"
@@ -222,6 +223,9 @@ if "bpr" in ours and "implicit-bpr" in theirs:
     out.append(f"BPR throughput ratio: ours {a:,.0f} / implicit {b:,.0f} positive samples/s = {ratio:.3f} "
                f"(same run, single thread for implicit)")
     summary["bpr_throughput_ratio"] = ratio
+    c = theirs["implicit-bpr"].get("samples_per_cpu_second")
+    if c:
+        out.append(f"  (implicit BPR per CPU second: {c:,.0f} samples/s; wall/CPU gap = contention from other processes)")
 if ours and "itempop" in theirs:
     a, b = ours["bpr"]["itempop_hr10"], theirs["itempop"]["hr10"]
     out.append(f"ItemPop cross-check: gossiprec {a:.4f} vs bench_implicit {b:.4f}"
@@ -230,6 +234,8 @@ if "implicit-bpr" in theirs:
     p = theirs["implicit-bpr"]["params"]
     out.append(f"implicit {theirs['implicit-bpr']['implicit_version']}: BPR {p}; "
                f"ALS {theirs.get('implicit-als', {}).get('params')}")
+out.append(f"load average (1/5/15 min) at summary time: {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
+           f"on {os.cpu_count()} cores; throughput numbers are wall-clock and noisy on a busy machine")
 text = "\n".join(out)
 print(text)
 open(os.path.join(run, "summary.md"), "w").write(text + "\n")

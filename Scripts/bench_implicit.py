@@ -2,6 +2,7 @@
 """Central baselines for GossipRec on an NCF leave-one-out split: `implicit` BPR and ALS, and ItemPop.
 
 Usage:  python3 Scripts/bench_implicit.py PREFIX [--grid small|none] [--models bpr,als,itempop] [--seed 1]
+        python3 Scripts/bench_implicit.py --self-test
 
 Input (exactly the text format of He et al., "Neural Collaborative Filtering", WWW 2017,
 github.com/hexiangnan/neural_collaborative_filtering, Data/ml-1m.*; ids are 0-indexed and dense):
@@ -40,10 +41,15 @@ refitted on the full train file, and only that refit is timed and evaluated on t
 configuration of each grid (the documented defaults). Seeds are fixed (random_state), so runs are repeatable up to
 timing noise.
 
-Output: one JSON line per model on stdout with keys model, hr10, ndcg10, seconds (train wall seconds of the final
-fit), samples_per_second (BPR only: positive samples per second; null otherwise), params, tied_users, hr10_ties_worst,
-users,
-items, train_interactions, test_users, implicit_version, selected_by. Progress goes to stderr.
+Output: one JSON line per model on stdout, keys:
+  model, hr10, ndcg10, tied_users, hr10_ties_worst, params, selected_by (validation|default|none), val_hr10,
+  seconds          train wall seconds of the final fit: median of --repeats identical fits (default 3; all of them
+                   in seconds_all); the machine is shared, so a single fit's time is noisy,
+  cpu_seconds      median process CPU seconds of the same fits,
+  samples_per_second      BPR only (null otherwise): iterations * train interactions / seconds,
+  samples_per_cpu_second  BPR only: the same per CPU second,
+  users, items, train_interactions, test_users, implicit_version.
+Progress goes to stderr.
 """
 
 import os
@@ -92,6 +98,7 @@ ALS_GRID = [
     for reg in (1.0, 0.1, 10.0, 50.0)
 ]
 FACTORS = 32
+LAST_CPU_SECONDS = 0.0  # process CPU seconds of the latest fit (less sensitive to a busy machine than wall time)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -203,6 +210,28 @@ def evaluate(score_fn, users, positives, negatives):
     return float(hit.mean()), float(ndcg.mean()), (tied, hr_worst)
 
 
+def self_test():
+    """Checks the metric on hand-made scores (run with --self-test); exits non-zero on a mismatch."""
+    users = np.array([0, 1, 2, 3])
+    positives = np.array([0, 0, 0, 0])
+    negatives = np.array([[1, 2, 3] * 4] * 4)[:, :12]          # 12 negatives per user
+    table = np.zeros((4, 4))
+    table[0] = [5, 1, 1, 1]       # positive strictly best: rank 0
+    table[1] = [1, 1, 1, 1]       # all ties: rank 0 (ties do not count), 12 tied negatives
+    table[2] = [1, 2, 2, 0]       # items 1, 2 higher: 8 of the 12 negatives above -> rank 8
+    table[3] = [1, 2, 2, 2]       # every negative higher: rank 12 -> miss
+    hr, ndcg, (tied, hr_worst) = evaluate(lambda u, c: table[u[:, None], c], users, positives, negatives)
+    expect_ndcg = (1.0 + 1.0 + 1.0 / np.log2(10.0) + 0.0) / 4
+    checks = [("hr10", hr, 0.75), ("ndcg10", ndcg, expect_ndcg), ("tied_users", tied, 1),
+              ("hr10_ties_worst", hr_worst, 0.5)]
+    bad = [(n, got, want) for n, got, want in checks if abs(got - want) > 1e-12]
+    for n, got, want in bad:
+        log(f"self-test FAILED: {n} = {got}, expected {want}")
+    if bad:
+        sys.exit(1)
+    log("self-test passed: rank = #negatives strictly higher, HR@10 = rank < 10, NDCG@10 = 1/log2(rank + 2)")
+
+
 def mf_scorer(user_factors, item_factors):
     uf = np.asarray(user_factors, dtype=np.float64)
     itf = np.asarray(item_factors, dtype=np.float64)
@@ -253,16 +282,32 @@ def validation_split(train, test_items_by_user, n_items, n_negs, seed):
 def fit_bpr(matrix, params, seed):
     model = BayesianPersonalizedRanking(factors=FACTORS, num_threads=1, random_state=seed,
                                         verify_negative_samples=True, **params)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(matrix, show_progress=False)
+    global LAST_CPU_SECONDS
+    LAST_CPU_SECONDS = time.process_time() - c0
     return model, time.perf_counter() - t0
 
 
 def fit_als(matrix, params, seed):
     model = AlternatingLeastSquares(factors=FACTORS, num_threads=1, random_state=seed, **params)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(matrix, show_progress=False)
+    global LAST_CPU_SECONDS
+    LAST_CPU_SECONDS = time.process_time() - c0
     return model, time.perf_counter() - t0
+
+
+def timed_refit(fit, matrix, params, seed, repeats):
+    """Fits `repeats` times with the same seed; returns (first model, median seconds, all seconds)."""
+    first, times, cpu = None, [], []
+    for _ in range(max(1, repeats)):
+        model, secs = fit(matrix, params, seed)
+        if first is None:
+            first = model
+        times.append(secs)
+        cpu.append(LAST_CPU_SECONDS)
+    return first, float(np.median(times)), dict(wall=times, cpu=cpu)
 
 
 def select(name, grid, fit, val_matrix, val, seed, use_grid):
@@ -282,12 +327,20 @@ def select(name, grid, fit, val_matrix, val, seed, use_grid):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("prefix", help="split prefix: reads PREFIX.train.rating, .test.rating, .test.negative")
+    ap.add_argument("--self-test", action="store_true", help="check the HR/NDCG code on hand-made scores and exit")
+    ap.add_argument("prefix", nargs="?", help="split prefix: reads PREFIX.train.rating, .test.rating, .test.negative")
     ap.add_argument("--grid", choices=("small", "none"), default="small",
                     help="small: pick hyper-parameters on a validation split (default); none: documented defaults")
     ap.add_argument("--models", default="itempop,bpr,als", help="comma list of itempop,bpr,als")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="time the final fit this many times (same seed) and report the median (default 3)")
     args = ap.parse_args()
+    if args.self_test:
+        self_test()
+        return
+    if not args.prefix:
+        ap.error("PREFIX is required (or --self-test)")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
         if m not in ("itempop", "bpr", "als"):
@@ -297,7 +350,8 @@ def main():
     threadpool_limits(1)
     blas = [f"{d.get('internal_api')} {d.get('version')} threads={d.get('num_threads')} "
             f"arch={d.get('architecture')}" for d in threadpool_info()]
-    log(f"implicit {implicit.__version__}, numpy {np.__version__}; thread pools: {'; '.join(blas) or 'none'}")
+    log(f"implicit {implicit.__version__}, numpy {np.__version__}; thread pools: {'; '.join(blas) or 'none'}; "
+        f"load average {os.getloadavg()[0]:.2f} (2-core machine: timings are noisy when it is busy)")
 
     train, t_users, t_items, t_negs, n_users, n_items = load_split(args.prefix)
     pairs = [(u, i) for u, i, _r, _t in train]
@@ -334,23 +388,27 @@ def main():
         elif name == "bpr":
             log(f"bpr: grid of {len(BPR_GRID) if use_grid else 1}")
             params, val_score = select("bpr", BPR_GRID, fit_bpr, val_matrix, val, args.seed, use_grid)
-            model, secs = fit_bpr(matrix, params, args.seed)
+            model, secs, all_secs = timed_refit(fit_bpr, matrix, params, args.seed, args.repeats)
             hr, ndcg, tied = evaluate(mf_scorer(model.user_factors, model.item_factors), *test)
             sps = params["iterations"] * nnz / secs
+            cpu_secs = float(np.median(all_secs["cpu"]))
             emit(dict(model="implicit-bpr", hr10=hr, ndcg10=ndcg, seconds=secs, samples_per_second=sps,
+                      samples_per_cpu_second=params["iterations"] * nnz / cpu_secs if cpu_secs > 0 else None,
                       params=dict(factors=FACTORS, item_bias=True, **params), tied_users=tied[0],
-                      hr10_ties_worst=tied[1],
+                      hr10_ties_worst=tied[1], seconds_all=all_secs["wall"],
+                      cpu_seconds=float(np.median(all_secs["cpu"])),
                       selected_by="validation" if val_score else "default",
                       val_hr10=val_score[0] if val_score else None, **common))
             log(f"bpr: HR@10 {hr:.4f} NDCG@10 {ndcg:.4f}, {secs:.2f} s, {sps:,.0f} pos samples/s")
         elif name == "als":
             log(f"als: grid of {len(ALS_GRID) if use_grid else 1}")
             params, val_score = select("als", ALS_GRID, fit_als, val_matrix, val, args.seed, use_grid)
-            model, secs = fit_als(matrix, params, args.seed)
+            model, secs, all_secs = timed_refit(fit_als, matrix, params, args.seed, args.repeats)
             hr, ndcg, tied = evaluate(mf_scorer(model.user_factors, model.item_factors), *test)
             emit(dict(model="implicit-als", hr10=hr, ndcg10=ndcg, seconds=secs, samples_per_second=None,
                       params=dict(factors=FACTORS, **params), tied_users=tied[0],
-                      hr10_ties_worst=tied[1],
+                      hr10_ties_worst=tied[1], seconds_all=all_secs["wall"],
+                      cpu_seconds=float(np.median(all_secs["cpu"])),
                       selected_by="validation" if val_score else "default",
                       val_hr10=val_score[0] if val_score else None, **common))
             log(f"als: HR@10 {hr:.4f} NDCG@10 {ndcg:.4f}, {secs:.2f} s")
