@@ -120,16 +120,15 @@ done
 log "split: $(wc -l <"$SPLIT.train.rating") train lines, $(wc -l <"$SPLIT.test.rating") test users"
 
 # ------------------------------------------------------------------------------------------------ (4) train
-# run_train LOSS: runs `gossiprec train`, shows its progress on stderr, leaves stdout in RUN/train-LOSS.out.
+# run_train LOSS: runs `gossiprec train`, streams its output to stderr, keeps its stdout in RUN/train-LOSS.out.
 run_train() {
     local loss="$1" out="$RUN_DIR/train-$1.out" status=0
     local args=(train --split "$SPLIT" --loss "$loss" --dim 32)
     [[ -n "$EPOCHS" ]] && args+=(--epochs "$EPOCHS")
     args+=("${TRAIN_ARGS[@]}")
     log "(4) gossiprec ${args[*]}"
-    "$BIN" "${args[@]}" 2>&1 >"$out" | sed 's/^/  [stderr] /' >&2 || status=$?
+    "$BIN" "${args[@]}" | tee "$out" >&2 || status=$?
     [[ "$status" -eq 0 ]] || explain_failure train "$status" "$out"
-    sed 's/^/  /' "$out" | tail -n 30 >&2
     # The last non-empty line must be the JSON summary with the agreed keys.
     "$PYTHON" - "$out" <<'PY' || { binary_usage | grep -qw train || log "(its --help does not mention 'train')"; die "$out does not end with the expected JSON line"; }
 import json, sys
