@@ -23,7 +23,7 @@ let package = Package(
         // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
         .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
         // Bytes <-> messages. Pure.
-        .target(name: "WireFormat", dependencies: ["GossipProtocol"], swiftSettings: fast),
+        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // The only code that calls Glibc for I/O.
         .target(name: "SocketTransport"),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
@@ -42,7 +42,7 @@ let package = Package(
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
-        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),

@@ -1,3 +1,4 @@
+import RecommenderModel
 import GossipProtocol
 
 /// Envelopes to bytes and back. Pure: no I/O, no clocks, no randomness.

@@ -1,3 +1,4 @@
+import RecommenderModel
 import GossipProtocol
 import Testing
 @testable import WireFormat

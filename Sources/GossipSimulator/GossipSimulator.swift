@@ -1,1 +1,0 @@
-// GossipSimulator: see Package.swift for this target's role.

@@ -1,0 +1,23 @@
+/// A copy of (part of) an item-embedding table, as it travels between peers. Rows are sparse: only the items
+/// listed in `items` are present, each with `dimension` floats in `values` (row-major) and a per-row
+/// `weight` (how much training information the sender's row embodies; the merge rule decides how to use it).
+/// When the model has item biases, each row carries `dimension` = embedding size + 1 floats, the bias last.
+public struct ModelPayload: Hashable, Sendable {
+    /// Items in the whole catalogue (the table's height), so that a receiver can reject a mismatched swarm.
+    public var itemCount: UInt32
+    public var dimension: UInt16
+    /// The sender's local training round when this copy was taken (for staleness).
+    public var round: UInt64
+    /// Item indices of the rows present, strictly increasing.
+    public var items: [UInt32]
+    /// One weight per row.
+    public var weights: [Float]
+    /// `items.count * dimension` floats, row-major.
+    public var values: [Float]
+
+    public init(itemCount: UInt32, dimension: UInt16, round: UInt64, items: [UInt32], weights: [Float], values: [Float]) {
+        self.itemCount = itemCount; self.dimension = dimension; self.round = round
+        self.items = items; self.weights = weights; self.values = values
+    }
+}
+
