@@ -19,6 +19,8 @@ import RecommenderModel
 public struct CyclonView: Hashable, Sendable {
     /// The entries, in insertion order. Never contains duplicates of a peer.
     public private(set) var entries: [ViewEntry] = []
+    /// `entries[i].peer.raw`, kept in step with `entries` by every mutation (cheap lookups).
+    private var ids: [UInt64] = []
     /// c: the most entries the view holds.
     public let capacity: Int
 
@@ -31,31 +33,43 @@ public struct CyclonView: Hashable, Sendable {
     public var isEmpty: Bool { entries.isEmpty }
     public var isFull: Bool { entries.count >= capacity }
 
-    public func contains(_ peer: PeerID) -> Bool { entries.contains { $0.peer == peer } }
+    public func contains(_ peer: PeerID) -> Bool { index(of: peer) != nil }
+
+    /// Position of `peer`'s entry (a plain loop on raw ids: this runs on every shuffle, also in debug builds).
+    func index(of peer: PeerID) -> Int? {
+        let raw = peer.raw
+        return ids.withUnsafeBufferPointer { buffer -> Int? in
+            for i in 0..<buffer.count where buffer[i] == raw { return i }
+            return nil
+        }
+    }
 
     /// Adds `entry` if its peer is absent and there is room. Returns whether it was added.
     @discardableResult
     public mutating func insert(_ entry: ViewEntry) -> Bool {
         guard !isFull, !contains(entry.peer) else { return false }
         entries.append(entry)
+        ids.append(entry.peer.raw)
         return true
     }
 
     /// Removes `peer`'s entry, if any, and returns it.
     @discardableResult
     public mutating func remove(_ peer: PeerID) -> ViewEntry? {
-        guard let i = entries.firstIndex(where: { $0.peer == peer }) else { return nil }
+        guard let i = index(of: peer) else { return nil }
+        ids.remove(at: i)
         return entries.remove(at: i)
     }
 
     /// Removes every entry whose peer fails `keep`.
     public mutating func removeAll(where drop: (PeerID) -> Bool) {
         entries.removeAll { drop($0.peer) }
+        ids = entries.map(\.peer.raw)
     }
 
     /// Updates the address of `peer`'s entry (a peer that restarted on another port).
     public mutating func updateAddress(of peer: PeerID, to address: PeerAddress) {
-        if let i = entries.firstIndex(where: { $0.peer == peer }) { entries[i].address = address }
+        if let i = index(of: peer), entries[i].address != address { entries[i].address = address }
     }
 
     /// Step 1 of a shuffle: every entry ages by one (saturating).
@@ -82,20 +96,22 @@ public struct CyclonView: Hashable, Sendable {
     /// peers it knows to be dead or does not know at all). Entries for `selfID` are ignored.
     public mutating func merge(received: [ViewEntry], sent: [ViewEntry], selfID: PeerID,
                                accept: (PeerID) -> Bool) {
-        var replaceable = sent.map(\.peer)
-        for e in received where e.peer != selfID && accept(e.peer) {
-            if let i = entries.firstIndex(where: { $0.peer == e.peer }) {
+        var replaceable = sent.map(\.peer.raw)
+        for e in received where e.peer.raw != selfID.raw && accept(e.peer) {
+            if let i = index(of: e.peer) {
                 if e.age < entries[i].age { entries[i].age = e.age }
                 continue
             }
             if !isFull {
                 entries.append(e)
+                ids.append(e.peer.raw)
                 continue
             }
             while let victim = replaceable.first {
                 replaceable.removeFirst()
-                if let i = entries.firstIndex(where: { $0.peer == victim }) {
+                if let i = index(of: PeerID(victim)) {
                     entries[i] = e
+                    ids[i] = e.peer.raw
                     break
                 }
             }

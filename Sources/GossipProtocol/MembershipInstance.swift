@@ -147,6 +147,8 @@ public struct MembershipInstance: Sendable {
 
     var rng: SplitMix64
     var table: [PeerID: Record] = [:]
+    /// Members in `table` that are alive or suspect (kept in step by `setStatus` and `collectGarbage`).
+    var liveCount = 0
     var view: CyclonView
     var seeds: [PeerAddress] = []
     var lastSeq: UInt64 = 0
@@ -157,6 +159,8 @@ public struct MembershipInstance: Sendable {
     var suspicions: [PeerID: Suspicion] = [:]
     var gossip: [PeerID: PendingUpdate] = [:]
     var gossipCounter: UInt64 = 0
+    /// `gossip[p].order` -> p, to walk the queue in (transmissions, order) order without sorting updates.
+    var gossipPeerByOrder: [UInt64: PeerID] = [:]
     var pendingShuffle: (seq: UInt64, sent: [ViewEntry])?
 
     struct Record: Sendable {
@@ -236,7 +240,7 @@ public struct MembershipInstance: Sendable {
     public var viewEntries: [ViewEntry] { view.entries }
 
     /// The number of live members including ourselves (the N of the SWIM formulas).
-    public var clusterSize: Int { 1 + table.values.reduce(0) { $0 + ($1.status.isLive ? 1 : 0) } }
+    public var clusterSize: Int { 1 + liveCount }
 
     /// A uniformly random peer from the Cyclon view among those currently `alive` (suspects are skipped); if the
     /// view holds none, a uniformly random `alive` member. Nil when no other member is alive. Draws from the
@@ -405,8 +409,8 @@ public struct MembershipInstance: Sendable {
     // MARK: SWIM probing
 
     private mutating func protocolPeriod(now: Instant, _ out: inout [MembershipDirective]) {
-        out.append(.schedule(.protocolPeriod, after: settings.protocolPeriod * (localHealth + 1)))
         finishProbe(now: now, &out)
+        out.append(.schedule(.protocolPeriod, after: settings.protocolPeriod * (localHealth + 1)))
         collectGarbage(now: now)
         guard let target = nextProbeTarget(), let record = table[target] else { return }
         let seq = nextSeq()
@@ -602,6 +606,7 @@ public struct MembershipInstance: Sendable {
         let old = table[peer]
         table[peer] = Record(address: address, status: status, since: now)
         let wasLive = old?.status.isLive ?? false
+        liveCount += (status.isLive ? 1 : 0) - (wasLive ? 1 : 0)
         switch status {
         case .alive, .suspect:
             if !wasLive || old?.address != address {
@@ -626,14 +631,15 @@ public struct MembershipInstance: Sendable {
 
     /// Forgets tombstones older than `deadRetention` and relay records no requester can still be waiting for.
     private mutating func collectGarbage(now: Instant) {
+        let relayLifetime = settings.protocolPeriod * settings.maxLocalHealthMultiplier
+        if !relays.isEmpty { relays = relays.filter { now - $0.value.created < relayLifetime } }
+        guard table.count > liveCount else { return }
         let expired = table.filter { !$0.value.status.isLive && now - $0.value.since >= settings.deadRetention }
         for peer in expired.keys {
             table[peer] = nil
-            gossip[peer] = nil
+            removeGossip(peer)
             suspicions[peer] = nil
         }
-        let relayLifetime = settings.protocolPeriod * settings.maxLocalHealthMultiplier
-        relays = relays.filter { now - $0.value.created < relayLifetime }
     }
 
     // MARK: Dissemination
@@ -644,8 +650,14 @@ public struct MembershipInstance: Sendable {
     }
 
     private mutating func enqueue(_ update: MemberUpdate) {
+        removeGossip(update.peer)
         gossipCounter += 1
         gossip[update.peer] = PendingUpdate(update: update, transmissions: 0, order: gossipCounter)
+        gossipPeerByOrder[gossipCounter] = update.peer
+    }
+
+    private mutating func removeGossip(_ peer: PeerID) {
+        if let old = gossip.removeValue(forKey: peer) { gossipPeerByOrder[old.order] = nil }
     }
 
     /// Updates to piggy-back on a message to `destination`: our record of the destination first when it is
@@ -658,15 +670,25 @@ public struct MembershipInstance: Sendable {
         let destinationIncluded = !out.isEmpty
         guard !gossip.isEmpty else { return out }
         let limit = retransmitLimit
-        let chosen = gossip.values.sorted {
-            ($0.transmissions, $0.order) < ($1.transmissions, $1.order)
+        // Sort one integer key per update, (transmissions, enqueue order) packed into a UInt64, rather than the
+        // updates themselves: this runs for every message, also in unoptimised builds.
+        var keys: [UInt64] = []
+        keys.reserveCapacity(gossip.count)
+        for pending in gossip.values {
+            keys.append(UInt64(min(pending.transmissions, 0xFFFF)) << 48 | (pending.order & 0xFFFF_FFFF_FFFF))
         }
-        for pending in chosen where out.count < settings.maxUpdatesPerMessage {
-            if pending.update.peer == destination, destinationIncluded { continue }
+        keys.sort()
+        for key in keys where out.count < settings.maxUpdatesPerMessage {
+            guard let peer = gossipPeerByOrder[key & 0xFFFF_FFFF_FFFF] else { continue }
+            if peer == destination, destinationIncluded { continue }
+            guard var pending = gossip[peer] else { continue }
             out.append(pending.update)
-            let peer = pending.update.peer
-            gossip[peer]!.transmissions += 1
-            if gossip[peer]!.transmissions >= limit { gossip[peer] = nil }
+            pending.transmissions += 1
+            if pending.transmissions >= limit {
+                removeGossip(peer)
+            } else {
+                gossip[peer] = pending
+            }
         }
         return out
     }
