@@ -96,6 +96,10 @@ extension MemberStatus {
 ///   confirmation is a distinct peer that sent us the same `suspect(n)` rumour, or our own failed probe of a
 ///   suspect. Relaying counts, which is weaker evidence than memberlist's, so timeouts tend towards `min` as a
 ///   rumour spreads; `max` still bounds detection time.
+/// - *Extension:* suspicion timeouts are also multiplied by LHM + 1 (taken when the suspicion starts or is
+///   confirmed), in the spirit of Lifeguard's local-health-aware probe: a member that was just cut off (its
+///   relays missed their nacks) gives its own accusations time to reach the accused and be refuted once it is
+///   reconnected, instead of declaring healthy peers dead.
 ///
 /// **Dissemination**: each membership change is queued and piggy-backed on pings, pingReqs and acks, fewest
 /// transmissions first, at most `maxUpdatesPerMessage` per message, each `λ * ceil(log10(N + 1))` times. A
@@ -412,6 +416,7 @@ public struct MembershipInstance: Sendable {
         finishProbe(now: now, &out)
         out.append(.schedule(.protocolPeriod, after: settings.protocolPeriod * (localHealth + 1)))
         collectGarbage(now: now)
+        keepSuspicionsCirculating()
         guard let target = nextProbeTarget(), let record = table[target] else { return }
         let seq = nextSeq()
         probe = Probe(seq: seq, target: target)
@@ -455,6 +460,18 @@ public struct MembershipInstance: Sendable {
         }
     }
 
+    /// A suspicion we hold stays in the dissemination queue until it resolves (refuted or dead). Without this,
+    /// an accusation whose λ log N transmissions were all lost (typically: *we* were cut off) expires unheard
+    /// and we declare a live peer dead; re-queued, it reaches the accused, who refutes, once the link is back.
+    /// Costs one update slot per active suspicion; re-sends come from us, so they add no confirmations.
+    private mutating func keepSuspicionsCirculating() {
+        guard !suspicions.isEmpty else { return }
+        for peer in suspicions.keys.sorted() where gossip[peer] == nil {
+            guard let r = table[peer], case .suspect = r.status else { continue }
+            enqueue(MemberUpdate(peer: peer, address: r.address, status: r.status))
+        }
+    }
+
     private mutating func nextProbeTarget() -> PeerID? {
         for _ in 0...probeOrder.count {
             if probeIndex >= probeOrder.count {
@@ -493,7 +510,7 @@ public struct MembershipInstance: Sendable {
         let nodeScale = max(1.0, log10(Double(max(1, size))))
         let minTimeout = settings.protocolPeriod.scaled(by: settings.suspicionMultiplier * nodeScale)
         let maxTimeout = minTimeout.scaled(by: settings.suspicionMaxMultiplier)
-        let timeout = k < 1 ? minTimeout : maxTimeout
+        let timeout = (k < 1 ? minTimeout : maxTimeout) * (localHealth + 1)
         suspicions[peer] = Suspicion(incarnation: n, start: now, confirmers: [sender], expectedConfirmations: k,
                                      minTimeout: minTimeout, maxTimeout: maxTimeout, deadline: now + timeout)
         out.append(.schedule(.suspicion(peer), after: timeout))
@@ -510,7 +527,7 @@ public struct MembershipInstance: Sendable {
             let span = (s.maxTimeout - s.minTimeout).inSeconds
             let fraction = log(Double(c + 1)) / log(Double(s.expectedConfirmations + 1))
             let timeout = max(s.minTimeout, s.maxTimeout - .nanoseconds(Int64((span * fraction * 1e9).rounded())))
-            let deadline = s.start + timeout
+            let deadline = s.start + timeout * (localHealth + 1)
             if deadline < s.deadline {
                 s.deadline = deadline
                 out.append(.schedule(.suspicion(peer), after: max(.zero, deadline - now)))

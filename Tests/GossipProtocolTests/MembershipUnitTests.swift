@@ -229,6 +229,8 @@ private func suspectPing(_ target: Int, incarnation: UInt64 = 0) -> Message {
         let expectedHealth = relaysNack ? 0 : 3
         #expect(m.localHealth == expectedHealth)
         #expect(m.status(of: target[0]) == .suspect(incarnation: 0))
+        // N = 7 < 10: min = 4 periods, max = 6 * min; an unhealthy member also stretches its suspicion by LHM + 1.
+        #expect(schedules(next).contains { $0.0 == .suspicion(target[0]) && $0.1 == .seconds(24) * (expectedHealth + 1) })
         #expect(schedules(next).contains { $0.0 == .protocolPeriod && $0.1 == .seconds(1) * (expectedHealth + 1) })
         #expect(schedules(next).contains {
             if case .probeTimeout = $0.0 { return $0.1 == .milliseconds(300) * (expectedHealth + 1) } else { return false }
