@@ -61,7 +61,7 @@ public struct CyclonView: Hashable, Sendable {
         return entries.remove(at: i)
     }
 
-    /// Removes every entry whose peer fails `keep`.
+    /// Removes every entry whose peer satisfies `drop`.
     public mutating func removeAll(where drop: (PeerID) -> Bool) {
         entries.removeAll { drop($0.peer) }
         ids = entries.map(\.peer.raw)
