@@ -122,7 +122,9 @@ public struct InteractionLog: Sendable {
             }
             if fmt == .csv && first {
                 first = false
-                if fields.count >= 2 && Double(fields[1]) == nil && Int64(fields[0]) == nil { continue } // header
+                // A header names its columns, so none of its fields is a number; a data line always has a
+                // numeric rating. (Non-numeric ids alone must not make the first data line a header.)
+                if fields.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)) == nil }) { continue } // header
             }
             first = false
             func bad(_ reason: String) -> DataError { .malformedLine(file: file, line: n, text: text, reason: reason) }
