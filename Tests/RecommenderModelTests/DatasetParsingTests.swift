@@ -246,6 +246,16 @@ import Testing
         #expect(m.rawID(1) == "b")
     }
 
+    /// Distinct raw ids with the same numeric value ("1", "01", "+1") are different ids; their dense order must
+    /// not depend on Set iteration order (which Swift seeds per process), or two runs would number them
+    /// differently. Ties are broken by the text.
+    @Test func numericallyEqualIdsHaveADeterministicOrder() {
+        let ids = ["0001", "2", "1", "001", "+1", "01", "00001", "02"]
+        let want = ["+1", "00001", "0001", "001", "01", "1", "02", "2"]
+        for _ in 0..<20 { #expect(IDMap(collecting: ids).raw == want) }
+        for _ in 0..<20 { #expect(IDMap(collecting: ids.reversed()).raw == want) }
+    }
+
     @Test func formatAutoDetection() {
         let lines: [(Int, String)] = [(1, "# c"), (2, "1\t2\t3\t4")]
         #expect(InteractionLog.detect(file: "u.data", lines: lines) == .movielens)

@@ -140,6 +140,32 @@ import Testing
         }
     }
 
+    @Test func rawIdsWithSpacesRoundTripThroughBothFormats() throws {
+        // CSV ids may contain spaces; the per-user file must not lose or reject them.
+        let log = try parseText("alice smith,The Matrix,5,1\nalice smith,Heat,4,2\nbob,Heat,3,3\nbob,Up,5,4\n", file: "r.csv")
+        let split = try LeaveOneOutSplit.make(from: log, negatives: 1, seed: 1)
+        #expect(split.users.raw == ["alice smith", "bob"])
+        try withTemporaryDirectory { dir in
+            try split.writeUserDirectory(dir + "/u")
+            let back = try LeaveOneOutSplit.readUserDirectory(dir + "/u")
+            #expect(back.shards.map(\.rawUser) == ["alice smith", "bob"])
+            expectSameSplit(back, split)
+            try split.writeNCF(prefix: dir + "/n")
+            expectSameSplit(try LeaveOneOutSplit.readNCF(prefix: dir + "/n"), split)
+        }
+    }
+
+    @Test func rewritingAUserDirectoryLeavesNoStaleShards() throws {
+        let big = try LeaveOneOutSplit.make(from: randomLog(users: 9, items: 20, perUser: 4, seed: 1), negatives: 3)
+        let small = try LeaveOneOutSplit.make(from: randomLog(users: 5, items: 20, perUser: 4, seed: 2), negatives: 3)
+        try withTemporaryDirectory { dir in
+            try big.writeUserDirectory(dir)
+            try small.writeUserDirectory(dir)
+            // Reading back must give the split written last, not five new users plus four old ones.
+            expectSameSplit(try LeaveOneOutSplit.readUserDirectory(dir), small)
+        }
+    }
+
     @Test func malformedNCFLinesAreReportedWithFileAndLine() throws {
         let split = try tinySplit()
         try withTemporaryDirectory { dir in
