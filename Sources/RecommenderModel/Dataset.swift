@@ -28,7 +28,8 @@ public struct IDMap: Sendable, Equatable {
     public init(collecting ids: some Sequence<String>) {
         let unique = Array(Set(ids))
         let numeric = unique.allSatisfy { Int64($0) != nil }
-        let sorted = numeric ? unique.sorted { Int64($0)! < Int64($1)! } : unique.sorted()
+        // Ties between distinct texts of one number ("1", "01") are broken by the text: Set order varies by run.
+        let sorted = numeric ? unique.sorted { (Int64($0)!, $0) < (Int64($1)!, $1) } : unique.sorted()
         self.init(raw: sorted)
     }
 
