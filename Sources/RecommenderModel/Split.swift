@@ -262,6 +262,12 @@ extension LeaveOneOutSplit {
     /// raw item id): the public item catalogue every device knows.
     public func writeUserDirectory(_ directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Remove user files of an earlier, larger split: the directory must hold exactly this split.
+        let mine = Set(shards.map { UserShard.fileName(user: $0.user) })
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.hasPrefix("user-") && name.hasSuffix(".txt") && !mine.contains(name) {
+            try FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
         for s in shards {
             try writeAtomically(s.fileText, to: directory + "/" + UserShard.fileName(user: s.user))
         }
