@@ -144,6 +144,17 @@ import Testing
         expectMalformed("1 2\r\n\r\n# c\r\n1 x y z w\r\n", file: "p.txt", line: 4, offending: "1 x y z w")
     }
 
+    /// A UTF-8 byte order mark (files saved by some Windows editors) is not part of the first user id:
+    /// otherwise user "1" of line 1 and user "1" of line 2 would be two users, and the id order lexicographic.
+    @Test func byteOrderMarkIsIgnored() throws {
+        let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("1\t2\t5\t100\n1\t3\t4\t101\n10\t2\t4\t102\n2\t2\t1\t103\n".utf8)
+        let log = try InteractionLog.parse(bytes: bytes, file: "u.data")
+        #expect(log.users.raw == ["1", "2", "10"])
+        #expect(log.interactions.count == 4)
+        let csv = try InteractionLog.parse(bytes: [0xEF, 0xBB, 0xBF] + Array("userId,movieId,rating\n1,2,5\n".utf8), file: "r.csv")
+        #expect(csv.interactions.count == 1 && csv.users.raw == ["1"])
+    }
+
     @Test func csvHeaderIsSkippedAndDataIsRead() throws {
         let log = try parseText("userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n7,31,4,5\n",
                                 file: "ratings.csv")
