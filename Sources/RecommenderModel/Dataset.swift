@@ -104,7 +104,8 @@ public struct InteractionLog: Sendable {
 
     /// Parses the bytes of a ratings file (see `load`). `file` only names the source in errors.
     public static func parse(bytes: [UInt8], file: String, format: DataFormat = .auto, minRating: Float? = nil) throws -> InteractionLog {
-        let lines = splitLines(bytes)
+        // A UTF-8 byte order mark is not part of the first user id.
+        let lines = splitLines(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes)
         let fmt = format == .auto ? detect(file: file, lines: lines) : format
         struct Raw { var user: String; var item: String; var rating: Float; var ts: Int64 }
         var raws: [Raw] = []
