@@ -28,7 +28,8 @@ public struct IDMap: Sendable, Equatable {
     public init(collecting ids: some Sequence<String>) {
         let unique = Array(Set(ids))
         let numeric = unique.allSatisfy { Int64($0) != nil }
-        let sorted = numeric ? unique.sorted { Int64($0)! < Int64($1)! } : unique.sorted()
+        // Ties between distinct texts of one number ("1", "01") are broken by the text: Set order varies by run.
+        let sorted = numeric ? unique.sorted { (Int64($0)!, $0) < (Int64($1)!, $1) } : unique.sorted()
         self.init(raw: sorted)
     }
 
@@ -103,7 +104,8 @@ public struct InteractionLog: Sendable {
 
     /// Parses the bytes of a ratings file (see `load`). `file` only names the source in errors.
     public static func parse(bytes: [UInt8], file: String, format: DataFormat = .auto, minRating: Float? = nil) throws -> InteractionLog {
-        let lines = splitLines(bytes)
+        // A UTF-8 byte order mark is not part of the first user id.
+        let lines = splitLines(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes)
         let fmt = format == .auto ? detect(file: file, lines: lines) : format
         struct Raw { var user: String; var item: String; var rating: Float; var ts: Int64 }
         var raws: [Raw] = []
@@ -122,7 +124,9 @@ public struct InteractionLog: Sendable {
             }
             if fmt == .csv && first {
                 first = false
-                if fields.count >= 2 && Double(fields[1]) == nil && Int64(fields[0]) == nil { continue } // header
+                // A header names its columns, so none of its fields is a number; a data line always has a
+                // numeric rating. (Non-numeric ids alone must not make the first data line a header.)
+                if fields.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)) == nil }) { continue } // header
             }
             first = false
             func bad(_ reason: String) -> DataError { .malformedLine(file: file, line: n, text: text, reason: reason) }

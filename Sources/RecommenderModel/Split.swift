@@ -226,8 +226,10 @@ extension UserShard {
             func bad(_ r: String) -> DataError { .malformedSplit(file: path, line: n, text: line, reason: r) }
             switch f.first {
             case "user":
-                guard f.count == 4, f[2] == "raw", let u = Int32(f[1]), u >= 0 else { throw bad("expected: user N raw ID") }
-                user = u; raw = String(f[3])
+                // The raw id is the rest of the line: ids from CSV files may contain spaces.
+                let g = line.split(separator: " ", maxSplits: 3)
+                guard g.count == 4, g[2] == "raw", let u = Int32(g[1]), u >= 0 else { throw bad("expected: user N raw ID") }
+                user = u; raw = String(g[3])
             case "items":
                 guard f.count == 2, let c = Int(f[1]), c > 0 else { throw bad("expected: items COUNT") }
                 items = c
@@ -260,6 +262,12 @@ extension LeaveOneOutSplit {
     /// raw item id): the public item catalogue every device knows.
     public func writeUserDirectory(_ directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Remove user files of an earlier, larger split: the directory must hold exactly this split.
+        let mine = Set(shards.map { UserShard.fileName(user: $0.user) })
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.hasPrefix("user-") && name.hasSuffix(".txt") && !mine.contains(name) {
+            try FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
         for s in shards {
             try writeAtomically(s.fileText, to: directory + "/" + UserShard.fileName(user: s.user))
         }
