@@ -1,0 +1,214 @@
+import RecommenderModel
+
+/// Settings of gossip matrix factorization on one peer.
+public struct GossipSettings: Hashable, Sendable {
+    /// Mean time between two of this peer's gossip rounds (train, then exchange with one partner).
+    public var period: Duration = .milliseconds(1000)
+    /// Each period is drawn uniformly from period × [1 - jitter, 1 + jitter], so peers never fall into lock step.
+    public var jitter: Double = 0.25
+    /// Local epochs over the peer's own data per round.
+    public var localEpochs: Int = 1
+    /// Exchanges this peer may have outstanding at once; a round that finds them all busy trains and skips
+    /// the exchange rather than waiting.
+    public var maxInFlight: Int = 2
+    /// An exchange with no reply after this long is abandoned (the shell also enforces it on the socket).
+    public var exchangeTimeout: Duration = .seconds(5)
+    /// Send only rows this copy has a training weight of at least this much for (0: every row).
+    public var minSendWeight: Float = 0
+    /// Evaluate the held-out item this often (zero: never).
+    public var evaluationPeriod: Duration = .seconds(5)
+    public init() {}
+
+    /// A message naming the first bad field, or nil.
+    public func validate() -> String? {
+        if period <= .zero { return "gossip period must be positive" }
+        if !(0...0.9).contains(jitter) { return "gossip jitter must be in 0...0.9" }
+        if localEpochs < 0 { return "local epochs must be >= 0" }
+        if maxInFlight < 1 { return "max in-flight exchanges must be >= 1" }
+        if exchangeTimeout <= .zero { return "exchange timeout must be positive" }
+        return nil
+    }
+}
+
+/// Why a model push was declined (the `reason` byte of `Message.modelDecline`).
+public enum DeclineReason: UInt8, Sendable, CaseIterable {
+    case shapeMismatch = 1
+    case nonFinite = 2
+    case notReady = 3
+}
+
+public enum GossipTimer: Hashable, Sendable {
+    case round
+    case evaluate
+    case exchangeDeadline(seq: UInt64)
+}
+
+/// What the gossip-learning instance asks its shell to do.
+public enum GossipDirective: Sendable {
+    /// Open a stream to `address`, send `message` (a `modelPush`), and deliver the answer to `onModelReply`,
+    /// or report `onExchangeFailed` (connect error, timeout, closed early). Never blocks the peer.
+    case exchange(seq: UInt64, message: Message, to: PeerID, address: PeerAddress)
+    /// Answer the stream a `modelPush` arrived on with this message, then close it.
+    case reply(Message)
+    case schedule(GossipTimer, after: Duration)
+    /// A periodic evaluation of the held-out item.
+    case evaluated(rank: Int?, round: UInt64)
+}
+
+/// Counters of what happened to exchanges, for the peer's JSON log.
+public struct GossipCounters: Hashable, Sendable {
+    public var rounds = 0
+    public var exchangesStarted = 0
+    public var exchangesCompleted = 0
+    public var exchangesFailed = 0
+    public var exchangesSkippedBusy = 0
+    public var roundsWithoutPartner = 0
+    public var mergesApplied = 0
+    public var pushesDeclined = 0
+    public var rollbacks = 0
+    public init() {}
+}
+
+/// Gossip matrix factorization on one peer, as pure code (after Ormándi, Hegedűs and Jelasity, "Gossip
+/// learning with linear models on fully distributed data", 2013, with push-pull exchanges).
+///
+/// Every jittered period the peer (1) trains `localEpochs` over its own data, starting from whatever merges
+/// have arrived since the last round, and (2) if a partner is available and fewer than `maxInFlight`
+/// exchanges are outstanding, pushes its item-table copy to that partner, who merges it and answers with
+/// its own copy as it was before merging (push-pull). There is no round barrier: nothing ever waits for a
+/// particular peer. A reply that never comes only costs an entry in `inFlight` until its deadline.
+///
+/// The user vector and the raw interactions never leave the peer: messages carry item rows only.
+/// Anything received that is not finite or has the wrong shape is declined, never merged; and a local
+/// training round that produced non-finite parameters is rolled back, so no input can poison the model.
+public struct GossipLearningInstance: Sendable {
+    public let id: PeerID
+    public let settings: GossipSettings
+    public var learner: PeerLearner
+    public var merge: any MergeRule
+    public private(set) var counters = GossipCounters()
+    var rng: SplitMix64
+    var nextSeq: UInt64 = 1
+    /// Outstanding exchanges: seq -> partner.
+    public private(set) var inFlight: [UInt64: PeerID] = [:]
+    var started = false
+
+    public init(id: PeerID, learner: PeerLearner, merge: any MergeRule, settings: GossipSettings = .init(), seed: UInt64) {
+        precondition(settings.validate() == nil, settings.validate() ?? "")
+        self.id = id
+        self.learner = learner
+        self.merge = merge
+        self.settings = settings
+        rng = SplitMix64(seed: seed ^ 0x6055_1FED)
+    }
+
+    func jittered(_ d: Duration) -> (Duration, SplitMix64) {
+        var r = rng
+        let f = 1 + settings.jitter * (2 * r.nextUnitDouble() - 1)
+        return (d * f, r)
+    }
+
+    mutating func nextPeriod() -> Duration {
+        let (d, r) = jittered(settings.period)
+        rng = r
+        return d
+    }
+
+    /// Starts the round timer (first round after a random fraction of a period, to spread peers out) and
+    /// the evaluation timer.
+    public mutating func onStart(now: Instant) -> [GossipDirective] {
+        guard !started else { return [] }
+        started = true
+        var out: [GossipDirective] = [.schedule(.round, after: settings.period * rng.nextUnitDouble())]
+        if settings.evaluationPeriod > .zero { out.append(.schedule(.evaluate, after: settings.evaluationPeriod)) }
+        return out
+    }
+
+    /// A timer fired. For `.round`, `partner` is the peer the shell's sampler picked (nil if none is known).
+    public mutating func onTimer(_ timer: GossipTimer, partner: (PeerID, PeerAddress)? = nil, now: Instant) -> [GossipDirective] {
+        switch timer {
+        case .round:
+            var out: [GossipDirective] = []
+            trainRound()
+            if let (peer, address) = partner, peer != id {
+                if inFlight.count < settings.maxInFlight {
+                    let seq = nextSeq
+                    nextSeq += 1
+                    inFlight[seq] = peer
+                    counters.exchangesStarted += 1
+                    out.append(.exchange(seq: seq, message: .modelPush(seq: seq, model: snapshot(), wantsReply: true),
+                                         to: peer, address: address))
+                    out.append(.schedule(.exchangeDeadline(seq: seq), after: settings.exchangeTimeout))
+                } else {
+                    counters.exchangesSkippedBusy += 1
+                }
+            } else {
+                counters.roundsWithoutPartner += 1
+            }
+            out.append(.schedule(.round, after: nextPeriod()))
+            return out
+        case .evaluate:
+            return [.evaluated(rank: learner.testRank(), round: learner.round),
+                    .schedule(.evaluate, after: settings.evaluationPeriod)]
+        case .exchangeDeadline(let seq):
+            if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }
+            return []
+        }
+    }
+
+    /// Local training, rolled back if it produced anything non-finite.
+    mutating func trainRound() {
+        counters.rounds += 1
+        let saved = (learner.items, learner.user)
+        for _ in 0..<settings.localEpochs { learner.trainLocal() }
+        if !(learner.items.isFinite && learner.user.values.allSatisfy(\.isFinite)) {
+            learner.items = saved.0
+            learner.user = saved.1
+            counters.rollbacks += 1
+        }
+    }
+
+    /// The rows this peer sends.
+    public func snapshot() -> ModelPayload {
+        learner.items.payload(round: learner.round, minWeight: settings.minSendWeight)
+    }
+
+    /// A model message arrived (on a stream). Pushes are merged and answered with this peer's copy as it
+    /// was before the merge; replies complete an exchange; declines end one.
+    public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant) -> [GossipDirective] {
+        switch message {
+        case .modelPush(let seq, let model, let wantsReply):
+            guard learner.items.accepts(model) else {
+                counters.pushesDeclined += 1
+                let reason: DeclineReason = model.values.allSatisfy(\.isFinite) && model.weights.allSatisfy(\.isFinite) ? .shapeMismatch : .nonFinite
+                return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
+            }
+            let mine = wantsReply ? snapshot() : nil
+            merge.merge(model, into: &learner.items, localRound: learner.round)
+            counters.mergesApplied += 1
+            return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
+        case .modelReply(let seq, let model):
+            guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
+            counters.exchangesCompleted += 1
+            if learner.items.accepts(model) {
+                merge.merge(model, into: &learner.items, localRound: learner.round)
+                counters.mergesApplied += 1
+            }
+            return []
+        case .modelDecline(let seq, _):
+            if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// The shell could not complete exchange `seq` (connect refused, stream closed, timeout).
+    public mutating func onExchangeFailed(seq: UInt64, now: Instant) {
+        if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }
+    }
+}
+
+extension Duration {
+    static func * (d: Duration, f: Double) -> Duration { d.scaled(by: f) }
+}

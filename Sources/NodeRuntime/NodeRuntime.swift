@@ -1,1 +1,0 @@
-// NodeRuntime: see Package.swift for this target's role.
