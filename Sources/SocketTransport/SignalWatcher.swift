@@ -33,10 +33,17 @@ public struct Signal: Hashable, Sendable, CustomStringConvertible {
 /// disposition is replaced by SIG_IGN (so the process is not killed) and a
 /// `DispatchSource.makeSignalSource` per signal calls `handler` on `queue`.
 ///
-/// `cancel()` stops delivery; the signals stay ignored (restoring the default while a signal may be
-/// in flight would kill the process). Thread-safe: Dispatch sources may be cancelled from anywhere.
+/// Linux detail (swift-corelibs-libdispatch `event_epoll.c`): a signal source is registered
+/// asynchronously, and registration replaces the disposition with libdispatch's own handler feeding
+/// a signalfd. A signal arriving before that is ignored (SIG_IGN), not fatal and not delivered; call
+/// `waitUntilReady(timeout:)` when it matters (tests, or a supervisor that signals right after start).
+///
+/// `cancel()` stops delivery; the signals stay caught/ignored (restoring the default while a signal
+/// may be in flight would kill the process). Thread-safe: Dispatch sources may be cancelled from anywhere.
 public final class SignalWatcher: @unchecked Sendable {
     private let sources: [DispatchSourceSignal]
+    private let registered = DispatchSemaphore(value: 0)
+    private let count: Int
 
     public init(signals: [Signal] = [.interrupt, .terminate], queue: DispatchQueue,
                 handler: @escaping @Sendable (Signal) -> Void) {
@@ -45,10 +52,21 @@ public final class SignalWatcher: @unchecked Sendable {
             _ = Glibc.signal(sig.rawValue, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig.rawValue, queue: queue)
             source.setEventHandler { handler(sig) }
+            source.setRegistrationHandler { [registered] in registered.signal() }
             source.resume()
             sources.append(source)
         }
         self.sources = sources
+        self.count = sources.count
+    }
+
+    /// Blocks until every signal source is registered with the kernel (so a signal sent from now on
+    /// is delivered), or `timeout` passes; returns whether all are registered. Call it from a thread
+    /// other than the watcher's queue (the registration handlers run on that queue). Call at most once.
+    public func waitUntilReady(timeout: Duration = .seconds(5)) -> Bool {
+        let deadline = DispatchTime.now() + timeout.dispatchInterval
+        for _ in 0..<count where registered.wait(timeout: deadline) != .success { return false }
+        return true
     }
 
     /// Stops delivering signals (idempotent).

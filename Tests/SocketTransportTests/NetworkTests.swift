@@ -26,21 +26,21 @@ extension NetworkTests {
         #expect(a.localAddress.port != 0 && b.localAddress.port != a.localAddress.port)
         #expect(a.localAddress.family == bindAddress.family)
         let atA = Inbox<([UInt8], SocketAddress)>()
-        let (watchA, watchB) = loop.queue.sync {
+        let (watchA, watchB) = onLoop(loop) {
             let wb = loop.watchDatagrams(on: b) { bytes, sender in
                 do throws(TransportError) { try b.send(Array(bytes.reversed()), to: sender) } catch { loop.report(error) }
             }
             let wa = loop.watchDatagrams(on: a) { bytes, sender in atA.put((bytes, sender)) }
             return (wa, wb)
         }
-        try loop.queue.sync { _ = try a.send(Array("hello".utf8), to: b.localAddress) }
+        try onLoop(loop) { _ = try a.send(Array("hello".utf8), to: b.localAddress) }
         let reply = try #require(atA.next())
         #expect(reply.0 == Array("olleh".utf8))
         #expect(reply.1 == b.localAddress)
 
         // A burst: every read-source wakeup drains until would-block.
         let burst = 200
-        try loop.queue.sync {
+        try onLoop(loop) {
             for i in 0..<burst {
                 let sent = try a.send([UInt8(truncatingIfNeeded: i), 1, 2, 3], to: b.localAddress)
                 #expect(sent)
@@ -55,7 +55,7 @@ extension NetworkTests {
         #expect(errors.count == 0)
         #expect(cancelAndWait(watchA, on: loop))
         #expect(cancelAndWait(watchB, on: loop))
-        loop.queue.sync {
+        onLoop(loop) {
             #expect(!a.isOpen && !b.isOpen)
         }
     }
@@ -65,8 +65,8 @@ extension NetworkTests {
         let a = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         let b = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         let delivered = Inbox<[UInt8]>()
-        let watcher = loop.queue.sync { loop.watchDatagrams(on: b, bufferBytes: 16) { bytes, _ in delivered.put(bytes) } }
-        try loop.queue.sync {
+        let watcher = onLoop(loop) { loop.watchDatagrams(on: b, bufferBytes: 16) { bytes, _ in delivered.put(bytes) } }
+        try onLoop(loop) {
             try a.send([UInt8](repeating: 7, count: 100), to: b.localAddress)
             try a.send([UInt8](repeating: 9, count: 16), to: b.localAddress)
         }
@@ -78,7 +78,7 @@ extension NetworkTests {
         #expect(what.contains("\(a.localAddress)"))
         #expect(limit == 16)
         #expect(delivered.next() == [UInt8](repeating: 9, count: 16))
-        #expect(loop.queue.sync { loop.reportedErrorCount } == 1)
+        #expect(onLoop(loop) { loop.reportedErrorCount } == 1)
         #expect(cancelAndWait(watcher, on: loop))
         try a.close()
     }

@@ -24,7 +24,7 @@ final class Inbox<T: Sendable>: @unchecked Sendable {
 }
 
 /// Mutable state confined to one event loop's queue (only touched from handlers on that queue or
-/// inside `loop.queue.sync`).
+/// inside `onLoop`).
 final class LoopBox<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }
@@ -53,7 +53,7 @@ func makeLoop(_ label: String) -> (EventLoop, Inbox<TransportError>) {
 /// Cancels `watcher` on its loop and waits until its socket is closed.
 func cancelAndWait(_ watcher: ReadWatcher, on loop: EventLoop) -> Bool {
     let done = Inbox<Bool>()
-    loop.queue.sync { watcher.cancel { done.put(true) } }
+    onLoop(loop) { watcher.cancel { done.put(true) } }
     return done.next() ?? false
 }
 
@@ -82,4 +82,29 @@ func patternBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         }
     }
     return out
+}
+
+/// Runs `body` on `loop`'s queue and returns its result, like `queue.sync`, but bounded: if the
+/// loop is blocked (a bug: e.g. a blocking socket call on the queue) for 10 s, the test process
+/// stops with a message instead of hanging.
+func onLoop<T, E: Error>(_ loop: EventLoop, _ body: () throws(E) -> T) throws(E) -> T {
+    let slot = OnLoopSlot<T, E>()
+    let done = DispatchSemaphore(value: 0)
+    let result: Result<T, E> = withoutActuallyEscaping(body) { escapable in
+        slot.body = escapable
+        loop.queue.async {
+            slot.result = Result { () throws(E) -> T in try slot.body!() }
+            slot.body = nil
+            done.signal()
+        }
+        precondition(done.wait(timeout: .now() + 10) == .success, "event loop \(loop.queue.label) blocked for 10 s")
+        return slot.result!
+    }
+    return try result.get()
+}
+
+/// Hand-off cell for `onLoop`: written on the loop's queue, read after the semaphore signals.
+final class OnLoopSlot<T, E: Error>: @unchecked Sendable {
+    var result: Result<T, E>?
+    var body: (() throws(E) -> T)?
 }

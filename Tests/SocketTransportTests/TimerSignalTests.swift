@@ -8,7 +8,7 @@ extension NetworkTests {
         let fired = Inbox<UInt64>()
         let base = Duration.milliseconds(40)
         let jitter = Duration.milliseconds(60)
-        let (start, timer) = loop.queue.sync {
+        let (start, timer) = onLoop(loop) {
             var rng = TestRNG(state: 99)
             let start = EventLoop.monotonicNanoseconds()
             let timer = loop.schedule(after: base, jitter: jitter, using: &rng) {
@@ -27,7 +27,7 @@ extension NetworkTests {
     @Test func cancelledTimerNeverFires() {
         let (loop, _) = makeLoop("timer-cancel")
         let fired = Inbox<Bool>()
-        loop.queue.sync {
+        onLoop(loop) {
             let timer = loop.schedule(after: .milliseconds(50)) { fired.put(true) }
             timer.cancel()
             #expect(timer.isCancelled)
@@ -41,14 +41,14 @@ extension NetworkTests {
         let period = Duration.milliseconds(20)
         let jitter = Duration.milliseconds(10)
         let start = EventLoop.monotonicNanoseconds()
-        let timer = loop.queue.sync {
+        let timer = onLoop(loop) {
             loop.scheduleRepeating(every: period, jitter: jitter, rng: TestRNG(state: 5)) {
                 ticks.put(EventLoop.monotonicNanoseconds())
             }
         }
         var times: [UInt64] = [start]
         for _ in 0..<4 { times.append(try #require(ticks.next())) }
-        loop.queue.sync { timer.cancel() }
+        onLoop(loop) { timer.cancel() }
         // Consecutive ticks are at least one period apart (jitter only delays).
         for (a, b) in zip(times, times.dropFirst()) {
             #expect(Int64(b - a) >= period.nanoseconds - 1_000_000)
@@ -65,6 +65,7 @@ extension NetworkTests {
             got.put(signal)
         }
         defer { watcher.cancel() }
+        #expect(watcher.waitUntilReady())
         try Signal.user1.raiseInProcess()
         #expect(got.next() == .user1)
     }
