@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Testing
 @testable import SocketTransport
 
@@ -180,5 +181,60 @@ extension NetworkTests {
         #expect(try #require(outcomes.next()).reason == .closedLocally)
         try onLoop(loop) { try peer.close() }
         #expect(cancelAndWait(acceptor, on: loop))
+    }
+}
+
+extension NetworkTests {
+    /// A listener that never accepts, with a tiny backlog: once its accept queue is full, Linux drops
+    /// further SYNs, so later connects stay in SYN_SENT and must end by our timeout (ETIMEDOUT).
+    @Test func connectTimesOutWhenRemoteNeverAnswers() throws {
+        let (loop, _) = makeLoop("tcp-timeout")
+        let listener = try TCPListener(bindingTo: .loopbackIPv4(port: 0), backlog: 1)
+        let results = Inbox<Result<TCPConnection, TransportError>>()
+        let attempts = 6
+        onLoop(loop) {
+            for _ in 0..<attempts {
+                _ = loop.connect(to: listener.localAddress, timeout: .milliseconds(300)) { results.put($0) }
+            }
+        }
+        var connected: [TCPConnection] = []
+        var timedOut = 0
+        for _ in 0..<attempts {
+            switch try #require(results.next()) {
+            case .success(let c): connected.append(c)
+            case .failure(let e):
+                #expect(e == .failed(call: "connect", errno: .timedOut, address: listener.localAddress))
+                timedOut += 1
+            }
+        }
+        #expect(timedOut > 0, "with a full accept queue some connect must time out")
+        try onLoop(loop) { for c in connected { try c.close() } }
+        try listener.close()
+    }
+
+    @Test func cancelledConnectReportsCancellation() throws {
+        let (loop, _) = makeLoop("tcp-cancel")
+        let listener = try TCPListener(bindingTo: .loopbackIPv4(port: 0), backlog: 1)
+        let results = Inbox<Result<TCPConnection, TransportError>>()
+        // Fill the accept queue so the last attempt hangs, then cancel it.
+        var connected: [TCPConnection] = []
+        var cancelled = 0
+        for _ in 0..<4 {
+            let attempt = onLoop(loop) { loop.connect(to: listener.localAddress, timeout: .seconds(5)) { results.put($0) } }
+            switch results.next(timeout: 0.3) {
+            case .success(let c)?: connected.append(c)
+            case .failure(let e)?: Issue.record("unexpected \(e)")
+            case nil:
+                attempt.cancel()
+                let r = try #require(results.next())
+                guard case .failure(let e) = r else { Issue.record("expected a failure"); break }
+                #expect(e.errno?.rawValue == ECANCELED)
+                #expect(e.description.contains("connect"))
+                cancelled += 1
+            }
+        }
+        #expect(cancelled > 0, "with a full accept queue some connect must hang until cancelled")
+        try onLoop(loop) { for c in connected { try c.close() } }
+        try listener.close()
     }
 }
