@@ -12,6 +12,21 @@ import Glibc
 /// non-isolated code: a closure written in a `@MainActor` context (main.swift, a main-actor test) is
 /// main-actor isolated and traps when Dispatch runs it on this queue.
 ///
+/// Typical use by one peer (everything inside `loop.execute { ... }` or a handler):
+///
+///     let loop = EventLoop(label: "peer-\(id)") { error in metrics.count(error) }
+///     let sockets = try PeerSockets.bind(.loopbackIPv4(port: 0))     // any thread, before start
+///     loop.execute {
+///         let udp = loop.watchDatagrams(on: sockets.udp) { bytes, from in node.onDatagram(bytes, from) }
+///         let tcp = loop.watchAccepts(on: sockets.tcp) { conn in
+///             _ = TCPStream(connection: conn, loop: loop, limits: limits,
+///                           onBytes: { node.onBytes($0) }, onClose: { node.onClosed($0) })
+///         }
+///         let tick = loop.scheduleRepeating(every: .milliseconds(200), jitter: .milliseconds(40),
+///                                           rng: seeded.split()) { node.onTick() }
+///         // shutdown, also on the queue: tick.cancel(); udp.cancel(); tcp.cancel(); stream.close()
+///     }
+///
 /// Errors. Failures that have no caller to throw to (a recvfrom error inside a read source, a close
 /// failing in a cancel handler) go to `report(_:)`, which counts them and calls the `onError` sink
 /// given at init; nothing is printed and dropped.

@@ -29,6 +29,10 @@ enum SyscallKind {
 ///  - EBADF and EFAULT trap: they mean this process passed a closed descriptor or a bad pointer,
 ///    a programmer error that must not be "handled";
 ///  - anything else throws `TransportError.failed(call:errno:address:)` naming the call.
+///
+/// Not funnelled, because they do not report through `-1` + errno: inet_pton/inet_ntop (pure
+/// formatting), getaddrinfo (returns EAI_* codes, mapped to `.resolutionFailed`), signal(2) (SIG_ERR
+/// only for invalid signal numbers, which `Signal` cannot hold), strerror.
 @inline(never)
 func syscall<T: FixedWidthInteger>(
     _ call: StaticString, address: SocketAddress? = nil, kind: SyscallKind = .normal, _ body: () -> T
