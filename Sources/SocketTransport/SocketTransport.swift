@@ -1,1 +1,0 @@
-// SocketTransport: see Package.swift for this target's role.
