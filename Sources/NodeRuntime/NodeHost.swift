@@ -77,18 +77,16 @@ public final class NodeHost: @unchecked Sendable {
     /// Collects a snapshot of every peer (waits at most `timeout`).
     public func snapshots(timeout: Duration = .seconds(2)) -> [PeerSnapshot] {
         let group = DispatchGroup()
-        let lock = NSLock()
-        var out: [PeerSnapshot] = []
+        let out = SnapshotCollector()
         for p in peers {
             group.enter()
             p.snapshot { s in
-                lock.lock(); out.append(s); lock.unlock()
+                out.add(s)
                 group.leave()
             }
         }
         _ = group.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000)))
-        lock.lock(); defer { lock.unlock() }
-        return out
+        return out.all
     }
 }
 
@@ -121,4 +119,12 @@ public struct SwarmSummary: Sendable {
         meanRound = rounds / Double(snaps.count)
         livePeersMean = live / Double(snaps.count)
     }
+}
+
+/// Thread-safe accumulation of snapshots arriving from many peers' queues.
+final class SnapshotCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [PeerSnapshot] = []
+    func add(_ s: PeerSnapshot) { lock.lock(); items.append(s); lock.unlock() }
+    var all: [PeerSnapshot] { lock.lock(); defer { lock.unlock() }; return items }
 }

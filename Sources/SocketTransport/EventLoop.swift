@@ -39,8 +39,10 @@ public final class EventLoop: @unchecked Sendable {
     /// - Parameters:
     ///   - label: the queue label (e.g. "peer-7").
     ///   - onError: called on `queue` for every error reported by sources and streams of this loop.
-    public init(label: String, onError: @escaping @Sendable (TransportError) -> Void = { _ in }) {
-        self.queue = DispatchQueue(label: label)
+    ///   - target: the queue this loop's queue targets (nil: the default global queue). Hundreds of peers
+    ///     in one process share one non-overcommitting target so they use about as many threads as cores.
+    public init(label: String, target: DispatchQueue? = nil, onError: @escaping @Sendable (TransportError) -> Void = { _ in }) {
+        self.queue = DispatchQueue(label: label, target: target)
         self.onError = onError
     }
 

@@ -1,0 +1,128 @@
+import Dispatch
+import Foundation
+import GossipProtocol
+import NodeRuntime
+import RecommenderModel
+import SocketTransport
+
+/// `gossiprec node`: run one or many peers in this process over real UDP/TCP sockets.
+struct NodeCommand: Subcommand {
+    static let name = "node"
+    static let summary = "Run one or many peers (one per user shard) over real UDP/TCP sockets"
+    static let options = [
+        OptionSpec("users-dir", "DIR", "per-user shard directory written by 'gossiprec split'"),
+        OptionSpec("peers", "N", "peers hosted by this process", default: "1"),
+        OptionSpec("first-user", "U", "dense user index of this process's first peer", default: "0"),
+        OptionSpec("listen", "ADDR:PORT", "address and first port; peer i uses PORT+i (port 0: any free port)", default: "127.0.0.1:0"),
+        OptionSpec("join", "HOST:PORT", "seed to join through (comma-separated list allowed); default: this process's first peer"),
+        OptionSpec("swarm-id", "N", "swarm identifier; frames of other swarms are rejected", default: "1"),
+        OptionSpec("period-ms", "MS", "mean gossip period", default: "1000"),
+        OptionSpec("eval-period-ms", "MS", "how often each peer evaluates its held-out item", default: "5000"),
+        OptionSpec("local-epochs", "E", "local epochs per gossip round", default: "1"),
+        OptionSpec("duration", "S", "stop after this many seconds (0: run until SIGINT/SIGTERM)", default: "0"),
+        OptionSpec("log", "FILE", "JSON lines: one per peer evaluation (time, peer, round, metrics, bytes, drops)"),
+        OptionSpec("progress-seconds", "S", "print a progress line this often (0: never)", default: "5"),
+        OptionSpec("loss", "L", "bce or bpr", default: "bce"),
+        OptionSpec("dim", "D", "embedding dimension", default: "32"),
+        OptionSpec("lr", "X", "learning rate", default: "0.5"),
+        OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
+        OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
+        OptionSpec("optimizer", "O", "sgd or adagrad", default: "sgd"),
+        OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
+    ]
+
+    var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
+    var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
+
+    init(_ o: ParsedOptions) throws {
+        usersDir = try o.string("users-dir")
+        peers = try o.int("peers", in: 1...10_000)
+        firstUser = try o.int("first-user", in: 0...100_000_000)
+        let l = try o.string("listen")
+        do { listen = try SocketAddress(parsing: l) } catch {
+            throw CLIError.badValue(option: "--listen", value: l, expected: "ADDR:PORT such as 127.0.0.1:7000 or [::1]:7000")
+        }
+        if let j = o.optionalString("join") {
+            join = try j.split(separator: ",").map { part in
+                guard let a = PeerAddress(parsing: String(part)) else {
+                    throw CLIError.badValue(option: "--join", value: String(part), expected: "HOST:PORT with a numeric IPv4 or [IPv6] host")
+                }
+                return a
+            }
+        }
+        let sid = try o.string("swarm-id")
+        guard let s = UInt32(sid) else { throw CLIError.badValue(option: "--swarm-id", value: sid, expected: "an integer in 0...4294967295") }
+        swarmID = s
+        gossip.period = .milliseconds(try o.int("period-ms", in: 1...3_600_000))
+        gossip.evaluationPeriod = .milliseconds(try o.int("eval-period-ms", in: 0...3_600_000))
+        gossip.localEpochs = try o.int("local-epochs", in: 0...1000)
+        duration = try o.double("duration", in: 0...1e7)
+        log = o.optionalString("log")
+        progressSeconds = try o.double("progress-seconds", in: 0...1e6)
+        config.loss = try o.choice("loss", Loss.self)
+        config.dimension = try o.int("dim", in: 1...1024)
+        config.learningRate = Float(try o.double("lr", in: 0...100))
+        config.l2 = Float(try o.double("l2", in: 0...100))
+        config.negatives = try o.int("negatives", in: 1...1000)
+        config.optimizer = try o.choice("optimizer", OptimizerKind.self)
+        seed = try o.seed()
+    }
+
+    func run() throws -> Int32 {
+        ProcessLimits.raiseOpenFileLimit()
+        let writer = try LineWriter(path: log)
+        var nodes: [PeerNode] = []
+        var seeds = join ?? []
+        for i in 0..<peers {
+            let user = firstUser + i
+            let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
+            let learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
+            let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
+            var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
+                                gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
+            pc.membership = MembershipSettings()
+            let node = try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
+                                    sink: { writer.write($0) })
+            if seeds.isEmpty { seeds = [node.address] }   // the first peer seeds the rest of this process
+            nodes.append(node)
+        }
+        let host = NodeHost(peers: nodes, log: writer)
+        Console.err("node: \(peers) peers on \(nodes.first!.address)...\(nodes.last!.address), swarm \(swarmID)"
+                    + (join.map { ", joining via " + $0.map(\.description).joined(separator: ",") } ?? ""))
+        host.start()
+        let stop = DispatchSemaphore(value: 0)
+        let control = DispatchQueue(label: "gossiprec.node.control")
+        let signals = SignalWatcher(queue: control) { sig in
+            Console.err("node: \(sig), stopping")
+            stop.signal()
+        }
+        if duration > 0 { control.asyncAfter(deadline: .now() + duration) { stop.signal() } }
+        let start = Date()
+        // A Dispatch source must be resumed before it is released, so it exists only when used.
+        var progress: DispatchSourceTimer? = nil
+        if progressSeconds > 0 {
+            let timer = DispatchSource.makeTimerSource(queue: control)
+            progress = timer
+            timer.schedule(deadline: .now() + progressSeconds, repeating: progressSeconds)
+            timer.setEventHandler {
+                let s = SwarmSummary(host.snapshots())
+                Console.err(String(format: "node: %6.1f s  round %.1f  HR@10 %.4f  NDCG@10 %.4f  (%d evaluated)  MB sent/peer %.2f  live %.0f  exchanges ok %d failed %d",
+                                   Date().timeIntervalSince(start), s.meanRound, s.hr10, s.ndcg10, s.evaluated, s.mbSentPerPeer, s.livePeersMean,
+                                   s.exchangesCompleted, s.exchangesFailed))
+            }
+            timer.resume()
+        }
+        stop.wait()
+        progress?.cancel()
+        signals.cancel()
+        let final = SwarmSummary(host.snapshots())
+        host.stop()
+        writer.close()
+        var j = JSONLine()
+        j.add("peers", final.peers); j.add("seconds", Date().timeIntervalSince(start), digits: 1)
+        j.add("hr10", final.hr10); j.add("ndcg10", final.ndcg10); j.add("evaluated", final.evaluated)
+        j.add("mean_round", final.meanRound, digits: 1); j.add("mb_per_peer", final.mbSentPerPeer, digits: 2)
+        Console.out(j.text)
+        return 0
+    }
+}
