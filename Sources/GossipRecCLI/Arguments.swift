@@ -12,7 +12,7 @@ public enum CLIError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unknownCommand(let c): return "unknown command '\(c)'; run 'gossiprec --help' for the list"
-        case .unknownOption(let c, let o): return "\(c): unknown option '\(o)'; run 'gossiprec \(c) --help'"
+        case .unknownOption(let c, let o): return "unknown option '\(o)'; run 'gossiprec \(c) --help'"
         case .missingValue(let o): return "option '\(o)' needs a value"
         case .missingRequired(let o): return "option '\(o)' is required"
         case .badValue(let o, let v, let e): return "option '\(o)': '\(v)' is not \(e)"

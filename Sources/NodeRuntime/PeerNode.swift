@@ -21,6 +21,7 @@ public struct PeerConfig: Sendable {
     public var streamLimits: TCPStream.Limits
     /// At most this many inbound model streams at once; more are closed at once (counted as "busy").
     public var maxInboundStreams: Int
+    public var faults = FaultInjection()
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
                 membership: MembershipSettings = .init(), gossip: GossipSettings = .init(), seed: UInt64 = 1) {
@@ -30,6 +31,16 @@ public struct PeerConfig: Sendable {
                                         idleTimeout: .seconds(5), overallTimeout: .seconds(20))
         maxInboundStreams = 16
     }
+}
+
+/// Test-only fault injection (documented in the README): lets tests and experiments turn a healthy peer into
+/// a lossy or stalled one without kernel support (these machines' kernels lack tc netem).
+public struct FaultInjection: Sendable {
+    /// Probability of dropping each outgoing datagram.
+    public var dropOutgoingDatagrams: Double = 0
+    /// Accept model streams but never read or answer them: a peer that stalls mid-exchange.
+    public var silentModelStreams = false
+    public init() {}
 }
 
 /// Traffic and drop counters of one peer (reported in its JSON lines).
@@ -63,6 +74,7 @@ public final class PeerNode: @unchecked Sendable {
     private var sequence: UInt64 = 0
     private var stopped = false
     private let origin: UInt64
+    private var faultRNG: SplitMix64
     private let limits = WireLimits.default
     /// Receives one JSON object (as text, no newline) per evaluation and at shutdown.
     private let sink: @Sendable (String) -> Void
@@ -82,6 +94,7 @@ public final class PeerNode: @unchecked Sendable {
         membership = MembershipInstance(id: config.id, address: address, seed: config.seed, settings: config.membership)
         gossip = GossipLearningInstance(id: config.id, learner: learner, merge: merge, settings: config.gossip, seed: config.seed)
         origin = EventLoop.monotonicNanoseconds()
+        faultRNG = SplitMix64(seed: config.seed ^ 0xFA17)
     }
 
     private var now: Instant { Instant(nanoseconds: Int64(EventLoop.monotonicNanoseconds() &- origin)) }
@@ -171,6 +184,9 @@ public final class PeerNode: @unchecked Sendable {
 
     private func sendDatagram(_ message: Message, to: PeerAddress) {
         guard !stopped else { return }
+        if config.faults.dropOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < config.faults.dropOutgoingDatagrams {
+            stats.drop("fault_injected"); return
+        }
         let bytes: [UInt8]
         do { bytes = try WireCodec.encode(envelope(message), limits: limits) } catch {
             stats.drop("encode_" + error.reason); return
@@ -262,6 +278,11 @@ public final class PeerNode: @unchecked Sendable {
             return
         }
         inboundCount += 1
+        if config.faults.silentModelStreams {
+            _ = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { _ in },
+                          onEndOfStream: {}, onClose: { [self] _ in inboundCount -= 1 })
+            return
+        }
         let box = StreamBox(FrameAccumulator(limits: limits, expectedSwarmID: config.swarmID))
         let stream = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { [self] chunk in
             stats.bytesReceived += chunk.count

@@ -64,20 +64,7 @@ func randomLog(users: Int, items: Int, perUser: Int, seed: UInt64) -> Interactio
     return log
 }
 
-/// Planted taste structure: `groups` disjoint blocks of `items / groups` items; user u belongs to group
-/// u % groups and interacts with `perUser` random items of its block, at random times. Nothing but the
-/// block structure links a user's held-out item to its training items.
+/// Planted taste structure (see `SyntheticData.planted`).
 func plantedLog(users: Int = 60, items: Int = 80, groups: Int = 4, perUser: Int = 15, seed: UInt64) -> InteractionLog {
-    var rng = SplitMix64(seed: seed)
-    let block = items / groups
-    var triples: [(Int, Int, Int64)] = []
-    for u in 0..<users {
-        let g = u % groups
-        var mine = Array((g * block)..<((g + 1) * block))
-        mine.shuffle(using: &rng)
-        var times = Array(0..<perUser)
-        times.shuffle(using: &rng)
-        for (k, i) in mine.prefix(perUser).enumerated() { triples.append((u, i, Int64(times[k]))) }
-    }
-    return makeLog(users: users, items: items, triples)
+    SyntheticData.planted(users: users, items: items, groups: groups, perUser: perUser, seed: seed)
 }

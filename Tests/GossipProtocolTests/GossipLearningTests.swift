@@ -1,0 +1,112 @@
+import RecommenderModel
+import Testing
+@testable import GossipProtocol
+
+/// The pure gossip-learning instance: what it sends, merges, declines and never waits for.
+@Suite struct GossipLearningTests {
+    static func instance(id: UInt64, user: Int = 0, settings: GossipSettings = GossipSettings()) throws -> GossipLearningInstance {
+        let split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 8, items: 40, groups: 2, perUser: 10, seed: 1),
+                                              negatives: 10, seed: 1)
+        var config = TrainingConfig()
+        config.dimension = 8
+        config.optimizer = .sgd
+        config.learningRate = 0.2
+        let learner = PeerLearner(shard: split.shards[user], config: config, tableSeed: 5, peerSeed: id)
+        return GossipLearningInstance(id: PeerID(id), learner: learner, merge: WeightedAverageMerge(), settings: settings, seed: id)
+    }
+
+    static let partner = (PeerID(2), PeerAddress.ipv4(127, 0, 0, 1, port: 7002))
+
+    func push(_ directives: [GossipDirective]) -> (UInt64, ModelPayload)? {
+        for d in directives { if case .exchange(let seq, .modelPush(_, let model, true), _, _) = d { return (seq, model) } }
+        return nil
+    }
+
+    @Test func aRoundTrainsThenPushesItsCopyAndSchedulesTheNextRoundWithJitter() throws {
+        var a = try Self.instance(id: 1)
+        let before = a.learner.items
+        let out = a.onTimer(.round, partner: Self.partner, now: .zero)
+        #expect(a.learner.round == 1)
+        #expect(a.learner.items != before, "local training moved the table")
+        let (_, model) = try #require(push(out))
+        #expect(model == a.learner.items.payload(round: 1), "the push carries the trained copy")
+        let delays = out.compactMap { d -> Duration? in if case .schedule(.round, let after) = d { return after } else { return nil } }
+        #expect(delays.count == 1)
+        let period = GossipSettings().period
+        #expect(delays[0] >= period * 0.75 && delays[0] <= period * 1.25)
+    }
+
+    @Test func aPushIsAnsweredWithTheCopyAsItWasBeforeMerging() throws {
+        var a = try Self.instance(id: 1, user: 0), b = try Self.instance(id: 2, user: 1)
+        _ = b.onTimer(.round, partner: nil, now: .zero)
+        let (seq, model) = try #require(push(a.onTimer(.round, partner: Self.partner, now: .zero)))
+        let bBefore = b.learner.items.payload(round: b.learner.round)
+        let replies = b.onModelMessage(.modelPush(seq: seq, model: model, wantsReply: true), from: PeerID(1), now: .zero)
+        guard case .reply(.modelReply(let rseq, let rmodel)) = replies.first else { Issue.record("no reply: \(replies)"); return }
+        #expect(rseq == seq)
+        #expect(rmodel == bBefore)
+        #expect(b.learner.items.payload(round: b.learner.round) != bBefore, "b merged a's copy")
+        _ = a.onModelMessage(.modelReply(seq: seq, model: rmodel), from: PeerID(2), now: .zero)
+        #expect(a.counters.exchangesCompleted == 1)
+        #expect(a.inFlight.isEmpty)
+    }
+
+    @Test func nonFiniteOrMisshapenModelsAreDeclinedAndNeverMerged() throws {
+        var a = try Self.instance(id: 1)
+        var bad = a.learner.items.payload(round: 0)
+        bad.values[3] = .nan
+        let before = a.learner.items
+        let out = a.onModelMessage(.modelPush(seq: 9, model: bad, wantsReply: true), from: PeerID(5), now: .zero)
+        guard case .reply(.modelDecline(9, let reason)) = out.first else { Issue.record("expected a decline: \(out)"); return }
+        #expect(reason == DeclineReason.nonFinite.rawValue)
+        var wrong = a.learner.items.payload(round: 0)
+        wrong.itemCount += 1
+        let out2 = a.onModelMessage(.modelPush(seq: 10, model: wrong, wantsReply: true), from: PeerID(5), now: .zero)
+        guard case .reply(.modelDecline(10, let reason2)) = out2.first else { Issue.record("expected a decline: \(out2)"); return }
+        #expect(reason2 == DeclineReason.shapeMismatch.rawValue)
+        #expect(a.learner.items == before)
+        #expect(a.counters.pushesDeclined == 2)
+    }
+
+    @Test func roundsNeverWaitAndAtMostMaxInFlightExchangesAreOutstanding() throws {
+        var settings = GossipSettings()
+        settings.maxInFlight = 2
+        var a = try Self.instance(id: 1, settings: settings)
+        var seqs: [UInt64] = []
+        for _ in 0..<5 {   // no reply ever comes
+            if let (seq, _) = push(a.onTimer(.round, partner: Self.partner, now: .zero)) { seqs.append(seq) }
+        }
+        #expect(a.learner.round == 5, "every round trained")
+        #expect(seqs.count == 2)
+        #expect(a.counters.exchangesSkippedBusy == 3)
+        _ = a.onTimer(.exchangeDeadline(seq: seqs[0]), now: .zero)
+        #expect(a.counters.exchangesFailed == 1)
+        #expect(push(a.onTimer(.round, partner: Self.partner, now: .zero)) != nil, "a slot freed by the deadline is reused")
+        // A reply after its deadline is ignored.
+        let late = a.learner.items.payload(round: 0)
+        let before = a.learner.items
+        _ = a.onModelMessage(.modelReply(seq: seqs[0], model: late), from: PeerID(2), now: .zero)
+        #expect(a.learner.items == before)
+    }
+
+    @Test func aRoundThatProducesNonFiniteParametersIsRolledBack() throws {
+        var a = try Self.instance(id: 1)
+        a.learner.config.learningRate = .infinity
+        let before = (a.learner.items, a.learner.user)
+        _ = a.onTimer(.round, partner: nil, now: .zero)
+        #expect(a.counters.rollbacks == 1)
+        #expect(a.learner.items == before.0)
+        #expect(a.learner.user == before.1)
+    }
+
+    @Test func theSameSeedGivesTheSameDirectives() throws {
+        func trace() throws -> [String] {
+            var a = try Self.instance(id: 3)
+            var out: [String] = []
+            _ = a.onStart(now: .zero)
+            for _ in 0..<4 { out += a.onTimer(.round, partner: Self.partner, now: .zero).map { "\($0)" } }
+            return out
+        }
+        #expect(try trace() == trace())
+    }
+}
