@@ -17,7 +17,7 @@
 #
 # Steps: (1) Scripts/fetch-movielens.sh; (2) swift build -c release; (3) gossiprec split --data DATA/u.data
 # --out RUN/ml-100k --seed S; (4) gossiprec train --split RUN/ml-100k --loss bpr --dim 32 [...] and the same with
-# --loss bce, each ending its stdout with one JSON line {hr10, ndcg10, itempop_hr10, seconds, samples_per_second};
+# --loss bce (BPR with one negative and SGD, like implicit's), each ending its stdout with one JSON line {hr10, ndcg10, itempop_hr10, seconds, samples_per_second};
 # (5) a virtualenv .venv-bench (git-ignored) with implicit==$IMPLICIT_VERSION; (6) Scripts/bench_implicit.py on
 # the same split, single-threaded; (7) a table on stdout plus two ratios: our best HR@10 over the better of
 # implicit's BPR/ALS, and our BPR throughput (positive samples/s) over implicit's BPR throughput, both measured in
@@ -124,6 +124,9 @@ log "split: $(wc -l <"$SPLIT.train.rating") train lines, $(wc -l <"$SPLIT.test.r
 run_train() {
     local loss="$1" out="$RUN_DIR/train-$1.out" status=0
     local args=(train --split "$SPLIT" --loss "$loss" --dim 32)
+    # BPR is run like implicit's (one sampled negative per positive, plain SGD) so that throughputs compare;
+    # BCE uses the binary's defaults (4 negatives, Adagrad).
+    if [[ "$loss" == bpr ]]; then args+=(--negatives 1 --optimizer sgd --lr 0.05 --l2 0.001); fi
     [[ -n "$EPOCHS" ]] && args+=(--epochs "$EPOCHS")
     args+=("${TRAIN_ARGS[@]}")
     log "(4) gossiprec ${args[*]}"

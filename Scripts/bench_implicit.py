@@ -14,10 +14,11 @@ Training data are binary: every (user, item) pair of the train file is a positiv
 timestamps are only used to pick the validation item, see below).
 
 Metrics (NCF protocol): for each test user the positive is scored against its 99 negatives; rank = number of
-negatives scoring STRICTLY higher than the positive; HR@10 = mean(rank < 10); NDCG@10 = mean(1/log2(rank + 2)
-if rank < 10 else 0). Because ties count in the positive's favour, each line also reports `tied_users` (test users
-with at least one negative scoring exactly the positive's score: many for ItemPop, ~0 for MF models) and
-`hr10_ties_worst` (HR@10 when tied negatives are ranked above the positive instead).
+negatives scoring strictly higher than the positive PLUS the number scoring exactly the same (ties count against
+the model, as in gossiprec's RankingMetrics, so a constant scorer gets the worst rank); HR@10 = mean(rank < 10);
+NDCG@10 = mean(1/log2(rank + 2) if rank < 10 else 0). Each line also reports `tied_users` (test users with at least
+one negative scoring exactly the positive's score: many for ItemPop, ~0 for MF models) and `hr10_ties_best` (HR@10
+when ties are counted in the positive's favour, as some published evaluation code does).
 
 Models (library `implicit`, Frederickson, github.com/benfred/implicit; CPU code, single thread):
   * BPR (Rendle et al., UAI 2009), `implicit.cpu.bpr.BayesianPersonalizedRanking(factors=32, ...)`.
@@ -197,17 +198,18 @@ def binary_csr(pairs, n_users, n_items):
 
 # ---------------------------------------------------------------------------------------------- metrics
 def evaluate(score_fn, users, positives, negatives):
-    """NCF HR@10 / NDCG@10 with rank = #negatives scoring strictly higher than the positive."""
+    """NCF HR@10 / NDCG@10 with rank = #negatives scoring higher than or equal to the positive (ties count against)."""
     cands = np.concatenate([positives[:, None], negatives], axis=1)  # (n, 1 + k)
     scores = score_fn(users, cands)
     pos = scores[:, :1]
-    rank = (scores[:, 1:] > pos).sum(axis=1)
+    higher = (scores[:, 1:] > pos).sum(axis=1)
+    ties = (scores[:, 1:] == pos).sum(axis=1)
+    rank = np.where(np.isfinite(pos[:, 0]), (~(scores[:, 1:] < pos)).sum(axis=1), negatives.shape[1])
     hit = rank < 10
     ndcg = np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0)
-    ties = (scores[:, 1:] == pos).sum(axis=1)
     tied = int((ties > 0).sum())
-    hr_worst = float(((rank + ties) < 10).mean())
-    return float(hit.mean()), float(ndcg.mean()), (tied, hr_worst)
+    hr_best = float((higher < 10).mean())
+    return float(hit.mean()), float(ndcg.mean()), (tied, hr_best)
 
 
 def self_test():
@@ -217,19 +219,19 @@ def self_test():
     negatives = np.array([[1, 2, 3] * 4] * 4)[:, :12]          # 12 negatives per user
     table = np.zeros((4, 4))
     table[0] = [5, 1, 1, 1]       # positive strictly best: rank 0
-    table[1] = [1, 1, 1, 1]       # all ties: rank 0 (ties do not count), 12 tied negatives
+    table[1] = [1, 1, 1, 1]       # all ties: rank 12 (ties count against) -> miss; 12 tied negatives
     table[2] = [1, 2, 2, 0]       # items 1, 2 higher: 8 of the 12 negatives above -> rank 8
     table[3] = [1, 2, 2, 2]       # every negative higher: rank 12 -> miss
-    hr, ndcg, (tied, hr_worst) = evaluate(lambda u, c: table[u[:, None], c], users, positives, negatives)
-    expect_ndcg = (1.0 + 1.0 + 1.0 / np.log2(10.0) + 0.0) / 4
-    checks = [("hr10", hr, 0.75), ("ndcg10", ndcg, expect_ndcg), ("tied_users", tied, 1),
-              ("hr10_ties_worst", hr_worst, 0.5)]
+    hr, ndcg, (tied, hr_best) = evaluate(lambda u, c: table[u[:, None], c], users, positives, negatives)
+    expect_ndcg = (1.0 + 0.0 + 1.0 / np.log2(10.0) + 0.0) / 4
+    checks = [("hr10", hr, 0.5), ("ndcg10", ndcg, expect_ndcg), ("tied_users", tied, 1),
+              ("hr10_ties_best", hr_best, 0.75)]
     bad = [(n, got, want) for n, got, want in checks if abs(got - want) > 1e-12]
     for n, got, want in bad:
         log(f"self-test FAILED: {n} = {got}, expected {want}")
     if bad:
         sys.exit(1)
-    log("self-test passed: rank = #negatives strictly higher, HR@10 = rank < 10, NDCG@10 = 1/log2(rank + 2)")
+    log("self-test passed: rank = #negatives higher or tied, HR@10 = rank < 10, NDCG@10 = 1/log2(rank + 2)")
 
 
 def mf_scorer(user_factors, item_factors):
@@ -383,8 +385,8 @@ def main():
             secs = time.perf_counter() - t0
             hr, ndcg, tied = evaluate(lambda users, cands: pop[cands], *test)
             emit(dict(model="itempop", hr10=hr, ndcg10=ndcg, seconds=secs, samples_per_second=None,
-                      params={}, tied_users=tied[0], hr10_ties_worst=tied[1], selected_by="none", **common))
-            log(f"itempop: HR@10 {hr:.4f} NDCG@10 {ndcg:.4f} (tied users {tied[0]}, HR@10 with ties against {tied[1]:.4f})")
+                      params={}, tied_users=tied[0], hr10_ties_best=tied[1], selected_by="none", **common))
+            log(f"itempop: HR@10 {hr:.4f} NDCG@10 {ndcg:.4f} (tied users {tied[0]}, HR@10 with ties in its favour {tied[1]:.4f})")
         elif name == "bpr":
             log(f"bpr: grid of {len(BPR_GRID) if use_grid else 1}")
             params, val_score = select("bpr", BPR_GRID, fit_bpr, val_matrix, val, args.seed, use_grid)
@@ -395,7 +397,7 @@ def main():
             emit(dict(model="implicit-bpr", hr10=hr, ndcg10=ndcg, seconds=secs, samples_per_second=sps,
                       samples_per_cpu_second=params["iterations"] * nnz / cpu_secs if cpu_secs > 0 else None,
                       params=dict(factors=FACTORS, item_bias=True, **params), tied_users=tied[0],
-                      hr10_ties_worst=tied[1], seconds_all=all_secs["wall"],
+                      hr10_ties_best=tied[1], seconds_all=all_secs["wall"],
                       cpu_seconds=float(np.median(all_secs["cpu"])),
                       selected_by="validation" if val_score else "default",
                       val_hr10=val_score[0] if val_score else None, **common))
@@ -407,7 +409,7 @@ def main():
             hr, ndcg, tied = evaluate(mf_scorer(model.user_factors, model.item_factors), *test)
             emit(dict(model="implicit-als", hr10=hr, ndcg10=ndcg, seconds=secs, samples_per_second=None,
                       params=dict(factors=FACTORS, **params), tied_users=tied[0],
-                      hr10_ties_worst=tied[1], seconds_all=all_secs["wall"],
+                      hr10_ties_best=tied[1], seconds_all=all_secs["wall"],
                       cpu_seconds=float(np.median(all_secs["cpu"])),
                       selected_by="validation" if val_score else "default",
                       val_hr10=val_score[0] if val_score else None, **common))
