@@ -190,7 +190,7 @@ public struct InteractionLog: Sendable {
     }
 
     /// Lines as (1-based number, text without the line terminator).
-    static func splitLines(_ bytes: [UInt8]) -> [(Int, String)] {
+    public static func splitLines(_ bytes: [UInt8]) -> [(Int, String)] {
         var out: [(Int, String)] = []
         var start = 0, n = 0
         bytes.withUnsafeBufferPointer { buf in
