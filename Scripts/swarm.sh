@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# GossipRec's main job: a local swarm of peers on MovieLens-100K over real loopback sockets.
+#
+# On a fresh machine it builds in release mode, obtains ML-100K (../shared if present, else the project's own
+# download step), splits it leave-one-out into one file per user, trains the centralized MF reference on the same
+# split, launches the swarm (default: every user a peer, spread over a few processes), shows a live progress line,
+# and ends with the final HR@10 / NDCG@10 next to ItemPop and the centralized MF. Its last line of output is the
+# run's summary JSON (also written to OUT/summary.json, with OUT/swarm.svg, OUT/settings.txt and the per-peer
+# JSON lines OUT/node-*.jsonl).
+#
+# Usage: Scripts/swarm.sh [options]
+#   --peers N          peers (default: every user of the data set)
+#   --procs P          node processes sharing the peers (default 3)
+#   --duration S       time budget in seconds (default 600)
+#   --until-ratio R    quality budget: stop once the swarm's HR@10 >= R x centralized HR@10 (default: off)
+#   --port BASE        first port; peer i listens on BASE+i for UDP and TCP (default 7000)
+#   --period-ms MS     gossip period (default 1000)
+#   --dim D            embedding dimension (default 32)
+#   --data FILE        ratings file instead of ML-100K (any format 'gossiprec split' reads)
+#   --out DIR          report folder (default runs/swarm-<UTC time>)
+#   --swarm-id N       swarm identifier (default: BASE), so two swarms never mix
+#   --skip-build       use the existing .build/release/gossiprec
+#   --node-arg ARG     extra argument for every 'gossiprec node' (repeatable)
+# Ctrl-C stops every process it started; a second swarm on other ports can run beside the first.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/.build/release/gossiprec"
+PEERS=""; PROCS=3; DURATION=600; UNTIL=""; PORT=7000; PERIOD=1000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0
+NODE_ARGS=()
+say() { echo "swarm: $*" >&2; }
+die() { echo "swarm: error: $*" >&2; exit 1; }
+need() { [[ $# -ge 2 && -n "$2" ]] || die "option $1 needs a value"; }
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --peers) need "$@"; PEERS="$2"; shift 2 ;;
+        --procs) need "$@"; PROCS="$2"; shift 2 ;;
+        --duration) need "$@"; DURATION="$2"; shift 2 ;;
+        --until-ratio) need "$@"; UNTIL="$2"; shift 2 ;;
+        --port) need "$@"; PORT="$2"; shift 2 ;;
+        --period-ms) need "$@"; PERIOD="$2"; shift 2 ;;
+        --dim) need "$@"; DIM="$2"; shift 2 ;;
+        --data) need "$@"; DATA="$2"; shift 2 ;;
+        --out) need "$@"; OUT="$2"; shift 2 ;;
+        --swarm-id) need "$@"; SWARM="$2"; shift 2 ;;
+        --skip-build) SKIP_BUILD=1; shift ;;
+        --node-arg) need "$@"; NODE_ARGS+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option '$1' (see --help)" ;;
+    esac
+done
+[[ "$PROCS" =~ ^[1-9][0-9]*$ ]] || die "--procs '$PROCS' is not a positive integer"
+[[ "$PORT" =~ ^[0-9]+$ && "$PORT" -ge 1024 && "$PORT" -le 65000 ]] || die "--port '$PORT' must be in 1024..65000"
+[[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -gt 0 ]] || die "--duration '$DURATION' is not a positive whole number of seconds"
+SWARM="${SWARM:-$PORT}"
+OUT="${OUT:-$ROOT/runs/swarm-$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$OUT"
+
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null || true; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        local alive=0
+        for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && alive=1; done
+        [[ $alive -eq 0 ]] && break
+        sleep 0.2
+    done
+    for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -KILL "$p" 2>/dev/null || true; done
+}
+trap 'cleanup' EXIT
+trap 'say "interrupted, stopping the swarm"; exit 130' INT TERM
+
+# 1. Build.
+if [[ $SKIP_BUILD -eq 0 ]]; then
+    say "building (swift build -c release)"
+    (cd "$ROOT" && swift build -c release 2>&1 | tail -1 >&2) || die "swift build -c release failed"
+fi
+[[ -x "$BIN" ]] || die "$BIN is missing (build first or drop --skip-build)"
+
+# 2. Data.
+if [[ -z "$DATA" ]]; then
+    DIR="$("$ROOT/Scripts/fetch-movielens.sh")" || die "could not obtain MovieLens-100K (see above)"
+    DATA="$DIR/u.data"
+fi
+[[ -r "$DATA" ]] || die "cannot read data file '$DATA'"
+
+# 3. Split: NCF files and one file per user.
+say "splitting $DATA"
+"$BIN" split --data "$DATA" --out "$OUT/split" >&2
+USERS=$(ls "$OUT/split.users" | grep -c '^user-')
+PEERS="${PEERS:-$USERS}"
+[[ "$PEERS" =~ ^[0-9]+$ && "$PEERS" -ge 2 && "$PEERS" -le "$USERS" ]] || die "--peers '$PEERS' must be in 2..$USERS"
+[[ $((PORT + PEERS)) -le 65535 ]] || die "ports $PORT..$((PORT + PEERS - 1)) exceed 65535"
+[[ "$PROCS" -le "$PEERS" ]] || PROCS="$PEERS"
+
+# 4. The centralized reference on the same split.
+say "training the centralized MF reference on the same split"
+CENTRAL_JSON=$("$BIN" train --split "$OUT/split" --dim "$DIM" --eval-every 0 | tail -1)
+echo "$CENTRAL_JSON" > "$OUT/central.json"
+json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+CENTRAL=$(json "$CENTRAL_JSON" hr10); ITEMPOP=$(json "$CENTRAL_JSON" itempop_hr10)
+say "centralized MF HR@10 $CENTRAL, ItemPop HR@10 $ITEMPOP"
+
+cat > "$OUT/settings.txt" <<SET
+data=$DATA
+peers=$PEERS procs=$PROCS duration=$DURATION until_ratio=${UNTIL:-off}
+port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM
+node_args=${NODE_ARGS[*]:-}
+central_hr10=$CENTRAL itempop_hr10=$ITEMPOP
+started=$(date -u +%FT%TZ)
+SET
+
+# 5. Launch: process 0 hosts the seed (its first peer); the others join through it.
+PER=$(( (PEERS + PROCS - 1) / PROCS ))
+LOGS=""
+first=0
+for ((j = 0; j < PROCS && first < PEERS; j++)); do
+    n=$(( PEERS - first < PER ? PEERS - first : PER ))
+    join=()
+    [[ $j -gt 0 ]] && join=(--join "127.0.0.1:$PORT")
+    "$BIN" node --users-dir "$OUT/split.users" --peers "$n" --first-user "$first" \
+        --listen "127.0.0.1:$((PORT + first))" "${join[@]}" --swarm-id "$SWARM" --period-ms "$PERIOD" --dim "$DIM" \
+        --duration $((DURATION + 5)) --progress-seconds 0 --log "$OUT/node-$j.jsonl" "${NODE_ARGS[@]}" \
+        > "$OUT/node-$j.out" 2> "$OUT/node-$j.err" &
+    PIDS+=($!)
+    LOGS="${LOGS:+$LOGS,}$OUT/node-$j.jsonl"
+    first=$((first + n))
+    sleep 0.3
+done
+say "launched ${#PIDS[@]} node processes with $PEERS peers on 127.0.0.1:$PORT..$((PORT + PEERS - 1))"
+
+# 6. Live progress until the time or quality budget is spent.
+START=$(date +%s)
+while :; do
+    sleep 10
+    now=$(( $(date +%s) - START ))
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || die "a node process ($p) died; see $OUT/node-*.err"; done
+    line=$("$BIN" report --logs "$LOGS" --last --central-hr10 "$CENTRAL" 2>/dev/null || true)
+    if [[ -n "$line" ]]; then
+        printf 'swarm: %4ds  %s\n' "$now" "$(python3 -c "
+import json,sys; d=json.loads(sys.argv[1])
+print(f\"round {d['mean_round']:.0f}  HR@10 {d['hr10']:.4f}  NDCG@10 {d['ndcg10']:.4f}  ({d['hr10']/float(sys.argv[2]):.0%} of central)  MB/peer {d['mb_per_peer']:.1f}  peers reporting {d['peers']}\")" "$line" "$CENTRAL")" >&2
+        if [[ -n "$UNTIL" ]] && python3 -c "import json,sys; sys.exit(0 if json.loads(sys.argv[1])['hr10'] >= float(sys.argv[2]) * float(sys.argv[3]) else 1)" "$line" "$UNTIL" "$CENTRAL"; then
+            say "quality budget reached"; break
+        fi
+    fi
+    [[ $now -ge $DURATION ]] && break
+done
+
+# 7. Stop, aggregate, report.
+cleanup
+PIDS=()
+"$BIN" report --logs "$LOGS" --bucket 10 --central-hr10 "$CENTRAL" --itempop-hr10 "$ITEMPOP" \
+    --summary "$OUT/summary.json" --svg "$OUT/swarm.svg" > "$OUT/curve.txt"
+cat "$OUT/curve.txt" | sed '$d' >&2
+python3 - "$OUT/summary.json" <<'PY' >&2
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(f"\nfinal after {d['seconds']:.0f} s, {d['peers']} peers:")
+print(f"  swarm HR@10 {d['hr10']:.4f}  NDCG@10 {d['ndcg10']:.4f}  ({d['ratio_to_central']:.1%} of centralized)")
+print(f"  centralized MF HR@10 {d['central_hr10']:.4f}   ItemPop HR@10 {d['itempop_hr10']:.4f}")
+print(f"  {d['mb_per_peer']:.1f} MB sent per peer; report in {sys.argv[1].rsplit('/', 1)[0]}")
+PY
+cat "$OUT/summary.json"
