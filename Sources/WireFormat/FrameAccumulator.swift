@@ -32,8 +32,12 @@ public struct FrameAccumulator: Sendable {
     /// Adds the next chunk read from the stream (ignored once the stream is poisoned).
     public mutating func append(_ chunk: [UInt8]) {
         guard failure == nil else { return }
-        compact()
-        buffer.append(contentsOf: chunk)
+        if buffer.isEmpty {
+            buffer = chunk  // shares the chunk's storage: no copy until more bytes are appended
+        } else {
+            compact()
+            buffer.append(contentsOf: chunk)
+        }
     }
 
     /// Adds the next chunk read from the stream, from foreign memory.
@@ -44,12 +48,35 @@ public struct FrameAccumulator: Sendable {
     }
 
     /// The next complete frame, nil if more bytes are needed, or the error that makes this stream unusable.
+    ///
+    /// Copies: once a frame's length is known and it is still incomplete, the buffer is compacted to start with
+    /// the frame and its capacity reserved for the whole frame, so the rest of its chunks are appended without
+    /// regrowing (each byte is copied in once). A complete frame that fills the buffer is handed out as the
+    /// buffer itself; if other bytes follow it, whichever is smaller (the frame, or the bytes after it) is
+    /// copied.
     public mutating func nextFrame() throws(DecodeError) -> [UInt8]? {
         if let failure { throw failure }
         do {
-            guard let total = try frameLengthAtStart(), bufferedByteCount >= total else { return nil }
-            let frame = Array(buffer[start..<start + total])
-            start += total
+            guard let total = try frameLengthAtStart() else { return nil }
+            guard bufferedByteCount >= total else {
+                if start > 0 { buffer.removeSubrange(0..<start); start = 0 }
+                if buffer.capacity < total { buffer.reserveCapacity(total) }
+                return nil
+            }
+            let end = start + total
+            let rest = buffer.count - end
+            if start == 0 && rest < total {
+                // Hand out the buffer itself; keep only the (smaller) bytes after the frame.
+                var frame: [UInt8] = []
+                swap(&frame, &buffer)
+                if rest > 0 {
+                    buffer = Array(frame[end...])
+                    frame.removeSubrange(end...)
+                }
+                return frame
+            }
+            let frame = Array(buffer[start..<end])
+            start = end
             if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
             return frame
         } catch {
