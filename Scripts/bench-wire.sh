@@ -2,7 +2,11 @@
 # Throughput of the frame checksum and of encode + decode of a full model frame (1,682 items x 32 floats + weight,
 # ~229 KB), in a release build. Builds a throwaway package (in a temp dir) that depends on this one by path, so
 # the numbers are those of the real WireFormat target. The old CRC-32C (slicing-by-8, the wire v1 checksum) is
-# embedded below so both checksums are measured in the same run. Usage: Scripts/bench-wire.sh [iterations]
+# embedded below so both checksums are measured in the same run.
+# Usage: Scripts/bench-wire.sh [iterations [name-prefix]]   (e.g. `Scripts/bench-wire.sh 1000 checksum`)
+# The machine is shared: compare figures of one run, not across runs. Large arrays are malloc'ed and freed per
+# frame, so glibc's heap trimming can add page faults; MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_MMAP_THRESHOLD_=8388608
+# in the environment shows the codec without them.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d /tmp/bench-wire.XXXXXX)"
@@ -64,7 +68,9 @@ let frame = try WireCodec.encode(envelope)
 let mb = Double(frame.count) / 1e6
 
 /// Best of 5 rounds (each input varies with the iteration `i` where the result is a pure function of it) (the machine is shared): MB/s of `body` run `iterations` times over a `frame.count` buffer.
+let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : ""
 func rate(_ name: String, _ body: (Int) throws -> UInt64) rethrows {
+    if !only.isEmpty && !name.hasPrefix(only) { return }
     var best = Double.infinity, sink: UInt64 = 0
     for _ in 0..<5 {
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -101,4 +107,4 @@ SWIFT
 defines=()
 if [ -f "$repo/Sources/WireFormat/XXH32.swift" ]; then defines=(-Xswiftc -DWIRE_HAS_XXH32); fi
 swift build -c release --package-path "$dir" --scratch-path "$dir/.build" "${defines[@]}" 2>&1 | grep -E "error|warning" || true
-"$dir/.build/release/bench" "${1:-2000}"
+"$dir/.build/release/bench" "${1:-2000}" ${2:+"$2"}

@@ -5,7 +5,9 @@
 /// it arrives, the rest of the header as soon as its 32 bytes are in (version, type, flags, swarm, and the
 /// payload length against the channel's frame limit), so an oversized or foreign frame is rejected before its
 /// body is buffered. Memory stays bounded by one maximal frame plus one chunk, provided the caller drains
-/// `nextFrame()` after every `append`.
+/// `nextFrame()` after every `append`: room for a frame is reserved only once its header has passed those checks
+/// (so at most `limits.maxStreamFrameBytes`; untouched pages of a large reservation are not even resident on
+/// Linux).
 ///
 /// The first error poisons the accumulator: the stream's framing is lost, every later `nextFrame()` rethrows
 /// the same error, and the caller should count the reason and close the connection. Returned frames still go
