@@ -16,7 +16,7 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownMessageType(UInt8)
     /// Flag bits this version does not define (a newer peer's feature we cannot honour).
     case unknownFlags(UInt16)
-    /// The CRC-32C trailer does not match the frame's bytes (corruption in transit or a framing bug).
+    /// The XXH32 checksum trailer does not match the frame's bytes (corruption in transit or a framing bug).
     case badChecksum(stored: UInt32, computed: UInt32)
     /// The frame comes from another swarm sharing our ports.
     case wrongSwarm(expected: UInt32, found: UInt32)

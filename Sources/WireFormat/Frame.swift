@@ -54,7 +54,7 @@ public struct FrameFlags: OptionSet, Hashable, Sendable {
     /// An authentication-tag field (u16 length + bytes) follows the payload.
     public static let authTag = FrameFlags(rawValue: 1 << 0)
 
-    /// Every bit version 1 defines.
+    /// Every bit this version (2) defines.
     public static let known: FrameFlags = [.authTag]
 }
 
@@ -63,7 +63,7 @@ public struct FrameFlags: OptionSet, Hashable, Sendable {
 /// | offset | size | field          |
 /// |-------:|-----:|----------------|
 /// |      0 |    4 | magic "GREC"   |
-/// |      4 |    1 | version (1)    |
+/// |      4 |    1 | version (2)    |
 /// |      5 |    1 | message type   |
 /// |      6 |    2 | flags          |
 /// |      8 |    4 | swarm id       |
@@ -71,8 +71,8 @@ public struct FrameFlags: OptionSet, Hashable, Sendable {
 /// |     20 |    8 | sequence       |
 /// |     28 |    4 | payload length |
 ///
-/// then `payload length` bytes of payload, then (if `.authTag`) u16 tag length + tag, then the u32 CRC-32C
-/// of every preceding byte of the frame.
+/// then `payload length` bytes of payload, then (if `.authTag`) u16 tag length + tag, then the u32 XXH32
+/// (seed 0) of every preceding byte of the frame.
 public struct FrameHeader: Hashable, Sendable {
     public var version: UInt8
     public var type: MessageType
@@ -86,7 +86,7 @@ public struct FrameHeader: Hashable, Sendable {
     public static let byteCount = 32
     /// The magic bytes "GREC".
     public static let magic: [UInt8] = [0x47, 0x52, 0x45, 0x43]
-    /// Size of the CRC-32C trailer.
+    /// Size of the XXH32 checksum trailer.
     public static let checksumByteCount = 4
 
     public init(version: UInt8 = WireCodec.version, type: MessageType, flags: FrameFlags, swarmID: UInt32,

@@ -5,7 +5,9 @@
 /// it arrives, the rest of the header as soon as its 32 bytes are in (version, type, flags, swarm, and the
 /// payload length against the channel's frame limit), so an oversized or foreign frame is rejected before its
 /// body is buffered. Memory stays bounded by one maximal frame plus one chunk, provided the caller drains
-/// `nextFrame()` after every `append`.
+/// `nextFrame()` after every `append`: room for a frame is reserved only once its header has passed those checks
+/// (so at most `limits.maxStreamFrameBytes`; untouched pages of a large reservation are not even resident on
+/// Linux).
 ///
 /// The first error poisons the accumulator: the stream's framing is lost, every later `nextFrame()` rethrows
 /// the same error, and the caller should count the reason and close the connection. Returned frames still go
@@ -32,8 +34,12 @@ public struct FrameAccumulator: Sendable {
     /// Adds the next chunk read from the stream (ignored once the stream is poisoned).
     public mutating func append(_ chunk: [UInt8]) {
         guard failure == nil else { return }
-        compact()
-        buffer.append(contentsOf: chunk)
+        if buffer.isEmpty {
+            buffer = chunk  // shares the chunk's storage: no copy until more bytes are appended
+        } else {
+            compact()
+            buffer.append(contentsOf: chunk)
+        }
     }
 
     /// Adds the next chunk read from the stream, from foreign memory.
@@ -44,12 +50,35 @@ public struct FrameAccumulator: Sendable {
     }
 
     /// The next complete frame, nil if more bytes are needed, or the error that makes this stream unusable.
+    ///
+    /// Copies: once a frame's length is known and it is still incomplete, the buffer is compacted to start with
+    /// the frame and its capacity reserved for the whole frame, so the rest of its chunks are appended without
+    /// regrowing (each byte is copied in once). A complete frame that fills the buffer is handed out as the
+    /// buffer itself; if other bytes follow it, whichever is smaller (the frame, or the bytes after it) is
+    /// copied.
     public mutating func nextFrame() throws(DecodeError) -> [UInt8]? {
         if let failure { throw failure }
         do {
-            guard let total = try frameLengthAtStart(), bufferedByteCount >= total else { return nil }
-            let frame = Array(buffer[start..<start + total])
-            start += total
+            guard let total = try frameLengthAtStart() else { return nil }
+            guard bufferedByteCount >= total else {
+                if start > 0 { buffer.removeSubrange(0..<start); start = 0 }
+                if buffer.capacity < total { buffer.reserveCapacity(total) }
+                return nil
+            }
+            let end = start + total
+            let rest = buffer.count - end
+            if start == 0 && rest < total {
+                // Hand out the buffer itself; keep only the (smaller) bytes after the frame.
+                var frame: [UInt8] = []
+                swap(&frame, &buffer)
+                if rest > 0 {
+                    buffer = Array(frame[end...])
+                    frame.removeSubrange(end...)
+                }
+                return frame
+            }
+            let frame = Array(buffer[start..<end])
+            start = end
             if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
             return frame
         } catch {

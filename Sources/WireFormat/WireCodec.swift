@@ -8,8 +8,9 @@ import GossipProtocol
 /// `encode(decode(b)) == b` for every frame `b` that decodes. Payload layouts are in README.wire.md and on the
 /// `encodePayload` cases below.
 public enum WireCodec {
-    /// The wire version this build speaks (and the only one it accepts).
-    public static let version: UInt8 = 1
+    /// The wire version this build speaks (and the only one it accepts). Version 2 closes frames with XXH32;
+    /// version 1 (same layout, CRC-32C trailer) is rejected as `unsupportedVersion(1)`.
+    public static let version: UInt8 = 2
 
     // MARK: Encoding
 
@@ -48,8 +49,7 @@ public enum WireCodec {
             w.writeInteger(UInt16(tag.count))
             w.writeBytes(tag)
         }
-        let crc = CRC32C.checksum(w.bytes)
-        w.writeInteger(crc)
+        w.writeInteger(XXH32.hash(w.bytes))
         return w.bytes
     }
 
@@ -175,6 +175,11 @@ public enum WireCodec {
     /// Checks a model payload's consistency, the same way on both sides: dimension in 1...maxDimension, at most
     /// maxModelRows rows, `weights.count == items.count`, `values.count == items.count * dimension`, items
     /// strictly increasing and below `itemCount`, weights finite and >= 0, values finite.
+    ///
+    /// Runs once per direction: the encoder calls it before copying the arrays into the frame (and then trusts
+    /// them), the decoder right after reading them out of the frame. The element checks are one branch-free,
+    /// vectorizable pass over the raw array storage (`ModelChecks`); only when that pass finds a problem does a
+    /// second, element-by-element scan run to name the first offending field in the error.
     public static func validate(_ m: ModelPayload, field: String = "model", limits: WireLimits) throws(DecodeError) {
         let dim = Int(m.dimension)
         guard dim >= 1 else { throw .invalid("\(field).dimension is 0") }
@@ -191,36 +196,30 @@ public enum WireCodec {
         guard m.values.count == rows * dim else {
             throw .invalid("\(field) has \(m.values.count) values, expected \(rows) rows x \(dim) = \(rows * dim)")
         }
+        if ModelChecks.elementsLookValid(m) { return }
+        try firstElementProblem(m, field: field)
+    }
+
+    /// The exact, element-by-element check behind `validate` (error path only): throws for the first offending
+    /// element in field order (items, weights, values), or returns if there is none (e.g. a weight of -0.0,
+    /// which the fast pass conservatively flags but which is not negative).
+    private static func firstElementProblem(_ m: ModelPayload, field: String) throws(DecodeError) {
         let itemCount = m.itemCount
-        let itemProblem: DecodeError? = m.items.withUnsafeBufferPointer { items in
-            var previous: UInt32? = nil
-            for (k, item) in items.enumerated() {
-                if item >= itemCount {
-                    return .invalid("\(field).items[\(k)] = \(item) is not below itemCount \(itemCount)")
-                }
-                if let p = previous, item <= p {
-                    return .invalid("\(field).items[\(k)] = \(item) does not increase on items[\(k - 1)] = \(p)")
-                }
-                previous = item
+        var previous: UInt32? = nil
+        for (k, item) in m.items.enumerated() {
+            if item >= itemCount {
+                throw .invalid("\(field).items[\(k)] = \(item) is not below itemCount \(itemCount)")
             }
-            return nil
+            if let p = previous, item <= p {
+                throw .invalid("\(field).items[\(k)] = \(item) does not increase on items[\(k - 1)] = \(p)")
+            }
+            previous = item
         }
-        if let itemProblem { throw itemProblem }
-        if let k = firstNonFinite(m.weights) { throw .nonFiniteFloat(field: "\(field).weights[\(k)]") }
+        if let k = m.weights.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteFloat(field: "\(field).weights[\(k)]") }
         if let k = m.weights.firstIndex(where: { $0 < 0 }) {
             throw .invalid("\(field).weights[\(k)] = \(m.weights[k]) is negative")
         }
-        if let k = firstNonFinite(m.values) { throw .nonFiniteFloat(field: "\(field).values[\(k)]") }
-    }
-
-    /// Index of the first NaN or infinity (exponent bits all ones), scanning bit patterns.
-    private static func firstNonFinite(_ values: [Float]) -> Int? {
-        values.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: UInt32.self) { bits in
-                for k in bits.indices where bits[k] & 0x7F80_0000 == 0x7F80_0000 { return k }
-                return nil
-            }
-        }
+        if let k = m.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteFloat(field: "\(field).values[\(k)]") }
     }
 
     // MARK: Decoding
@@ -235,10 +234,10 @@ public enum WireCodec {
         let total = try frameByteCount(header, in: bytes, at: 0, limits: limits)
         guard bytes.count >= total else { throw .truncated(needed: total, available: bytes.count) }
         guard bytes.count == total else { throw .trailingBytes(count: bytes.count - total) }
-        let crcOffset = total - FrameHeader.checksumByteCount
-        var r = ByteReader(bytes, range: crcOffset..<total)
+        let checksumOffset = total - FrameHeader.checksumByteCount
+        var r = ByteReader(bytes, range: checksumOffset..<total)
         let stored: UInt32 = try r.read()
-        let computed = CRC32C.checksum(bytes, range: 0..<crcOffset)
+        let computed = XXH32.hash(bytes, range: 0..<checksumOffset)
         guard stored == computed else { throw .badChecksum(stored: stored, computed: computed) }
         if let expectedSwarmID, header.swarmID != expectedSwarmID {
             throw .wrongSwarm(expected: expectedSwarmID, found: header.swarmID)
@@ -249,7 +248,7 @@ public enum WireCodec {
         var tag: [UInt8]? = nil
         if header.flags.contains(.authTag) {
             let start = header.trailerOffset + 2
-            tag = Array(bytes[start..<crcOffset])
+            tag = Array(bytes[start..<checksumOffset])
         }
         return Envelope(swarmID: header.swarmID, sender: header.sender, sequence: header.sequence,
                         message: message, authTag: tag)

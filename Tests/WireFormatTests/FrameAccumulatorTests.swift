@@ -103,3 +103,35 @@ extension FrameAccumulatorTests {
         #expect(throws: DecodeError.badMagic) { try other.nextFrame() }
     }
 }
+
+extension FrameAccumulatorTests {
+    /// Large and small frames mixed, in chunks from 1 byte to two frames long, through both `append`s: every
+    /// hand-out path (the buffer itself, with or without bytes after it; a copy of a frame followed by more
+    /// bytes) yields the same frames, and each decodes.
+    @Test func mixedSizeFramesComeOutIntactWhateverTheChunking() throws {
+        var rng = SplitMix64(seed: 0xB16)
+        let bigShape = Shape(maxUpdates: 0, maxEntries: 0, maxRows: 200, maxDimension: 16, maxTag: 8)
+        for trial in 0..<12 {
+            let frames = try (0..<rng.int(2...8)).map { _ in
+                try WireCodec.encode(rng.bool() ? rng.envelope(bigShape, type: .modelPush) : rng.envelope(.small))
+            }
+            let stream = frames.flatMap { $0 }
+            var acc = FrameAccumulator()
+            var out: [[UInt8]] = []
+            var i = 0
+            while i < stream.count {
+                let n = min(stream.count - i, rng.int(1...2 * (frames.map(\.count).max() ?? 1)))
+                if trial % 2 == 0 {
+                    acc.append(Array(stream[i..<i + n]))
+                } else {
+                    stream.withUnsafeBytes { acc.append(UnsafeRawBufferPointer(rebasing: $0[i..<i + n])) }
+                }
+                i += n
+                while let f = try acc.nextFrame() { out.append(f) }
+            }
+            #expect(out == frames, "trial \(trial)")
+            #expect(acc.bufferedByteCount == 0)
+            for f in out { _ = try WireCodec.decode(f) }
+        }
+    }
+}

@@ -3,12 +3,13 @@ import GossipProtocol
 import Testing
 @testable import WireFormat
 
-/// Hand-written frames from the layout in README.wire.md (checksums computed independently with a bitwise
-/// CRC-32C). A change of layout, byte order or type numbering breaks these.
+/// Hand-written frames from the layout in README.wire.md (checksums computed independently, with the reference
+/// xxHash library through python's `xxhash` package: `xxhash.xxh32(frame[:-4], seed=0)`). A change of layout,
+/// byte order, type numbering or checksum breaks these.
 @Suite struct GoldenFrameTests {
     static let nackFrame: [UInt8] = [
         0x47, 0x52, 0x45, 0x43,                          // magic "GREC"
-        0x01,                                            // version 1
+        0x02,                                            // version 2
         0x06,                                            // type nack
         0x00, 0x00,                                      // flags: none
         0xD4, 0xC3, 0xB2, 0xA1,                          // swarm 0xA1B2C3D4
@@ -17,13 +18,15 @@ import Testing
         0x10, 0x00, 0x00, 0x00,                          // payload length 16
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // seq 0x0102030405060708
         0x2A, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // target 42
-        0x05, 0x90, 0x7E, 0x21,                          // CRC-32C of the 48 bytes above
+        0x63, 0x8D, 0x99, 0x4E,                          // XXH32 of the 48 bytes above
     ]
+    /// The same nack as wire version 1 wrote it (version byte 1, CRC-32C trailer), as it was pinned before.
+    static let nackFrameVersion1: [UInt8] = [0x47, 0x52, 0x45, 0x43, 0x01] + Array(nackFrame[5..<48]) + [0x05, 0x90, 0x7E, 0x21]
     static let nack = Envelope(swarmID: 0xA1B2_C3D4, sender: PeerID(0x1122_3344_5566_7788), sequence: 5,
                                message: .nack(seq: 0x0102_0304_0506_0708, target: PeerID(42)))
 
     static let pingFrame: [UInt8] = [
-        0x47, 0x52, 0x45, 0x43, 0x01,
+        0x47, 0x52, 0x45, 0x43, 0x02,
         0x03,                                            // type ping
         0x01, 0x00,                                      // flags: auth tag present
         0x07, 0x00, 0x00, 0x00,                          // swarm 7
@@ -38,7 +41,7 @@ import Testing
         0x01,                                            //   suspect
         0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  //   incarnation 4
         0x02, 0x00, 0xAA, 0xBB,                          // auth tag: length 2, bytes AA BB
-        0xE9, 0xBF, 0x92, 0xC2,                          // CRC-32C of everything above
+        0x58, 0x19, 0x42, 0xE4,                          // XXH32 of everything above
     ]
     static let ping = Envelope(
         swarmID: 7, sender: PeerID(1), sequence: 2,
@@ -47,7 +50,7 @@ import Testing
         authTag: [0xAA, 0xBB])
 
     static let modelFrame: [UInt8] = [
-        0x47, 0x52, 0x45, 0x43, 0x01,
+        0x47, 0x52, 0x45, 0x43, 0x02,
         0x10,                                            // type modelPush
         0x00, 0x00,
         0x07, 0x00, 0x00, 0x00,
@@ -64,7 +67,7 @@ import Testing
         0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0x3F,  // weights 1.0, 0.5
         0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0,  // row 1: 1.0, -2.0
         0x00, 0x00, 0x80, 0x3E, 0x00, 0x00, 0x00, 0x00,  // row 4: 0.25, 0.0
-        0x40, 0x0C, 0x40, 0x8E,                          // CRC-32C
+        0x06, 0xB6, 0x4A, 0xEA,                          // XXH32
     ]
     static let model = Envelope(
         swarmID: 7, sender: PeerID(1), sequence: 2,

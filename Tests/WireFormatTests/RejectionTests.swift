@@ -63,8 +63,10 @@ func encodeError(_ e: Envelope, limits: WireLimits = .default) -> DecodeError? {
 
     @Test func headerFieldsAreChecked() {
         #expect(decodeError(patched(nack, at: 0, [0x47, 0x52, 0x45, 0x44])) == .badMagic)
-        #expect(decodeError(patched(nack, at: 4, [2])) == .unsupportedVersion(2))
+        #expect(decodeError(patched(nack, at: 4, [3])) == .unsupportedVersion(3))
         #expect(decodeError(patched(nack, at: 4, [0])) == .unsupportedVersion(0))
+        // A well-formed frame of wire version 1 (same layout, CRC-32C trailer) is refused as such.
+        #expect(decodeError(GoldenFrameTests.nackFrameVersion1) == .unsupportedVersion(1))
         for t: UInt8 in [0x00, 0x09, 0x0F, 0x13, 0xFF] {
             #expect(decodeError(patched(nack, at: 5, [t])) == .unknownMessageType(t))
         }

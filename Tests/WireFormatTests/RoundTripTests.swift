@@ -49,6 +49,17 @@ import Testing
         #expect(try acc.nextFrame() == bytes)
     }
 
+    /// A weight of -0.0 is not negative: the vectorized check flags its sign bit, and the exact check lets it
+    /// through, bit pattern intact.
+    @Test func negativeZeroWeightsAreAccepted() throws {
+        let m = ModelPayload(itemCount: 5, dimension: 1, round: 0, items: [0, 3], weights: [-0.0, 2], values: [-0.0, 1])
+        let e = Envelope(swarmID: 1, sender: PeerID(1), sequence: 1, message: .modelReply(seq: 1, model: m))
+        guard case .modelReply(_, let back) = try WireCodec.decode(try WireCodec.encode(e)).message else {
+            Issue.record("not a modelReply"); return
+        }
+        #expect(back.weights.map(\.bitPattern) == m.weights.map(\.bitPattern))
+    }
+
     /// The default limits keep the largest possible membership frame within one datagram.
     @Test func worstCaseMembershipFramesFitTheDatagramLimit() throws {
         let limits = WireLimits.default
