@@ -70,6 +70,7 @@ struct NodeCommand: Subcommand {
 
     func run() throws -> Int32 {
         ProcessLimits.raiseOpenFileLimit()
+        ProcessLimits.tuneAllocatorForLargeFrames()
         let writer = try LineWriter(path: log)
         var nodes: [PeerNode] = []
         var seeds = join ?? []
