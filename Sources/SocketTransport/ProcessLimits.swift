@@ -21,8 +21,13 @@ extension ProcessLimits {
     /// Model frames (~230 KB) are allocated and freed many times a second; with glibc's default thresholds the
     /// heap is trimmed and regrown around each, costing ~80 page faults per frame round trip (measured with
     /// `perf stat -e page-faults`). Raising the trim and mmap thresholds keeps those pages mapped.
-    public static func tuneAllocatorForLargeFrames() {
-        _ = mallopt(M_TRIM_THRESHOLD, 64 << 20)
-        _ = mallopt(M_MMAP_THRESHOLD, 8 << 20)
+    /// (`mallopt` is looked up with dlsym: Swift's Glibc module does not export <malloc.h>.)
+    @discardableResult
+    public static func tuneAllocatorForLargeFrames() -> Bool {
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD in <malloc.h>
+        return mallopt(trimThreshold, 64 << 20) == 1 && mallopt(mmapThreshold, 8 << 20) == 1
     }
 }
