@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import GossipProtocol
 import RecommenderModel
 import SocketTransport
@@ -70,9 +71,18 @@ public final class PeerNode: @unchecked Sendable {
     private var timers: [Int: LoopTimer] = [:]
     private var nextTimerID = 0
     private var outbound: [UInt64: TCPStream] = [:]
-    private var inboundCount = 0
+    /// Open inbound model streams, closed at stop.
+    private var inbound: [Int: TCPStream] = [:]
+    private var nextInboundID = 0
+    private var inboundCount: Int { inbound.count }
+    /// Connects in progress, cancelled at stop.
+    private var connecting: [UInt64: ConnectAttempt] = [:]
     private var sequence: UInt64 = 0
     private var stopped = false
+    /// Set from any thread the moment a stop is requested, so that work already queued behind a busy peer
+    /// returns at once instead of training or exchanging: a stop takes effect within a second even under load.
+    private let stopFlag = Atomic<Bool>(false)
+    private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
     private let origin: UInt64
     private var faultRNG: SplitMix64
     private let limits = WireLimits.default
@@ -116,14 +126,19 @@ public final class PeerNode: @unchecked Sendable {
 
     /// Stops timers, closes every socket and stream, and writes a final JSON line; `done` runs afterwards.
     public func stop(graceful: Bool = true, done: @escaping @Sendable () -> Void) {
+        stopFlag.store(true, ordering: .relaxed)
         loop.execute { [self] in
             guard !stopped else { done(); return }
             if graceful { perform(membership.onLeave(now: now)) }
             stopped = true
             for t in timers.values { t.cancel() }
             timers.removeAll()
+            for c in connecting.values { c.cancel() }
+            connecting.removeAll()
             for s in outbound.values { s.close() }
             outbound.removeAll()
+            for s in inbound.values { s.close() }
+            inbound.removeAll()
             emit(event: "stop")
             udpWatcher?.cancel()
             tcpWatcher?.cancel()
@@ -165,12 +180,12 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func schedule(after: Duration, _ body: @escaping @Sendable () -> Void) {
-        guard !stopped else { return }
+        guard !stopping else { return }
         let id = nextTimerID
         nextTimerID += 1
         timers[id] = loop.schedule(after: after) { [self] in
             timers.removeValue(forKey: id)
-            guard !stopped else { return }
+            guard !stopping else { return }
             body()
         }
     }
@@ -183,7 +198,7 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func sendDatagram(_ message: Message, to: PeerAddress) {
-        guard !stopped else { return }
+        guard !stopped else { return }   // a graceful leave still goes out while stopping
         if config.faults.dropOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < config.faults.dropOutgoingDatagrams {
             stats.drop("fault_injected"); return
         }
@@ -204,7 +219,7 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func onDatagram(_ bytes: [UInt8], from sender: SocketAddress) {
-        guard !stopped else { return }
+        guard !stopping else { return }
         stats.bytesReceived += bytes.count
         stats.datagramsReceived += 1
         let env: Envelope
@@ -230,10 +245,11 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func startExchange(seq: UInt64, message: Message, to: PeerAddress) {
-        guard !stopped else { return }
+        guard !stopping else { return }
         let address = SocketAddress(ipBytes: to.ip, port: to.port)
-        loop.connect(to: address, timeout: .seconds(2)) { [self] result in
-            guard !stopped else {
+        connecting[seq] = loop.connect(to: address, timeout: .seconds(2)) { [self] result in
+            connecting.removeValue(forKey: seq)
+            guard !stopping else {
                 if case .success(let c) = result { try? c.close() }
                 return
             }
@@ -259,9 +275,12 @@ public final class PeerNode: @unchecked Sendable {
                     } catch {
                         box.stream?.close()
                     }
-                }, onClose: { [self] _ in
+                }, onClose: { [self] reason in
                     outbound.removeValue(forKey: seq)
-                    if !box.handled { gossip.onExchangeFailed(seq: seq, now: now) }
+                    if !box.handled {
+                        stats.drop("exchange_" + Self.reasonKey(reason))
+                        gossip.onExchangeFailed(seq: seq, now: now)
+                    }
                 })
                 box.stream = stream
                 outbound[seq] = stream
@@ -272,15 +291,16 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func onAccept(_ connection: TCPConnection) {
-        guard !stopped, inboundCount < config.maxInboundStreams else {
+        guard !stopping, inboundCount < config.maxInboundStreams else {
             stats.drop("busy")
             try? connection.close()
             return
         }
-        inboundCount += 1
+        let inboundID = nextInboundID
+        nextInboundID += 1
         if config.faults.silentModelStreams {
-            _ = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { _ in },
-                          onEndOfStream: {}, onClose: { [self] _ in inboundCount -= 1 })
+            inbound[inboundID] = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { _ in },
+                                           onEndOfStream: {}, onClose: { [self] _ in inbound.removeValue(forKey: inboundID) })
             return
         }
         let box = StreamBox(FrameAccumulator(limits: limits, expectedSwarmID: config.swarmID))
@@ -304,9 +324,21 @@ public final class PeerNode: @unchecked Sendable {
                 box.stream?.close()
             }
         }, onClose: { [self] _ in
-            inboundCount -= 1
+            inbound.removeValue(forKey: inboundID)
         })
         box.stream = stream
+        inbound[inboundID] = stream
+    }
+
+    static func reasonKey(_ r: TCPStream.CloseReason) -> String {
+        switch r {
+        case .finished: return "closed_without_reply"
+        case .closedLocally: return "closed_locally"
+        case .idleTimeout: return "idle_timeout"
+        case .deadlineExceeded: return "deadline"
+        case .inboundLimitExceeded: return "inbound_limit"
+        case .failed: return "stream_failed"
+        }
     }
 
     // MARK: Reporting

@@ -6,9 +6,25 @@ import SocketTransport
 import Testing
 @testable import NodeRuntime
 
-/// Open descriptors of this process (Linux: entries of /proc/self/fd).
-func openDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+/// Sockets of this process bound to or connected to one of `ports` (Linux: /proc/self/fd inodes matched
+/// against /proc/net/{tcp,udp}). Other suites run in parallel in this process, so only the swarm's own ports count.
+func socketsTouching(ports: Set<UInt16>) -> [String] {
+    let fm = FileManager.default
+    let names = (try? fm.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    let mine = Set(names.compactMap { try? fm.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+        .filter { $0.hasPrefix("socket:[") }.map { String($0.dropFirst(8).dropLast()) })
+    var out: [String] = []
+    for table in ["/proc/net/tcp", "/proc/net/udp"] {
+        let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
+        for row in text.split(separator: "\n").dropFirst() {
+            let f = row.split(separator: " ")
+            guard f.count > 9, mine.contains(String(f[9])) else { continue }
+            let local = UInt16(f[1].split(separator: ":").last ?? "", radix: 16) ?? 0
+            let remote = UInt16(f[2].split(separator: ":").last ?? "", radix: 16) ?? 0
+            if ports.contains(local) || ports.contains(remote) { out.append(table + ": " + row.trimmingCharacters(in: .whitespaces)) }
+        }
+    }
+    return out
 }
 
 /// Collects JSON lines from peers' queues.
@@ -49,13 +65,13 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
 
 @Suite(.serialized) struct LoopbackSwarmTests {
     @Test func aSmallLoopbackSwarmLearnsPlantedTastesBeyondPopularityAndClosesEverything() throws {
-        let fdsBefore = openDescriptorCount()
         let log = SyntheticData.planted(users: 20, items: 60, groups: 4, perUser: 12, seed: 11)
         let split = try LeaveOneOutSplit.make(from: log, negatives: 20, seed: 5)
         let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)
         let lines = Lines()
         let nodes = try makeSwarm(split: split, count: 20, period: .milliseconds(40), lines: lines)
-        #expect(openDescriptorCount() >= fdsBefore + 40, "each peer holds a UDP and a TCP socket")
+        let ports = Set(nodes.map(\.address.port))
+        #expect(socketsTouching(ports: ports).count >= 40, "each peer holds a UDP and a TCP socket")
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // Bounded wait: poll until the swarm's mean HR@10 clearly beats popularity, at most 20 s.
@@ -77,9 +93,9 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         #expect(stops.count == 20)
         #expect(!lines.all.contains { $0.contains("bad_checksum") || $0.contains("non_finite") })
         // Sockets are closed asynchronously on each peer's queue after its watchers are cancelled.
-        var fdsAfter = openDescriptorCount()
-        for _ in 0..<50 where fdsAfter > fdsBefore { Thread.sleep(forTimeInterval: 0.05); fdsAfter = openDescriptorCount() }
-        #expect(fdsAfter <= fdsBefore, "descriptors before \(fdsBefore), after \(fdsAfter)")
+        var left = socketsTouching(ports: ports)
+        for _ in 0..<50 where !left.isEmpty { Thread.sleep(forTimeInterval: 0.05); left = socketsTouching(ports: ports) }
+        #expect(left.isEmpty, "sockets left open: \(left)")
     }
 
     @Test func aPeerThatAcceptsAndNeverAnswersDoesNotStallTheOthers() throws {
