@@ -16,7 +16,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
         OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
         OptionSpec("optimizer", "O", "sgd or adagrad", default: "adagrad"),
-        OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge) or pushsum (PushSumVoteMerge)", default: "weighted"),
+        OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "weighted"),
         OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
         OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
         OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
@@ -64,8 +64,10 @@ struct SimulateCommand: Subcommand {
                 throw CLIError.badValue(option: "--negative-vote", value: nv, expected: "a number >= 0 or local")
             }
             merge = PushSumVoteMerge(decay: Float(g), positiveVote: Float(pos), negatives: neg)
+        case "none": merge = NoMerge()
+        case "frozen": merge = FrozenItemsMerge()
         case let other:
-            throw CLIError.badValue(option: "--merge-rule", value: other, expected: "weighted or pushsum")
+            throw CLIError.badValue(option: "--merge-rule", value: other, expected: "one of weighted, pushsum, none, frozen")
         }
     }
 
