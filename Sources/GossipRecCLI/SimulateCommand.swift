@@ -16,14 +16,19 @@ struct SimulateCommand: Subcommand {
         OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
         OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
         OptionSpec("optimizer", "O", "sgd or adagrad", default: "adagrad"),
-        OptionSpec("merge", "M", "weight of a merged row: max, mean or sum", default: "max"),
+        OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "weighted"),
+        OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
+        OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
+        OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
+        OptionSpec("negative-vote", "C", "pushsum: vote weight of a row sampled only as a negative, or local", default: "1"),
+        OptionSpec("row-fraction", "F", "fraction of rows exchanged per push-pull (same rows both ways)", default: "1"),
         OptionSpec("half-life", "R", "staleness half-life in rounds (inf: none)", default: "inf"),
         OptionSpec("min-send-weight", "W", "send only rows with at least this training weight", default: "0"),
         OptionSpec("eval-every", "N", "evaluate every N rounds", default: "5"),
         OptionSpec("seed", "S", "random seed", default: "1"),
     ]
 
-    var prefix: String, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: WeightedAverageMerge
+    var prefix: String, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
 
     init(_ o: ParsedOptions) throws {
         prefix = try o.string("split")
@@ -46,7 +51,24 @@ struct SimulateCommand: Subcommand {
         guard let h = hl == "inf" ? Double.infinity : Double(hl), h > 0 else {
             throw CLIError.badValue(option: "--half-life", value: hl, expected: "a positive number or inf")
         }
-        merge = WeightedAverageMerge(halfLife: h, combine: c)
+        settings.rowFraction = try o.double("row-fraction", in: 0...1)
+        switch try o.string("merge-rule") {
+        case "weighted":
+            merge = WeightedAverageMerge(halfLife: h, combine: c)
+        case "pushsum":
+            let g = try o.double("decay", in: 1e-6...1)
+            let pos = try o.double("positive-vote", in: 1e-6...1e6)
+            let nv = try o.string("negative-vote")
+            let neg: PushSumVoteMerge.NegativeMode
+            if nv == "local" { neg = .local } else if let x = Float(nv), x >= 0, x.isFinite { neg = .vote(x) } else {
+                throw CLIError.badValue(option: "--negative-vote", value: nv, expected: "a number >= 0 or local")
+            }
+            merge = PushSumVoteMerge(decay: Float(g), positiveVote: Float(pos), negatives: neg)
+        case "none": merge = NoMerge()
+        case "frozen": merge = FrozenItemsMerge()
+        case let other:
+            throw CLIError.badValue(option: "--merge-rule", value: other, expected: "one of weighted, pushsum, none, frozen")
+        }
     }
 
     func run() throws -> Int32 {

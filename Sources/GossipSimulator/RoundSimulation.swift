@@ -11,6 +11,9 @@ public struct RoundSimulation: Sendable {
         public var evalEvery = 5
         public var seed: UInt64 = 1
         public var minSendWeight: Float = 0
+        /// Fraction of rows exchanged per push-pull (1: the whole table). Below 1, each row is drawn
+        /// independently with this probability and both sides send the same rows.
+        public var rowFraction: Double = 1
         public init() {}
     }
 
@@ -46,6 +49,12 @@ public struct RoundSimulation: Sendable {
         return s
     }
 
+    /// Each row independently with probability `rowFraction`, in increasing order.
+    mutating func sampleRows(count: Int) -> [Int] {
+        let threshold = UInt64(max(0, min(1, settings.rowFraction)) * 0x1p53)
+        return (0..<count).filter { _ in rng.next() >> 11 < threshold }
+    }
+
     /// Runs every round, calling `progress` at each evaluation point.
     public mutating func run(progress: (Point) -> Void) {
         let n = peers.count
@@ -54,11 +63,18 @@ public struct RoundSimulation: Sendable {
             var order = Array(0..<n)
             order.shuffle(using: &rng)
             for a in order {
-                for _ in 0..<settings.localEpochs { peers[a].trainLocal() }
+                for _ in 0..<settings.localEpochs { peers[a].trainLocal(absorbingWith: merge) }
                 var b = rng.next(below: n - 1)
                 if b >= a { b += 1 }
-                let pa = peers[a].items.payload(round: peers[a].round, minWeight: settings.minSendWeight)
-                let pb = peers[b].items.payload(round: peers[b].round, minWeight: settings.minSendWeight)
+                let pa: ModelPayload, pb: ModelPayload
+                if settings.rowFraction < 1 {
+                    let rows = sampleRows(count: peers[a].items.itemCount)
+                    pa = peers[a].items.payload(round: peers[a].round, rows: rows)
+                    pb = peers[b].items.payload(round: peers[b].round, rows: rows)
+                } else {
+                    pa = peers[a].items.payload(round: peers[a].round, minWeight: settings.minSendWeight)
+                    pb = peers[b].items.payload(round: peers[b].round, minWeight: settings.minSendWeight)
+                }
                 merge.merge(pb, into: &peers[a].items, localRound: peers[a].round)
                 merge.merge(pa, into: &peers[b].items, localRound: peers[b].round)
                 bytes += Double((pa.items.count + pb.items.count) * (8 + 4 * Int(pa.dimension)))

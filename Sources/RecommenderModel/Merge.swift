@@ -4,6 +4,18 @@ public protocol MergeRule: Sendable {
     var name: String { get }
     /// Folds `incoming` into `local`. `localRound` is the receiver's own round, for staleness.
     func merge(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64)
+    /// True when the rule must see each local epoch (`absorbLocalEpoch`): the caller then keeps a copy of the
+    /// table from before the epoch.
+    var absorbsLocalEpochs: Bool { get }
+    /// Called once per local round, after training, with the table from before the epoch: the rule may turn
+    /// the epoch's moves into whatever its merge needs (e.g. push-sum votes, `PushSumVoteMerge`).
+    func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32])
+}
+
+extension MergeRule {
+    /// By default a rule keeps the epoch's moves and step counts as they are.
+    public var absorbsLocalEpochs: Bool { false }
+    public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {}
 }
 
 extension ItemTable {

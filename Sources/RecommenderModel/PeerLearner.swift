@@ -34,6 +34,17 @@ public struct PeerLearner: Sendable {
         return total / Double(positivesSorted.count)
     }
 
+    /// One local epoch whose item moves are then handed to `rule.absorbLocalEpoch` (for rules such as
+    /// `PushSumVoteMerge` that turn local steps into votes); the same as `trainLocal` for other rules.
+    @discardableResult
+    public mutating func trainLocal(absorbingWith rule: any MergeRule, learnItems: Bool = true) -> Double {
+        guard rule.absorbsLocalEpochs, learnItems else { return trainLocal(learnItems: learnItems) }
+        let before = items
+        let loss = trainLocal(learnItems: true)
+        rule.absorbLocalEpoch(before: before, into: &items, positivesSorted: positivesSorted)
+        return loss
+    }
+
     /// Rank of the held-out item among its negatives under the current model (nil without a test item).
     public func testRank() -> Int? {
         user.values.withUnsafeBufferPointer { u in shard.testRank { items.score(user: u.baseAddress!, item: $0) } }

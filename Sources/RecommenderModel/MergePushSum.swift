@@ -1,0 +1,164 @@
+/// Per-row push-sum with decaying votes: a merge rule under which the shared item table follows the
+/// *mean step of the peers that trained a row* instead of the mean over all copies of the swarm.
+///
+/// ## Why
+/// Weighted averaging (`WeightedAverageMerge`) conserves the mean of the copies, so a step one peer takes on
+/// item row i reaches the swarm's consensus divided by N (every copy takes part in the average), whereas
+/// centralized SGD sums the steps of the users who trained the row. Raising the learning rate to make up
+/// for it also scales the peer's own local step and diverges.
+///
+/// ## What
+/// Each peer holds, per row i, a push-sum pair (s_i, w_i) (Kempe, Dobra and Gehrke, "Gossip-based
+/// computation of aggregate information", FOCS 2003) stored as the row value v_i = s_i / w_i (the table's
+/// `factors` and `bias`, what training reads) and the weight w_i (`ItemTable.trainedSteps`, what
+/// `ItemTable.payload` puts on the wire as the row's weight, so `ModelPayload` is unchanged).
+/// - **Vote** (`absorbLocalEpoch`): once per local round, every weight decays by `decay` (γ), and a row the
+///   epoch trained, moving from v_i to v_i + δ_i, casts a vote of weight c at its trained value:
+///   s_i ← γ s_i + c (v_i + δ_i), w_i ← γ w_i + c. The row's local value becomes v_i + c δ_i / (γ w_i + c).
+///   c is `positiveVote` for rows among the peer's positives, `negatives` decides the rows it only sampled as
+///   negatives.
+/// - **Merge** (`merge`): a push-pull exchange averages the two pairs, s ← (s_l + s_r)/2, w ← (w_l + w_r)/2,
+///   i.e. v ← (w_l v_l + w_r v_r)/(w_l + w_r) and w ← (w_l + w_r)/2. When both sides merge the other's
+///   pre-exchange copy, Σ s and Σ w over the swarm are unchanged (mass conservation), so the ratio Σ s / Σ w
+///   that all copies converge to is exactly the weighted mean of all the votes ever cast, each discounted by
+///   γ per round since it was cast.
+///
+/// At steady state the swarm's total weight on row i is n_i c / (1 − γ) for n_i voters per round, so one round
+/// of votes moves the consensus by (1 − γ) × (mean δ over the voters of row i): the dilution is by the number
+/// of peers that trained the row, not by N, and no peer inflates its own step (a voter's own copy moves by at
+/// most δ, the plain local step). Rows nobody trains keep their value; their weight only decays (γ < 1 makes
+/// the swarm forget stale votes and any mass lost to dropped messages, so it also self-heals under
+/// asynchronous gossip: a decay per *local* round is all it needs, no round barrier).
+///
+/// Requirements on the protocol: both sides of an exchange must merge the *same rows* (a push-pull where the
+/// responder answers the rows it was sent, or the whole table), each using the other's pre-merge copy;
+/// otherwise mass is created or lost (bounded, and forgotten at rate γ). `minSendWeight` > 0 breaks this.
+public struct PushSumVoteMerge: MergeRule {
+    /// What a row the peer only sampled as a negative does with its epoch's move.
+    public enum NegativeMode: Sendable, Equatable {
+        /// Casts a vote of this weight (0: the move is discarded).
+        case vote(Float)
+        /// Keeps the trained value without voting (w unchanged but decayed): the negative step then reaches
+        /// the consensus diluted by N, as under plain averaging.
+        case local
+    }
+
+    /// γ in (0, 1]: the factor every weight decays by per local round (1: votes are never forgotten).
+    public var decay: Float
+    /// Vote weight c of a row among the peer's training positives.
+    public var positiveVote: Float
+    public var negatives: NegativeMode
+    /// Weights below this become 0 (no denormals; a zero-weight row is replaced by the first copy with weight).
+    public static let weightFloor: Float = 1e-30
+
+    public var name: String {
+        let neg: String
+        switch negatives {
+        case .vote(let c): neg = "\(c)"
+        case .local: neg = "local"
+        }
+        return "pushsum(decay=\(decay),pos=\(positiveVote),neg=\(neg))"
+    }
+
+    public init(decay: Float = 0.9, positiveVote: Float = 1, negatives: NegativeMode = .vote(1)) {
+        precondition(decay > 0 && decay <= 1, "PushSumVoteMerge: decay \(decay) must be in (0, 1]")
+        precondition(positiveVote > 0 && positiveVote.isFinite, "PushSumVoteMerge: positiveVote \(positiveVote) must be positive")
+        if case .vote(let c) = negatives {
+            precondition(c >= 0 && c.isFinite, "PushSumVoteMerge: negative vote \(c) must be >= 0")
+        }
+        self.decay = decay; self.positiveVote = positiveVote; self.negatives = negatives
+    }
+
+    public var absorbsLocalEpochs: Bool { true }
+
+    /// Mass-conserving push-pull average of every received row (see the type's docs). A payload of another
+    /// shape or with any non-finite number is ignored whole. `localRound` is unused: staleness is handled by
+    /// the decay of weights, not by the sender's round.
+    public func merge(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
+        guard t.accepts(p) else { return }
+        let d = t.dimension, w = t.wireDimension
+        t.factors.withUnsafeMutableBufferPointer { F in
+            p.values.withUnsafeBufferPointer { V in
+                for (r, item) in p.items.enumerated() {
+                    let i = Int(item)
+                    let wr = p.weights[r], wl = t.trainedSteps[i]
+                    let total = wl + wr
+                    if total > 0 {
+                        let a = wr / total
+                        if a > 0 {
+                            let dst = F.baseAddress! + i * d, src = V.baseAddress! + r * w
+                            for k in 0..<d { dst[k] += a * (src[k] - dst[k]) }
+                            t.bias[i] += a * (src[d] - t.bias[i])
+                        }
+                    }
+                    let nw = 0.5 * wl + 0.5 * wr
+                    t.trainedSteps[i] = nw < Self.weightFloor ? 0 : nw
+                }
+            }
+        }
+    }
+
+    /// Turns one local epoch into votes. `before` is the table as it was before the epoch, `table` the table
+    /// after it (training has moved rows and added its step counts to `trainedSteps`, which this replaces by
+    /// push-sum weights). A trained row whose new value is not finite is restored and does not vote.
+    public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {
+        precondition(before.itemCount == table.itemCount && before.dimension == table.dimension,
+                     "absorbLocalEpoch: tables of different shapes")
+        let d = table.dimension, g = decay
+        table.factors.withUnsafeMutableBufferPointer { F in
+            before.factors.withUnsafeBufferPointer { B in
+                positivesSorted.withUnsafeBufferPointer { P in
+                    for i in 0..<table.itemCount {
+                        let wb = g * before.trainedSteps[i]
+                        guard table.trainedSteps[i] != before.trainedSteps[i] else {
+                            table.trainedSteps[i] = wb < Self.weightFloor ? 0 : wb
+                            continue
+                        }
+                        let dst = F.baseAddress! + i * d, src = B.baseAddress! + i * d
+                        var finite = table.bias[i].isFinite
+                        for k in 0..<d where !dst[k].isFinite { finite = false }
+                        if !finite {
+                            for k in 0..<d { dst[k] = src[k] }
+                            table.bias[i] = before.bias[i]
+                            table.trainedSteps[i] = wb < Self.weightFloor ? 0 : wb
+                            continue
+                        }
+                        let c: Float
+                        if LocalTrainer.contains(P, Int32(i)) {
+                            c = positiveVote
+                        } else {
+                            switch negatives {
+                            case .vote(let x): c = x
+                            case .local:
+                                table.trainedSteps[i] = wb < Self.weightFloor ? 0 : wb
+                                continue
+                            }
+                        }
+                        let nw = wb + c
+                        // v ← v_before + c δ / (γ w + c); a = 1 when the row had no weight yet.
+                        let a: Float = nw > 0 ? c / nw : 0
+                        for k in 0..<d { dst[k] = src[k] + a * (dst[k] - src[k]) }
+                        table.bias[i] = before.bias[i] + a * (table.bias[i] - before.bias[i])
+                        table.trainedSteps[i] = nw < Self.weightFloor ? 0 : nw
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension ItemTable {
+    /// The given rows (indices in increasing order, each < `itemCount`) as a payload, with their weights.
+    /// Both sides of a push-pull exchange should send the same rows (see `PushSumVoteMerge`).
+    public func payload(round: UInt64, rows: [Int]) -> ModelPayload {
+        let d = dimension
+        var ids: [UInt32] = [], ws: [Float] = [], vals: [Float] = []
+        ids.reserveCapacity(rows.count); ws.reserveCapacity(rows.count); vals.reserveCapacity(rows.count * (d + 1))
+        for i in rows {
+            precondition(i >= 0 && i < itemCount, "payload(rows:): row \(i) outside 0..<\(itemCount)")
+            ids.append(UInt32(i)); ws.append(trainedSteps[i])
+            vals.append(contentsOf: factors[i * d..<(i + 1) * d]); vals.append(bias[i])
+        }
+        return ModelPayload(itemCount: UInt32(itemCount), dimension: UInt16(d + 1), round: round, items: ids, weights: ws, values: vals)
+    }
+}
