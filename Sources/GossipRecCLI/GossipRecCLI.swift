@@ -8,6 +8,9 @@ protocol Subcommand {
     static var options: [OptionSpec] { get }
     init(_ o: ParsedOptions) throws
     func run() throws -> Int32
+    /// Parses the arguments after the command name; the default (below) takes `--option` pairs only.
+    /// A requirement so a command with actions and positionals (`topology validate FILE`) can override it.
+    static func parse(_ args: [String]) throws -> Self
 }
 
 extension Subcommand {
