@@ -8,6 +8,9 @@ protocol Subcommand {
     static var options: [OptionSpec] { get }
     init(_ o: ParsedOptions) throws
     func run() throws -> Int32
+    /// Parses the arguments after the command name; the default (below) takes `--option` pairs only.
+    /// A requirement so a command with actions and positionals (`topology validate FILE`) can override it.
+    static func parse(_ args: [String]) throws -> Self
 }
 
 extension Subcommand {
@@ -18,7 +21,7 @@ extension Subcommand {
 
 /// Entry point for the `gossiprec` executable: returns the process exit status.
 public enum GossipRecCLI {
-    static var commands: [any Subcommand.Type] { [SplitCommand.self, TrainCommand.self, SimulateCommand.self, NodeCommand.self, ReportCommand.self] }
+    static var commands: [any Subcommand.Type] { [SplitCommand.self, TrainCommand.self, SimulateCommand.self, NodeCommand.self, ReportCommand.self, TopologyCommand.self] }
 
     public static var usage: String {
         var s = "usage: gossiprec COMMAND [options]\n\nGossipRec: a peer-to-peer, gossip-based, decentralized recommender.\n\ncommands:\n"
