@@ -160,7 +160,7 @@ public struct GossipLearningInstance: Sendable {
     mutating func trainRound() {
         counters.rounds += 1
         let saved = (learner.items, learner.user)
-        for _ in 0..<settings.localEpochs { learner.trainLocal() }
+        for _ in 0..<settings.localEpochs { learner.trainLocal(absorbingWith: merge) }
         if !(learner.items.isFinite && learner.user.values.allSatisfy(\.isFinite)) {
             learner.items = saved.0
             learner.user = saved.1

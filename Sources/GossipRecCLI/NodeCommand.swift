@@ -28,10 +28,14 @@ struct NodeCommand: Subcommand {
         OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
         OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
         OptionSpec("optimizer", "O", "sgd or adagrad", default: "sgd"),
+        OptionSpec("merge-rule", "R", "pushsum (per-row push-sum votes) or weighted (per-row weighted average)", default: "pushsum"),
+        OptionSpec("decay", "G", "pushsum: per-round decay of row weights", default: "0.9"),
+        OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i); default: peer sampling"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
     ]
 
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
+    var mergeRule: any MergeRule, topology: Topology?
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
     init(_ o: ParsedOptions) throws {
@@ -66,6 +70,26 @@ struct NodeCommand: Subcommand {
         config.negatives = try o.int("negatives", in: 1...1000)
         config.optimizer = try o.choice("optimizer", OptimizerKind.self)
         seed = try o.seed()
+        let decay = try o.double("decay", in: 0.01...1)
+        switch try o.string("merge-rule") {
+        case "pushsum": mergeRule = PushSumVoteMerge(decay: Float(decay))
+        case "weighted": mergeRule = WeightedAverageMerge()
+        case let other: throw CLIError.badValue(option: "--merge-rule", value: other, expected: "pushsum or weighted")
+        }
+        if let path = o.optionalString("topology") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DataError.unreadable(file: path, reason: "no such file or not readable")
+            }
+            do {
+                let parsed = try Topology.parse(text: String(decoding: data, as: UTF8.self), file: path)
+                for w in parsed.warnings { Console.err("node: warning: \(w)") }
+                topology = parsed.topology
+            } catch {
+                throw DataError.unreadable(file: path, reason: "invalid topology: \(error)")
+            }
+        } else {
+            topology = nil
+        }
     }
 
     func run() throws -> Int32 {
@@ -82,7 +106,25 @@ struct NodeCommand: Subcommand {
             var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
                                 gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
             pc.membership = MembershipSettings()
-            let node = try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
+            if let t = topology {
+                guard user < t.peerCount else {
+                    throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
+                }
+                // Neighbour j listens where the topology says, else at the swarm's base port + j, where the base
+                // is this process's port minus its first user (peer i on port BASE+i, as Scripts/swarm.sh lays out).
+                let base = Int(listen.port) - firstUser
+                var neighbours: [(PeerID, PeerAddress)] = []
+                for j in t.neighbourIndices(of: user) {
+                    if let a = t.addresses[j] { neighbours.append((PeerID(UInt64(j)), a)); continue }
+                    guard listen.port != 0, base + j > 0, base + j <= 65535 else {
+                        throw CLIError.badValue(option: "--topology", value: "peer \(j) has no address",
+                                                expected: "a topology with '# peer' address lines, or a fixed --listen port")
+                    }
+                    neighbours.append((PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
+                }
+                pc.staticNeighbours = neighbours
+            }
+            let node = try PeerNode(config: pc, learner: learner, merge: mergeRule, target: NodeHost.sharedTarget,
                                     sink: { writer.write($0) })
             if seeds.isEmpty { seeds = [node.address] }   // the first peer seeds the rest of this process
             nodes.append(node)

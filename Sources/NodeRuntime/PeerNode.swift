@@ -23,6 +23,9 @@ public struct PeerConfig: Sendable {
     /// At most this many inbound model streams at once; more are closed at once (counted as "busy").
     public var maxInboundStreams: Int
     public var faults = FaultInjection()
+    /// Static mode: gossip only with these neighbours (from a topology file). nil: dynamic mode, partners come
+    /// from peer sampling.
+    public var staticNeighbours: [(PeerID, PeerAddress)]? = nil
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
                 membership: MembershipSettings = .init(), gossip: GossipSettings = .init(), seed: UInt64 = 1) {
@@ -52,6 +55,8 @@ public struct PeerStats: Sendable {
     public var datagramsReceived = 0
     /// Messages dropped, by reason (decode reasons from WireFormat, plus "busy", "send_failed", ...).
     public var dropped: [String: Int] = [:]
+    /// Exchanges started, by partner.
+    public var partners: [PeerID: Int] = [:]
     public mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
 }
 
@@ -79,6 +84,7 @@ public final class PeerNode: @unchecked Sendable {
     private var connecting: [UInt64: ConnectAttempt] = [:]
     private var sequence: UInt64 = 0
     private var stopped = false
+    private var staticNeighbours: [(PeerID, PeerAddress)]?
     /// Set from any thread the moment a stop is requested, so that work already queued behind a busy peer
     /// returns at once instead of training or exchanging: a stop takes effect within a second even under load.
     private let stopFlag = Atomic<Bool>(false)
@@ -105,6 +111,13 @@ public final class PeerNode: @unchecked Sendable {
         gossip = GossipLearningInstance(id: config.id, learner: learner, merge: merge, settings: config.gossip, seed: config.seed)
         origin = EventLoop.monotonicNanoseconds()
         faultRNG = SplitMix64(seed: config.seed ^ 0xFA17)
+        staticNeighbours = config.staticNeighbours
+    }
+
+    /// Switches to static mode (gossip only with `neighbours`) or back to peer sampling (nil). Useful when the
+    /// neighbours' addresses are known only after every peer has bound its port.
+    public func useStaticNeighbours(_ neighbours: [(PeerID, PeerAddress)]?) {
+        loop.execute { [self] in staticNeighbours = neighbours }
     }
 
     private var now: Instant { Instant(nanoseconds: Int64(EventLoop.monotonicNanoseconds() &- origin)) }
@@ -161,14 +174,16 @@ public final class PeerNode: @unchecked Sendable {
     private func perform(_ directives: [GossipDirective], replyOn stream: TCPStream? = nil) {
         for d in directives {
             switch d {
-            case .exchange(let seq, let message, _, let to): startExchange(seq: seq, message: message, to: to)
+            case .exchange(let seq, let message, let peer, let to):
+                stats.partners[peer, default: 0] += 1
+                startExchange(seq: seq, message: message, to: to)
             case .reply(let message):
                 guard let stream else { continue }
                 send(message, on: stream)
                 stream.finishWriting()
             case .schedule(let timer, let after):
                 schedule(after: after) { [self] in
-                    let partner: (PeerID, PeerAddress)? = timer == .round ? membership.randomLivePeer() : nil
+                    let partner: (PeerID, PeerAddress)? = timer == .round ? choosePartner() : nil
                     perform(gossip.onTimer(timer, partner: partner, now: now))
                 }
             case .evaluated(let rank, let round):
@@ -177,6 +192,16 @@ public final class PeerNode: @unchecked Sendable {
                 emit(event: "eval")
             }
         }
+    }
+
+    /// Dynamic mode: a random live peer of the Cyclon view. Static mode: a random neighbour of the topology,
+    /// preferring those membership does not believe dead.
+    private func choosePartner() -> (PeerID, PeerAddress)? {
+        guard let neighbours = staticNeighbours else { return membership.randomLivePeer() }
+        guard !neighbours.isEmpty else { return nil }
+        let live = neighbours.filter { membership.status(of: $0.0)?.isLive ?? true }
+        let pool = live.isEmpty ? neighbours : live
+        return pool[faultRNG.next(below: pool.count)]
     }
 
     private func schedule(after: Duration, _ body: @escaping @Sendable () -> Void) {

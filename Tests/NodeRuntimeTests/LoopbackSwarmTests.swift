@@ -123,4 +123,28 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         #expect(failed > 0, "some exchanges must have hit the silent peer and failed")
         #expect(completed > 3 * failed, "completed \(completed), failed \(failed): 1 partner in 7 is silent")
     }
+
+    @Test func inStaticModeAPeerGossipsOnlyAlongItsTopologyEdges() throws {
+        let log = SyntheticData.planted(users: 8, items: 40, groups: 2, perUser: 10, seed: 5)
+        let split = try LeaveOneOutSplit.make(from: log, negatives: 15, seed: 1)
+        let ring = try Topology.ring(peers: 8)
+        let nodes = try makeSwarm(split: split, count: 8, period: .milliseconds(30), lines: Lines())
+        for n in nodes {
+            let me = Int(n.config.id.raw)
+            n.useStaticNeighbours(ring.neighbourIndices(of: me).map { (PeerID(UInt64($0)), nodes[$0].address) })
+        }
+        let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
+        host.start()
+        Thread.sleep(forTimeInterval: 1.5)
+        let snaps = host.snapshots()
+        host.stop()
+        #expect(snaps.count == 8)
+        for s in snaps {
+            let me = Int(s.peer.raw)
+            let allowed = Set(ring.neighbourIndices(of: me).map { PeerID(UInt64($0)) })
+            #expect(!s.stats.partners.isEmpty, "peer \(me) gossiped")
+            #expect(Set(s.stats.partners.keys).isSubset(of: allowed), "peer \(me) talked to \(s.stats.partners.keys), allowed \(allowed)")
+        }
+        #expect(snaps.map(\.counters.exchangesCompleted).reduce(0, +) > 0)
+    }
 }
