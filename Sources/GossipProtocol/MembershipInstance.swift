@@ -687,14 +687,22 @@ public struct MembershipInstance: Sendable {
         let destinationIncluded = !out.isEmpty
         guard !gossip.isEmpty else { return out }
         let limit = retransmitLimit
-        // Sort one integer key per update, (transmissions, enqueue order) packed into a UInt64, rather than the
-        // updates themselves: this runs for every message, also in unoptimised builds.
+        // One integer key per update, (transmissions, enqueue order) packed into a UInt64; only the smallest
+        // `maxUpdatesPerMessage + 1` keys are needed (one may be skipped below), so keep just those, sorted, instead
+        // of sorting every pending update: this runs for every message, and a swarm of hundreds of peers queues
+        // hundreds of updates while it forms.
+        let wanted = settings.maxUpdatesPerMessage + 1
         var keys: [UInt64] = []
-        keys.reserveCapacity(gossip.count)
+        keys.reserveCapacity(wanted + 1)
         for pending in gossip.values {
-            keys.append(UInt64(min(pending.transmissions, 0xFFFF)) << 48 | (pending.order & 0xFFFF_FFFF_FFFF))
+            let key = UInt64(min(pending.transmissions, 0xFFFF)) << 48 | (pending.order & 0xFFFF_FFFF_FFFF)
+            if keys.count == wanted, key >= keys[wanted - 1] { continue }
+            var i = keys.count
+            keys.append(key)
+            while i > 0 && keys[i - 1] > key { keys[i] = keys[i - 1]; i -= 1 }
+            keys[i] = key
+            if keys.count > wanted { keys.removeLast() }
         }
-        keys.sort()
         for key in keys where out.count < settings.maxUpdatesPerMessage {
             guard let peer = gossipPeerByOrder[key & 0xFFFF_FFFF_FFFF] else { continue }
             if peer == destination, destinationIncluded { continue }

@@ -22,17 +22,11 @@ struct NodeCommand: Subcommand {
         OptionSpec("duration", "S", "stop after this many seconds (0: run until SIGINT/SIGTERM)", default: "0"),
         OptionSpec("log", "FILE", "JSON lines: one per peer evaluation (time, peer, round, metrics, bytes, drops)"),
         OptionSpec("progress-seconds", "S", "print a progress line this often (0: never)", default: "5"),
-        OptionSpec("loss", "L", "bce or bpr", default: "bce"),
-        OptionSpec("dim", "D", "embedding dimension", default: "32"),
-        OptionSpec("lr", "X", "learning rate", default: "0.5"),
-        OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
-        OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
-        OptionSpec("optimizer", "O", "sgd or adagrad", default: "sgd"),
         OptionSpec("merge-rule", "R", "pushsum (per-row push-sum votes) or weighted (per-row weighted average)", default: "pushsum"),
         OptionSpec("decay", "G", "pushsum: per-round decay of row weights", default: "0.9"),
         OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i); default: peer sampling"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
-    ]
+    ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
 
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?
@@ -63,12 +57,7 @@ struct NodeCommand: Subcommand {
         duration = try o.double("duration", in: 0...1e7)
         log = o.optionalString("log")
         progressSeconds = try o.double("progress-seconds", in: 0...1e6)
-        config.loss = try o.choice("loss", Loss.self)
-        config.dimension = try o.int("dim", in: 1...1024)
-        config.learningRate = Float(try o.double("lr", in: 0...100))
-        config.l2 = Float(try o.double("l2", in: 0...100))
-        config.negatives = try o.int("negatives", in: 1...1000)
-        config.optimizer = try o.choice("optimizer", OptimizerKind.self)
+        config = try TrainingOptions.parse(o)
         seed = try o.seed()
         let decay = try o.double("decay", in: 0.01...1)
         switch try o.string("merge-rule") {

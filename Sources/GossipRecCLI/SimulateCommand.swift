@@ -10,13 +10,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("split", "PREFIX", "NCF split files PREFIX.train.rating/.test.rating/.test.negative"),
         OptionSpec("rounds", "N", "gossip rounds", default: "100"),
         OptionSpec("local-epochs", "E", "local epochs per round", default: "1"),
-        OptionSpec("loss", "L", "bce or bpr", default: "bce"),
-        OptionSpec("dim", "D", "embedding dimension", default: "32"),
-        OptionSpec("lr", "X", "learning rate", default: "0.1"),
-        OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
-        OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
-        OptionSpec("optimizer", "O", "sgd or adagrad", default: "adagrad"),
-        OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "weighted"),
+        OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "pushsum"),
         OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
         OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
         OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
@@ -26,7 +20,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("min-send-weight", "W", "send only rows with at least this training weight", default: "0"),
         OptionSpec("eval-every", "N", "evaluate every N rounds", default: "5"),
         OptionSpec("seed", "S", "random seed", default: "1"),
-    ]
+    ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
     var prefix: String, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
 
@@ -37,12 +31,7 @@ struct SimulateCommand: Subcommand {
         settings.evalEvery = try o.int("eval-every", in: 1...1_000_000)
         settings.seed = try o.seed()
         settings.minSendWeight = Float(try o.double("min-send-weight", in: 0...1e12))
-        config.loss = try o.choice("loss", Loss.self)
-        config.dimension = try o.int("dim", in: 1...1024)
-        config.learningRate = Float(try o.double("lr", in: 0...100))
-        config.l2 = Float(try o.double("l2", in: 0...100))
-        config.negatives = try o.int("negatives", in: 1...1000)
-        config.optimizer = try o.choice("optimizer", OptimizerKind.self)
+        config = try TrainingOptions.parse(o)
         let combine = try o.string("merge")
         guard let c = WeightedAverageMerge.Combine(rawValue: combine) else {
             throw CLIError.badValue(option: "--merge", value: combine, expected: "one of max, mean, sum")

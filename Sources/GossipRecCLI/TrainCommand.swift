@@ -7,30 +7,19 @@ struct TrainCommand: Subcommand {
     static let summary = "Train centralized matrix factorization on a split (the reference for gossip runs)"
     static let options = [
         OptionSpec("split", "PREFIX", "NCF split files PREFIX.train.rating/.test.rating/.test.negative"),
-        OptionSpec("loss", "L", "bce or bpr", default: "bce"),
-        OptionSpec("dim", "D", "embedding dimension", default: "32"),
         OptionSpec("epochs", "N", "training epochs", default: "40"),
-        OptionSpec("lr", "X", "learning rate", default: "0.1"),
-        OptionSpec("l2", "X", "L2 penalty per touched row", default: "0.01"),
-        OptionSpec("negatives", "K", "sampled negatives per positive", default: "4"),
-        OptionSpec("optimizer", "O", "sgd or adagrad", default: "adagrad"),
         OptionSpec("init-std", "X", "std of the Gaussian initialisation", default: "0.1"),
         OptionSpec("no-bias", nil, "no item bias"),
         OptionSpec("seed", "S", "random seed", default: "1"),
         OptionSpec("eval-every", "N", "evaluate every N epochs (0: only at the end)", default: "1"),
-    ]
+    ] + TrainingOptions.specs(lr: "0.1", optimizer: .adagrad)
 
     var prefix: String, config = TrainingConfig(), epochs: Int, seed: UInt64, evalEvery: Int
 
     init(_ o: ParsedOptions) throws {
         prefix = try o.string("split")
-        config.loss = try o.choice("loss", Loss.self)
-        config.dimension = try o.int("dim", in: 1...1024)
+        config = try TrainingOptions.parse(o)
         epochs = try o.int("epochs", in: 0...100_000)
-        config.learningRate = Float(try o.double("lr", in: 0...100))
-        config.l2 = Float(try o.double("l2", in: 0...100))
-        config.negatives = try o.int("negatives", in: 1...1000)
-        config.optimizer = try o.choice("optimizer", OptimizerKind.self)
         config.initStd = Float(try o.double("init-std", in: 0...10))
         config.itemBias = !o.has("no-bias")
         seed = try o.seed()
