@@ -61,7 +61,7 @@ PIDS=()
 cleanup() {
     local p
     for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null || true; done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
+    for _ in $(seq 1 50); do   # up to 10 s for every node to stop cleanly and flush its log
         local alive=0
         for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null && alive=1; done
         [[ $alive -eq 0 ]] && break

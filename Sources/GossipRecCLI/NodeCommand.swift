@@ -147,8 +147,8 @@ struct NodeCommand: Subcommand {
         stop.wait()
         progress?.cancel()
         signals.cancel()
+        host.stop()   // first: stopped peers answer the snapshot at once, however busy they were
         let final = SwarmSummary(host.snapshots())
-        host.stop()
         writer.close()
         var j = JSONLine()
         j.add("peers", final.peers); j.add("seconds", Date().timeIntervalSince(start), digits: 1)

@@ -73,8 +73,7 @@ public final class PeerNode: @unchecked Sendable {
     private var stats = PeerStats()
     private var udpWatcher: ReadWatcher?
     private var tcpWatcher: ReadWatcher?
-    private var timers: [Int: LoopTimer] = [:]
-    private var nextTimerID = 0
+    private let timers: TimerQueue
     private var outbound: [UInt64: TCPStream] = [:]
     /// Open inbound model streams, closed at stop.
     private var inbound: [Int: TCPStream] = [:]
@@ -107,6 +106,7 @@ public final class PeerNode: @unchecked Sendable {
         let bound = sockets.tcp.localAddress
         address = PeerAddress(ip: bound.ipBytes, port: bound.port)
         loop = EventLoop(label: "peer-\(config.id.raw)", target: target)
+        timers = TimerQueue(queue: loop.queue)
         membership = MembershipInstance(id: config.id, address: address, seed: config.seed, settings: config.membership)
         gossip = GossipLearningInstance(id: config.id, learner: learner, merge: merge, settings: config.gossip, seed: config.seed)
         origin = EventLoop.monotonicNanoseconds()
@@ -144,8 +144,7 @@ public final class PeerNode: @unchecked Sendable {
             guard !stopped else { done(); return }
             if graceful { perform(membership.onLeave(now: now)) }
             stopped = true
-            for t in timers.values { t.cancel() }
-            timers.removeAll()
+            timers.cancel()
             for c in connecting.values { c.cancel() }
             connecting.removeAll()
             for s in outbound.values { s.close() }
@@ -206,10 +205,7 @@ public final class PeerNode: @unchecked Sendable {
 
     private func schedule(after: Duration, _ body: @escaping @Sendable () -> Void) {
         guard !stopping else { return }
-        let id = nextTimerID
-        nextTimerID += 1
-        timers[id] = loop.schedule(after: after) { [self] in
-            timers.removeValue(forKey: id)
+        timers.schedule(after: after) { [self] in
             guard !stopping else { return }
             body()
         }
