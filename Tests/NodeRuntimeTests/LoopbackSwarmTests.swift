@@ -71,7 +71,10 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         let lines = Lines()
         let nodes = try makeSwarm(split: split, count: 20, period: .milliseconds(40), lines: lines)
         let ports = Set(nodes.map(\.address.port))
-        #expect(socketsTouching(ports: ports).count >= 40, "each peer holds a UDP and a TCP socket")
+        // /proc/net/* is read page by page and can skip rows while other suites open and close sockets, so take
+        // the best of a few reads for this sanity check of the helper itself.
+        let seen = (0..<5).map { _ in socketsTouching(ports: ports).count }.max() ?? 0
+        #expect(seen >= 40, "each peer holds a UDP and a TCP socket")
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // Bounded wait: poll until the swarm's mean HR@10 clearly beats popularity, at most 20 s.
@@ -95,6 +98,7 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         // Sockets are closed asynchronously on each peer's queue after its watchers are cancelled.
         var left = socketsTouching(ports: ports)
         for _ in 0..<50 where !left.isEmpty { Thread.sleep(forTimeInterval: 0.05); left = socketsTouching(ports: ports) }
+        for _ in 0..<4 where left.isEmpty { left = socketsTouching(ports: ports) }   // several reads: rows can be skipped
         #expect(left.isEmpty, "sockets left open: \(left)")
     }
 
