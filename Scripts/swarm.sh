@@ -18,6 +18,8 @@
 #                      period only queues work, and exchanges then time out)
 #   --dim D            embedding dimension (default 32)
 #   --data FILE        ratings file instead of ML-100K (any format 'gossiprec split' reads)
+#   --topology FILE    static mode: peers gossip only along this topology's edges (e.g. Topologies/ml100k-regular8.edges);
+#                      default: dynamic peer sampling
 #   --out DIR          report folder (default runs/swarm-<UTC time>)
 #   --swarm-id N       swarm identifier (default: BASE), so two swarms never mix
 #   --skip-build       use the existing .build/release/gossiprec
@@ -27,7 +29,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
-PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0
+PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""
 NODE_ARGS=()
 say() { echo "swarm: $*" >&2; }
 die() { echo "swarm: error: $*" >&2; exit 1; }
@@ -42,6 +44,7 @@ while [[ $# -gt 0 ]]; do
         --period-ms) need "$@"; PERIOD="$2"; shift 2 ;;
         --dim) need "$@"; DIM="$2"; shift 2 ;;
         --data) need "$@"; DATA="$2"; shift 2 ;;
+        --topology) need "$@"; TOPOLOGY="$2"; shift 2 ;;
         --out) need "$@"; OUT="$2"; shift 2 ;;
         --swarm-id) need "$@"; SWARM="$2"; shift 2 ;;
         --skip-build) SKIP_BUILD=1; shift ;;
@@ -54,6 +57,11 @@ done
 [[ "$PORT" =~ ^[0-9]+$ && "$PORT" -ge 1024 && "$PORT" -le 65000 ]] || die "--port '$PORT' must be in 1024..65000"
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -gt 0 ]] || die "--duration '$DURATION' is not a positive whole number of seconds"
 SWARM="${SWARM:-$PORT}"
+if [[ -n "$TOPOLOGY" ]]; then
+    [[ -r "$TOPOLOGY" ]] || die "cannot read topology file '$TOPOLOGY'"
+    TOPOLOGY="$(cd "$(dirname "$TOPOLOGY")" && pwd)/$(basename "$TOPOLOGY")"
+    NODE_ARGS+=(--topology "$TOPOLOGY")
+fi
 OUT="${OUT:-$ROOT/runs/swarm-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
 
@@ -107,6 +115,7 @@ cat > "$OUT/settings.txt" <<SET
 data=$DATA
 peers=$PEERS procs=$PROCS duration=$DURATION until_ratio=${UNTIL:-off}
 port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM
+topology=${TOPOLOGY:-none (peer sampling)}
 node_args=${NODE_ARGS[*]:-}
 central_hr10=$CENTRAL itempop_hr10=$ITEMPOP
 started=$(date -u +%FT%TZ)

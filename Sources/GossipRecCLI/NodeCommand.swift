@@ -86,7 +86,12 @@ struct NodeCommand: Subcommand {
         ProcessLimits.tuneAllocatorForLargeFrames()
         let writer = try LineWriter(path: log)
         var nodes: [PeerNode] = []
+        // Seeds: --join; else, with a topology that gives addresses, this process's first peer's neighbours
+        // (so a deployment described by one file needs no seed address); else this process's first peer.
         var seeds = join ?? []
+        if seeds.isEmpty, let t = topology, firstUser < t.peerCount {
+            seeds = t.neighbourIndices(of: firstUser).compactMap { t.addresses[$0] }
+        }
         for i in 0..<peers {
             let user = firstUser + i
             let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
