@@ -102,16 +102,9 @@ public struct GossipLearningInstance: Sendable {
         rng = SplitMix64(seed: seed ^ 0x6055_1FED)
     }
 
-    func jittered(_ d: Duration) -> (Duration, SplitMix64) {
-        var r = rng
-        let f = 1 + settings.jitter * (2 * r.nextUnitDouble() - 1)
-        return (d * f, r)
-    }
-
+    /// The next round's delay: the period scaled by a uniform factor in [1 - jitter, 1 + jitter].
     mutating func nextPeriod() -> Duration {
-        let (d, r) = jittered(settings.period)
-        rng = r
-        return d
+        settings.period * (1 + settings.jitter * (2 * rng.nextUnitDouble() - 1))
     }
 
     /// Starts the round timer (first round after a random fraction of a period, to spread peers out) and

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Small numeric kernels on raw Float pointers, written so the optimizer turns them into SIMD code.
 /// Every hot loop in training and merging goes through these.
 public enum Vec {
@@ -58,7 +62,3 @@ public enum Vec {
         x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

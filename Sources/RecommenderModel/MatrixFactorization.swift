@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Loss functions for implicit feedback, both with sampled negatives.
 public enum Loss: String, Sendable, CaseIterable {
     /// Bayesian Personalized Ranking (Rendle et al., UAI 2009): -log σ(s(u,i) - s(u,j)) for each of the
@@ -91,7 +95,3 @@ public enum Gaussian {
         return out
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a peer folds a received copy of item rows into its own table. Pluggable: robust and private
 /// variants implement the same protocol.
 public protocol MergeRule: Sendable {
@@ -66,7 +70,7 @@ public struct WeightedAverageMerge: MergeRule {
     public func merge(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
         guard t.accepts(p) else { return }
         let age = localRound > p.round ? Double(localRound - p.round) : 0
-        let s = Float(halfLife.isFinite ? Foundation_pow(2, -age / halfLife) : 1)
+        let s = Float(halfLife.isFinite ? pow(2, -age / halfLife) : 1)
         let d = t.dimension, w = t.wireDimension
         t.factors.withUnsafeMutableBufferPointer { F in
             p.values.withUnsafeBufferPointer { V in
@@ -89,9 +93,3 @@ public struct WeightedAverageMerge: MergeRule {
         }
     }
 }
-
-@inline(__always) func Foundation_pow(_ a: Double, _ b: Double) -> Double { pow(a, b) }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Ranking quality on the leave-one-out protocol: one held-out positive ranked against sampled negatives.
 ///
 /// The rank of the positive is the number of negatives scoring strictly higher, plus the number scoring
@@ -57,7 +61,3 @@ public struct ItemPopularity: Sendable {
         return s
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

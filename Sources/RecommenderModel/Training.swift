@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Stochastic training of matrix factorization with sampled negatives. The same step serves the
 /// centralized baseline (all users, one table) and a peer (one user, its own copy of the item table):
 /// `LocalTrainer.trainUser` is exactly what a device runs on its own data.
@@ -251,7 +255,3 @@ public enum LocalTrainer {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
