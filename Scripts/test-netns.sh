@@ -74,7 +74,7 @@ cleanup() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
         ip netns del "$ns" 2>/dev/null || say "warning: could not delete namespace $ns"
     done
-    if [[ $RESULT -eq 0 && "${NETNS_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else say "logs kept in $WORK"; fi
+    if [[ ($RESULT -eq 0 || $RESULT -eq 77) && "${NETNS_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; else say "logs kept in $WORK"; fi
 }
 trap 'cleanup' EXIT
 trap 'say "interrupted; cleaning up"; RESULT=130; exit 130' INT TERM

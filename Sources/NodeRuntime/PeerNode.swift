@@ -312,11 +312,8 @@ public final class PeerNode: @unchecked Sendable {
             stats.drop("encode_" + error.reason); return
         }
         let destination = SocketAddress(ipBytes: to.ip, port: to.port)
-        var copies = 1
-        if faulty && faults.duplicateOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < faults.duplicateOutgoingDatagrams {
-            stats.fault("duplicated_datagrams")
-            copies = 2
-        }
+        let copies = faulty && faults.duplicateOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < faults.duplicateOutgoingDatagrams ? 2 : 1
+        if copies == 2 { stats.fault("duplicated_datagrams") }
         if let delay = faultDelay(to: to.ip) {
             stats.fault("delayed_datagrams")
             schedule(after: delay) { [self] in for _ in 0..<copies { transmit(bytes, to: destination) } }
@@ -446,7 +443,8 @@ public final class PeerNode: @unchecked Sendable {
         let remoteIP = connection.remoteAddress.ipBytes
         let delaysReply = config.faults.delays && config.faults.applies(to: remoteIP)
         let box = StreamBox(FrameAccumulator(limits: limits, expectedSwarmID: config.swarmID))
-        let endOfStream: (@Sendable () -> Void)? = delaysReply ? { if !box.handled { box.stream?.finishWriting() } } : nil
+        var endOfStream: (@Sendable () -> Void)? = nil
+        if delaysReply { endOfStream = { if !box.handled { box.stream?.finishWriting() } } }
         let stream = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { [self] chunk in
             stats.bytesReceived += chunk.count
             guard !box.handled else { return }

@@ -41,7 +41,9 @@ func canCreateNetworkNamespaces() -> Bool {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = root.appendingPathComponent("Scripts/test-netns.sh").path
         let outPath = NSTemporaryDirectory() + "gossiprec-netns-test-\(UUID().uuidString).out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        guard FileManager.default.createFile(atPath: outPath, contents: nil) else {
+            Issue.record("cannot create \(outPath)"); return
+        }
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let p = Process()
