@@ -26,10 +26,19 @@ struct NodeCommand: Subcommand {
         OptionSpec("decay", "G", "pushsum: per-round decay of row weights", default: "0.9"),
         OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i); default: peer sampling"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
-    ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
+    ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
+
+    /// Test-only fault injection on outgoing traffic (`FaultInjection`; README, "Running peers").
+    static let faultSpecs = [
+        OptionSpec("fault-drop", "P", "TEST ONLY: drop each outgoing datagram with probability P (0...1)", default: "0"),
+        OptionSpec("fault-duplicate", "P", "TEST ONLY: send each outgoing datagram twice with probability P (0...1)", default: "0"),
+        OptionSpec("fault-delay-ms", "MS[+J]", "TEST ONLY: delay outgoing datagrams, model pushes and replies by MS plus uniform 0..J ms", default: "0"),
+        OptionSpec("fault-to", "CIDR[,CIDR]", "TEST ONLY: apply the --fault-* options only to these destinations (e.g. 10.77.2.0/24); default: all"),
+    ]
 
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?
+    var faults = FaultInjection()
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
     init(_ o: ParsedOptions) throws {
@@ -59,6 +68,7 @@ struct NodeCommand: Subcommand {
         progressSeconds = try o.double("progress-seconds", in: 0...1e6)
         config = try TrainingOptions.parse(o)
         seed = try o.seed()
+        faults = try Self.parseFaults(o)
         let decay = try o.double("decay", in: 0.01...1)
         switch try o.string("merge-rule") {
         case "pushsum": mergeRule = PushSumVoteMerge(decay: Float(decay))
@@ -81,6 +91,36 @@ struct NodeCommand: Subcommand {
         }
     }
 
+    /// `--fault-drop`, `--fault-duplicate`, `--fault-delay-ms MS[+JITTER]`, `--fault-to CIDR[,CIDR]`.
+    static func parseFaults(_ o: ParsedOptions) throws -> FaultInjection {
+        var f = FaultInjection()
+        f.dropOutgoingDatagrams = try o.double("fault-drop", in: 0...1)
+        f.duplicateOutgoingDatagrams = try o.double("fault-duplicate", in: 0...1)
+        let d = try o.string("fault-delay-ms")
+        let parts = d.split(separator: "+", omittingEmptySubsequences: false)
+        let ms = parts.map { p in p.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? Int(p) : nil }
+        guard parts.count <= 2, ms.allSatisfy({ $0 != nil && $0! <= 600_000 }) else {
+            throw CLIError.badValue(option: "--fault-delay-ms", value: d,
+                                    expected: "MS or MS+JITTER in whole milliseconds up to 600000, such as 40 or 40+20")
+        }
+        f.outgoingDelay = .milliseconds(ms[0]!)
+        f.outgoingDelayJitter = .milliseconds(ms.count == 2 ? ms[1]! : 0)
+        if let to = o.optionalString("fault-to") {
+            f.destinations = try to.split(separator: ",", omittingEmptySubsequences: false).map { part in
+                guard let p = IPPrefix(parsing: String(part)) else {
+                    throw CLIError.badValue(option: "--fault-to", value: String(part),
+                                            expected: "an IPv4 or IPv6 prefix such as 10.77.2.0/24, fd00::/8 or 10.77.2.5")
+                }
+                return p
+            }
+            guard f.dropOutgoingDatagrams > 0 || f.duplicateOutgoingDatagrams > 0 || f.delays else {
+                throw CLIError.badValue(option: "--fault-to", value: to,
+                                        expected: "useful without --fault-drop, --fault-duplicate or --fault-delay-ms (it only restricts them)")
+            }
+        }
+        return f
+    }
+
     func run() throws -> Int32 {
         ProcessLimits.raiseOpenFileLimit()
         ProcessLimits.tuneAllocatorForLargeFrames()
@@ -100,6 +140,7 @@ struct NodeCommand: Subcommand {
             var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
                                 gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
             pc.membership = MembershipSettings()
+            pc.faults = faults
             if let t = topology {
                 guard user < t.peerCount else {
                     throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
@@ -126,6 +167,12 @@ struct NodeCommand: Subcommand {
         let host = NodeHost(peers: nodes, log: writer)
         Console.err("node: \(peers) peers on \(nodes.first!.address)...\(nodes.last!.address), swarm \(swarmID)"
                     + (join.map { ", joining via " + $0.map(\.description).joined(separator: ",") } ?? ""))
+        if faults.dropOutgoingDatagrams > 0 || faults.duplicateOutgoingDatagrams > 0 || faults.delays {
+            let to = faults.destinations.isEmpty ? "every destination" : faults.destinations.map(\.description).joined(separator: ",")
+            let ms = { (d: Duration) in d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 }
+            Console.err("node: TEST fault injection on outgoing traffic to \(to): drop \(faults.dropOutgoingDatagrams), "
+                        + "duplicate \(faults.duplicateOutgoingDatagrams), delay \(ms(faults.outgoingDelay))+\(ms(faults.outgoingDelayJitter)) ms")
+        }
         host.start()
         let stop = DispatchSemaphore(value: 0)
         let control = DispatchQueue(label: "gossiprec.node.control")

@@ -37,14 +37,86 @@ public struct PeerConfig: Sendable {
     }
 }
 
-/// Test-only fault injection (documented in the README): lets tests and experiments turn a healthy peer into
-/// a lossy or stalled one without kernel support (these machines' kernels lack tc netem).
+/// Test-only fault injection (documented in the README, "Running peers"): turns a healthy peer into a lossy,
+/// slow, duplicating or stalled one without kernel support (these machines' kernels lack `tc netem`), so a test
+/// can put a bad link between peers or between network namespaces (`Scripts/test-netns.sh`).
+///
+/// Everything acts on *outgoing* traffic of this peer, and only towards `destinations` (empty: every destination),
+/// which is how one emulates one bad link: give the peers on one side faults towards the other side's subnet,
+/// and the other side the same towards this one. Like netem on an egress qdisc:
+/// - a datagram is dropped with probability `dropOutgoingDatagrams` (counted as dropped `fault_injected`), else
+///   duplicated with probability `duplicateOutgoingDatagrams` (both byte-identical copies leave together), and
+///   held back by `outgoingDelay` plus a uniform extra in `[0, outgoingDelayJitter]` (so jitter reorders);
+/// - a model exchange this peer starts waits the same delay before it connects, and the reply to a push that
+///   arrived from a destination in the set waits it before it is written (TCP is reliable: no drops there);
+/// - delays are one-shot timers on the peer's own event loop, never a sleep: the peer's queue keeps running.
+///   A delayed packet still pending when the peer stops is discarded.
+/// Every draw comes from the peer's seeded fault generator (`PeerConfig.seed`), so runs are reproducible up to
+/// the network's own timing; `PeerStats.faultsInjected` counts what was done.
 public struct FaultInjection: Sendable {
-    /// Probability of dropping each outgoing datagram.
+    /// Probability of dropping each outgoing datagram (to a destination in the set).
     public var dropOutgoingDatagrams: Double = 0
-    /// Accept model streams but never read or answer them: a peer that stalls mid-exchange.
+    /// Probability of sending an outgoing datagram twice (to a destination in the set).
+    public var duplicateOutgoingDatagrams: Double = 0
+    /// Fixed delay added to outgoing datagrams, outgoing model pushes and model replies (to the set).
+    public var outgoingDelay: Duration = .zero
+    /// Uniform random extra delay in `[0, outgoingDelayJitter]`, drawn per packet or exchange.
+    public var outgoingDelayJitter: Duration = .zero
+    /// Faults apply only to traffic towards these prefixes; empty: to every destination.
+    public var destinations: [IPPrefix] = []
+    /// Accept model streams but never read or answer them: a peer that stalls mid-exchange (any source).
     public var silentModelStreams = false
     public init() {}
+
+    /// Whether faults apply to traffic towards `ip` (4 or 16 bytes).
+    public func applies(to ip: [UInt8]) -> Bool { destinations.isEmpty || destinations.contains { $0.contains(ip) } }
+    /// Whether any delay is configured.
+    public var delays: Bool { outgoingDelay > .zero || outgoingDelayJitter > .zero }
+}
+
+/// An IPv4 or IPv6 prefix in CIDR notation: "10.77.2.0/24", "fd00::/8", or a bare address (the host alone).
+/// Host bits are masked off ("10.77.2.9/24" is 10.77.2.0/24). An IPv4 address never matches an IPv6 prefix.
+public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
+    /// The network address (4 or 16 bytes, network order, host bits zero).
+    public let network: [UInt8]
+    /// Leading bits that must match: 0...32 (IPv4) or 0...128 (IPv6).
+    public let length: Int
+
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count <= 2, let host = parts.first, !host.isEmpty else { return nil }
+        // PeerAddress parses numeric hosts; a port is needed, any will do.
+        guard let a = PeerAddress(parsing: host.contains(":") ? "[\(host)]:0" : "\(host):0") else { return nil }
+        let bits = a.ip.count * 8
+        var length = bits
+        if parts.count == 2 {
+            guard parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let l = Int(parts[1]), (0...bits).contains(l) else { return nil }
+            length = l
+        }
+        self.length = length
+        network = a.ip.enumerated().map { i, b in b & Self.maskByte(index: i, length: length) }
+    }
+
+    /// Whether `ip` (4 or 16 bytes) lies in this prefix.
+    public func contains(_ ip: [UInt8]) -> Bool {
+        guard ip.count == network.count else { return false }
+        for i in 0..<ip.count where ip[i] & Self.maskByte(index: i, length: length) != network[i] { return false }
+        return true
+    }
+
+    /// "10.77.2.0/24".
+    public var description: String {
+        let a = PeerAddress(ip: network, port: 0).description
+        let host = network.count == 4 ? String(a.dropLast(2)) : String(a.dropFirst().dropLast(3))
+        return host + "/\(length)"
+    }
+
+    private static func maskByte(index: Int, length: Int) -> UInt8 {
+        let covered = length - index * 8
+        if covered >= 8 { return 0xFF }
+        if covered <= 0 { return 0 }
+        return UInt8(truncatingIfNeeded: 0xFF << (8 - covered))
+    }
 }
 
 /// Traffic and drop counters of one peer (reported in its JSON lines).
@@ -57,7 +129,13 @@ public struct PeerStats: Sendable {
     public var dropped: [String: Int] = [:]
     /// Exchanges started, by partner.
     public var partners: [PeerID: Int] = [:]
+    /// Exchanges this peer started that completed (the partner's reply arrived in time), by partner.
+    public var completedWith: [PeerID: Int] = [:]
+    /// Injected faults by kind: "delayed_datagrams", "duplicated_datagrams", "delayed_exchanges",
+    /// "delayed_replies" (injected drops are in `dropped` as "fault_injected").
+    public var faultsInjected: [String: Int] = [:]
     public mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
+    public mutating func fault(_ kind: String) { faultsInjected[kind, default: 0] += 1 }
 }
 
 /// One peer: the shell around a `MembershipInstance` and a `GossipLearningInstance`. All of its state is
@@ -220,15 +298,29 @@ public final class PeerNode: @unchecked Sendable {
 
     private func sendDatagram(_ message: Message, to: PeerAddress) {
         guard !stopped else { return }   // a graceful leave still goes out while stopping
-        if config.faults.dropOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < config.faults.dropOutgoingDatagrams {
+        let faults = config.faults
+        let faulty = faults.applies(to: to.ip)
+        if faulty && faults.dropOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < faults.dropOutgoingDatagrams {
             stats.drop("fault_injected"); return
         }
         let bytes: [UInt8]
         do { bytes = try WireCodec.encode(envelope(message), limits: limits) } catch {
             stats.drop("encode_" + error.reason); return
         }
+        let destination = SocketAddress(ipBytes: to.ip, port: to.port)
+        let copies = faulty && faults.duplicateOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < faults.duplicateOutgoingDatagrams ? 2 : 1
+        if copies == 2 { stats.fault("duplicated_datagrams") }
+        if let delay = faultDelay(to: to.ip) {
+            stats.fault("delayed_datagrams")
+            schedule(after: delay) { [self] in for _ in 0..<copies { transmit(bytes, to: destination) } }
+        } else {
+            for _ in 0..<copies { transmit(bytes, to: destination) }
+        }
+    }
+
+    private func transmit(_ bytes: [UInt8], to destination: SocketAddress) {
         do {
-            if try sockets.udp.send(bytes, to: SocketAddress(ipBytes: to.ip, port: to.port)) {
+            if try sockets.udp.send(bytes, to: destination) {
                 stats.bytesSent += bytes.count
                 stats.datagramsSent += 1
             } else {
@@ -237,6 +329,13 @@ public final class PeerNode: @unchecked Sendable {
         } catch {
             stats.drop("udp_send_failed")
         }
+    }
+
+    /// The injected delay for traffic to `ip` (fixed plus seeded uniform jitter), or nil when none applies.
+    private func faultDelay(to ip: [UInt8]) -> Duration? {
+        let faults = config.faults
+        guard faults.delays, faults.applies(to: ip) else { return nil }
+        return EventLoop.jitteredDelay(faults.outgoingDelay, jitter: faults.outgoingDelayJitter, using: &faultRNG)
     }
 
     private func onDatagram(_ bytes: [UInt8], from sender: SocketAddress) {
@@ -267,6 +366,15 @@ public final class PeerNode: @unchecked Sendable {
 
     private func startExchange(seq: UInt64, message: Message, to: PeerAddress) {
         guard !stopping else { return }
+        if let delay = faultDelay(to: to.ip) {
+            stats.fault("delayed_exchanges")
+            schedule(after: delay) { [self] in connectAndPush(seq: seq, message: message, to: to) }
+        } else {
+            connectAndPush(seq: seq, message: message, to: to)
+        }
+    }
+
+    private func connectAndPush(seq: UInt64, message: Message, to: PeerAddress) {
         let address = SocketAddress(ipBytes: to.ip, port: to.port)
         connecting[seq] = loop.connect(to: address, timeout: .seconds(2)) { [self] result in
             connecting.removeValue(forKey: seq)
@@ -287,7 +395,9 @@ public final class PeerNode: @unchecked Sendable {
                         while let frame = try box.accumulator.nextFrame() {
                             let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
                             box.handled = true
+                            let completed = gossip.counters.exchangesCompleted
                             perform(gossip.onModelMessage(env.message, from: env.sender, now: now))
+                            if gossip.counters.exchangesCompleted > completed { stats.completedWith[env.sender, default: 0] += 1 }
                             box.stream?.close()
                         }
                     } catch let e as DecodeError {
@@ -324,7 +434,13 @@ public final class PeerNode: @unchecked Sendable {
                                            onEndOfStream: {}, onClose: { [self] _ in inbound.removeValue(forKey: inboundID) })
             return
         }
+        // A reply to this source may be held back (fault injection): then the source's FIN must not half-close
+        // our side before the reply is written, so the reply path finishes writing instead.
+        let remoteIP = connection.remoteAddress.ipBytes
+        let delaysReply = config.faults.delays && config.faults.applies(to: remoteIP)
         let box = StreamBox(FrameAccumulator(limits: limits, expectedSwarmID: config.swarmID))
+        var endOfStream: (@Sendable () -> Void)? = nil
+        if delaysReply { endOfStream = { if !box.handled { box.stream?.finishWriting() } } }
         let stream = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { [self] chunk in
             stats.bytesReceived += chunk.count
             guard !box.handled else { return }
@@ -335,8 +451,20 @@ public final class PeerNode: @unchecked Sendable {
                     let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
                     guard case .modelPush = env.message else { stats.drop("unexpected_on_stream"); box.stream?.close(); return }
                     guard let s = box.stream else { return }
-                    perform(gossip.onModelMessage(env.message, from: env.sender, now: now), replyOn: s)
-                    if s.isOpen && s.queuedBytes == 0 { s.finishWriting() }
+                    let directives = gossip.onModelMessage(env.message, from: env.sender, now: now)
+                    if delaysReply, directives.contains(where: \.isReply), let delay = faultDelay(to: remoteIP) {
+                        stats.fault("delayed_replies")
+                        let replies = directives.filter(\.isReply)
+                        perform(directives.filter { !$0.isReply }, replyOn: s)
+                        schedule(after: delay) { [self] in
+                            guard s.isOpen else { return }
+                            perform(replies, replyOn: s)
+                            if s.isOpen && s.queuedBytes == 0 { s.finishWriting() }
+                        }
+                    } else {
+                        perform(directives, replyOn: s)
+                        if s.isOpen && s.queuedBytes == 0 { s.finishWriting() }
+                    }
                 }
             } catch let e as DecodeError {
                 stats.drop(e.reason)
@@ -344,7 +472,7 @@ public final class PeerNode: @unchecked Sendable {
             } catch {
                 box.stream?.close()
             }
-        }, onClose: { [self] _ in
+        }, onEndOfStream: endOfStream, onClose: { [self] _ in
             inbound.removeValue(forKey: inboundID)
         })
         box.stream = stream
@@ -379,6 +507,11 @@ public final class PeerNode: @unchecked Sendable {
     }
 }
 
+extension GossipDirective {
+    /// Whether this is a `.reply` (the answer written on an inbound model stream).
+    var isReply: Bool { if case .reply = self { return true } else { return false } }
+}
+
 /// Per-stream state shared by a stream's handlers (which run on the peer's queue only): the frame
 /// accumulator, whether a frame was handled, and the stream itself (set right after creation).
 final class StreamBox: @unchecked Sendable {
@@ -409,6 +542,13 @@ public struct PeerSnapshot: Sendable {
         s += ",\"exchanges_started\":\(counters.exchangesStarted),\"exchanges_completed\":\(counters.exchangesCompleted)"
         s += ",\"exchanges_failed\":\(counters.exchangesFailed),\"merges\":\(counters.mergesApplied)"
         s += ",\"live_peers\":\(livePeers)"
+        if !stats.faultsInjected.isEmpty {
+            s += ",\"faults\":{" + stats.faultsInjected.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+        }
+        // Completed exchanges by partner: only in the final line, which would otherwise grow with the swarm.
+        if event == "stop" {
+            s += ",\"completed_with\":{" + stats.completedWith.sorted { $0.key < $1.key }.map { "\"\($0.key.raw)\":\($0.value)" }.joined(separator: ",") + "}"
+        }
         s += ",\"dropped\":{" + stats.dropped.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}}"
         return s
     }
