@@ -142,11 +142,17 @@ say "launched ${#PIDS[@]} node processes with $PEERS peers on 127.0.0.1:$PORT..$
 
 # 6. Live progress until the time or quality budget is spent.
 START=$(date +%s)
+CRASHED=""
 while :; do
     sleep 10
     now=$(( $(date +%s) - START ))
     [[ $now -ge $DURATION ]] && break
-    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || die "a node process ($p) died; see $OUT/node-*.err"; done
+    CRASHED=""
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || CRASHED="$p"; done
+    if [[ -n "$CRASHED" ]]; then
+        say "error: a node process ($CRASHED) died after ${now}s; see $OUT/node-*.err. Stopping and reporting what was measured."
+        break
+    fi
     line=$("$BIN" report --logs "$LOGS" --last --central-hr10 "$CENTRAL" 2>/dev/null || true)
     if [[ -n "$line" ]]; then
         printf 'swarm: %4ds  %s\n' "$now" "$(python3 -c "
@@ -173,3 +179,4 @@ print(f"  centralized MF HR@10 {d['central_hr10']:.4f}   ItemPop HR@10 {d['itemp
 print(f"  {d['mb_per_peer']:.1f} MB sent per peer; report in {sys.argv[1].rsplit('/', 1)[0]}")
 PY
 cat "$OUT/summary.json"
+if [[ -n "$CRASHED" ]]; then say "the run is incomplete: node process $CRASHED died (see $OUT/node-*.err)"; exit 1; fi
