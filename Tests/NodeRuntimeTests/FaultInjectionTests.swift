@@ -53,12 +53,7 @@ import Testing
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // Bounded wait until every peer completed an exchange and knows every other peer.
-        let deadline = Date().addingTimeInterval(8)
-        var snaps: [PeerSnapshot] = []
-        repeat {
-            Thread.sleep(forTimeInterval: 0.25)
-            snaps = host.snapshots()
-        } while Date() < deadline && !(snaps.count == 6 && snaps.allSatisfy { $0.counters.exchangesCompleted > 0 && $0.livePeers >= 5 })
+        let snaps = pollSnapshots(host, timeout: 8, interval: 0.25) { snaps in snaps.count == 6 && snaps.allSatisfy { $0.counters.exchangesCompleted > 0 && $0.livePeers >= 5 } }
         host.stop()
         #expect(snaps.count == 6)
         for s in snaps {
@@ -85,12 +80,7 @@ import Testing
         })
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
-        let deadline = Date().addingTimeInterval(5)
-        var snaps: [PeerSnapshot] = []
-        repeat {
-            Thread.sleep(forTimeInterval: 0.2)
-            snaps = host.snapshots()
-        } while Date() < deadline && !(snaps.count == 4 && snaps.allSatisfy { $0.counters.exchangesCompleted > 0 })
+        let snaps = pollSnapshots(host, timeout: 5, interval: 0.2) { snaps in snaps.count == 4 && snaps.allSatisfy { $0.counters.exchangesCompleted > 0 } }
         host.stop()
         #expect(snaps.count == 4)
         for s in snaps {
@@ -110,14 +100,9 @@ import Testing
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // The four healthy peers find each other; the mute one's join never leaves it.
-        let deadline = Date().addingTimeInterval(5)
-        var snaps: [PeerSnapshot] = []
-        repeat {
-            Thread.sleep(forTimeInterval: 0.2)
-            snaps = host.snapshots()
-        } while Date() < deadline && !(snaps.count == 5 && snaps.filter { $0.peer != mute }.allSatisfy { $0.livePeers >= 3 })
+        _ = pollSnapshots(host, timeout: 5, interval: 0.2) { snaps in snaps.count == 5 && snaps.filter { $0.peer != mute }.allSatisfy { $0.livePeers >= 3 } }
         Thread.sleep(forTimeInterval: 0.5)
-        snaps = host.snapshots()
+        let snaps = host.snapshots()
         host.stop()
         let healthy = snaps.filter { $0.peer != mute }
         #expect(healthy.count == 4)

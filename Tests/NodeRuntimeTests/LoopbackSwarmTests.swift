@@ -27,6 +27,19 @@ func socketsTouching(ports: Set<UInt16>) -> [String] {
     return out
 }
 
+/// Polls the host's snapshots every `interval` until `done` holds or `timeout` passes (bounded waits only);
+/// returns the last snapshots taken.
+func pollSnapshots(_ host: NodeHost, timeout: TimeInterval, interval: TimeInterval = 0.2,
+                   until done: ([PeerSnapshot]) -> Bool) -> [PeerSnapshot] {
+    let deadline = Date().addingTimeInterval(timeout)
+    var snaps: [PeerSnapshot] = []
+    repeat {
+        Thread.sleep(forTimeInterval: interval)
+        snaps = host.snapshots()
+    } while Date() < deadline && !done(snaps)
+    return snaps
+}
+
 /// Collects JSON lines from peers' queues.
 final class Lines: @unchecked Sendable {
     private let lock = NSLock()
@@ -79,12 +92,10 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // Bounded wait: poll until the swarm's mean HR@10 clearly beats popularity, at most 20 s.
-        let deadline = Date().addingTimeInterval(20)
-        var summary = SwarmSummary([])
-        repeat {
-            Thread.sleep(forTimeInterval: 0.5)
-            summary = SwarmSummary(host.snapshots())
-        } while Date() < deadline && !(summary.evaluated == 20 && summary.hr10 >= pop.hitRate + 0.3)
+        let summary = SwarmSummary(pollSnapshots(host, timeout: 20, interval: 0.5) { snaps in
+            let s = SwarmSummary(snaps)
+            return s.evaluated == 20 && s.hr10 >= pop.hitRate + 0.3
+        })
         let t0 = Date()
         host.stop()
         let stopSeconds = Date().timeIntervalSince(t0)
