@@ -86,14 +86,15 @@ struct ReportCommand: Subcommand {
             }
         }
         var j = JSONLine()
-        j.add("peers", Set(events.map(\.peer)).count)
+        let peerCount = Set(events.map(\.peer)).count
+        j.add("peers", peerCount)
         j.add("seconds", last.t, digits: 1)
         j.add("hr10", last.hr10); j.add("ndcg10", last.ndcg10)
         if let c = central { j.add("central_hr10", c); j.add("ratio_to_central", last.hr10 / c, digits: 3) }
         if let p = itempop { j.add("itempop_hr10", p) }
         j.add("mb_per_peer", last.mbPerPeer, digits: 2)
         j.add("mean_round", last.meanRound, digits: 1)
-        if let c = central, let reach = points.first(where: { $0.hr10 >= 0.9 * c && $0.evaluated * 10 >= Set(events.map(\.peer)).count * 9 }) {
+        if let c = central, let reach = points.first(where: { $0.hr10 >= 0.9 * c && $0.evaluated * 10 >= peerCount * 9 }) {
             j.add("seconds_to_90pct_central", reach.t, digits: 1)
         }
         if let path = summaryPath { try writeAtomically(j.text + "\n", to: path) }

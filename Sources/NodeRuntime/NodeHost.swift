@@ -70,7 +70,7 @@ public final class NodeHost: @unchecked Sendable {
             group.enter()
             p.stop { group.leave() }
         }
-        _ = group.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000) + 1))
+        _ = group.wait(timeout: .now() + .nanoseconds(Int(timeout.wholeNanoseconds) + 1_000_000))
         log.flush()
     }
 
@@ -85,7 +85,7 @@ public final class NodeHost: @unchecked Sendable {
                 group.leave()
             }
         }
-        _ = group.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000)))
+        _ = group.wait(timeout: .now() + .nanoseconds(Int(timeout.wholeNanoseconds)))
         return out.all
     }
 }

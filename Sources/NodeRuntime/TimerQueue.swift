@@ -1,4 +1,5 @@
 import Dispatch
+import GossipProtocol
 
 /// A peer's timers on ONE Dispatch timer source: a binary min-heap of deadlines, and the source re-armed to the
 /// earliest. Protocol instances ask for several timers per second per peer (probe timeouts, rounds, shuffles,
@@ -27,9 +28,7 @@ final class TimerQueue: @unchecked Sendable {
     /// Runs `body` on the queue no earlier than `delay` from now; ties run in the order they were scheduled.
     func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {
         guard !cancelled else { return }
-        let (s, a) = delay.components
-        let ns = max(0, s) &* 1_000_000_000 &+ max(0, a / 1_000_000_000)
-        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(ns)
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, delay.wholeNanoseconds))
         order &+= 1
         push(Entry(deadline: deadline, order: order, body: body))
         if deadline < armed { arm(deadline) }
