@@ -24,8 +24,10 @@ let package = Package(
         .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
         // Bytes <-> messages. Pure.
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
+        .target(name: "CEpollShim"),
         // The only code that calls Glibc for I/O.
-        .target(name: "SocketTransport"),
+        .target(name: "SocketTransport", dependencies: ["CEpollShim"]),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
                 dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport"],

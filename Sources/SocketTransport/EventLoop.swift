@@ -200,11 +200,11 @@ public final class EventLoop: @unchecked Sendable {
     /// `.failure(.failed(call: "connect", errno:, address: address))` — ECONNREFUSED etc., ETIMEDOUT
     /// if `timeout` passes first, ECANCELED if the attempt is cancelled.
     @discardableResult
-    public func connect(to address: SocketAddress, timeout: Duration,
+    public func connect(to address: SocketAddress, timeout: Duration, selector: IOSelector = .shared,
                         _ completion: @escaping @Sendable (Result<TCPConnection, TransportError>) -> Void) -> ConnectAttempt {
         preconditionOnLoop()
         let attempt = ConnectAttempt(loop: self, address: address, completion: completion)
-        attempt.start(timeout: timeout)
+        attempt.start(timeout: timeout, selector: selector)
         return attempt
     }
 }
@@ -310,14 +310,14 @@ public final class LoopTimer: @unchecked Sendable {
     public var isCancelled: Bool { source.isCancelled }
 }
 
-/// An outgoing TCP connect in progress (see `EventLoop.connect`).
+/// An outgoing TCP connect in progress (see `EventLoop.connect`). Waits for writability and the timeout
+/// through the process's `IOSelector` (no Dispatch source or timer per attempt).
 public final class ConnectAttempt: @unchecked Sendable {
     private let loop: EventLoop
     public let address: SocketAddress
     private let completion: @Sendable (Result<TCPConnection, TransportError>) -> Void
     private var connection: TCPConnection?
-    private var writeSource: DispatchSourceWrite?
-    private var timer: LoopTimer?
+    private var registration: IORegistration?
     private var done = false
 
     init(loop: EventLoop, address: SocketAddress,
@@ -327,7 +327,7 @@ public final class ConnectAttempt: @unchecked Sendable {
         self.completion = completion
     }
 
-    func start(timeout: Duration) {
+    func start(timeout: Duration, selector: IOSelector) {
         let started: (connection: TCPConnection, connected: Bool)
         do throws(TransportError) { started = try TCPConnection.startConnect(to: address) } catch {
             finish(.failure(error))
@@ -339,21 +339,26 @@ public final class ConnectAttempt: @unchecked Sendable {
             return
         }
         started.connection.isWatched = true
-        let source = DispatchSource.makeWriteSource(fileDescriptor: started.connection.handle.fd.rawValue, queue: loop.queue)
-        source.setEventHandler { [self] in
-            guard !done, let connection else { return }
-            do throws(TransportError) {
-                try connection.finishConnect()
-                finish(.success(connection))
-            } catch {
-                finish(.failure(error))
+        do throws(TransportError) {
+            let registration = try selector.register(fd: started.connection.handle.fd.rawValue, queue: loop.queue) { [self] events in
+                guard !done, let connection else { return }
+                if events.contains(.writable) {
+                    do throws(TransportError) {
+                        try connection.finishConnect()
+                        finish(.success(connection))
+                    } catch {
+                        finish(.failure(error))
+                    }
+                } else if events.contains(.deadline) {
+                    finish(.failure(.failed(call: "connect", errno: .timedOut, address: address)))
+                }
             }
+            self.registration = registration
+            registration.setDeadline(EventLoop.monotonicNanoseconds() &+ UInt64(max(0, timeout.nanoseconds)))
+            registration.arm(.write)
+        } catch {
+            finish(.failure(error))
         }
-        writeSource = source
-        timer = loop.schedule(after: timeout) { [self] in
-            finish(.failure(.failed(call: "connect", errno: .timedOut, address: address)))
-        }
-        source.resume()
     }
 
     /// Abandons the attempt: the completion gets ECANCELED (unless it already ran).
@@ -363,31 +368,20 @@ public final class ConnectAttempt: @unchecked Sendable {
         }
     }
 
-    /// Completes once. The result is delivered from the write source's cancel handler, so the
-    /// descriptor is handed over (or closed) only after Dispatch has stopped watching it.
+    /// Completes once, asynchronously on the queue; the descriptor is removed from the selector first, then
+    /// handed over (success) or closed (failure).
     private func finish(_ result: Result<TCPConnection, TransportError>) {
         loop.preconditionOnLoop()
         guard !done else { return }
         done = true
-        timer?.cancel()
-        timer = nil
-        let deliver: @Sendable () -> Void = { [self] in
-            let connection = self.connection
-            self.connection = nil
-            connection?.isWatched = false
-            switch result {
-            case .success: completion(result)
-            case .failure:
-                if let connection { do throws(TransportError) { try connection.close() } catch { loop.report(error) } }
-                completion(result)
-            }
+        registration?.deregister()
+        registration = nil
+        let connection = self.connection
+        self.connection = nil
+        connection?.isWatched = false
+        if case .failure = result, let connection {
+            do throws(TransportError) { try connection.close() } catch { loop.report(error) }
         }
-        if let writeSource {
-            writeSource.setCancelHandler(handler: deliver)
-            writeSource.cancel()
-            self.writeSource = nil
-        } else {
-            loop.execute(deliver)
-        }
+        loop.execute { [completion] in completion(result) }
     }
 }

@@ -19,24 +19,6 @@ final class SocketHandle: @unchecked Sendable {
         try Posix.close(descriptor)
     }
 
-    /// For short-lived TCP connections: shuts the connection down now (the remote sees the close at once) but
-    /// releases the descriptor number only after a quarantine. libdispatch on Linux keeps per-descriptor epoll
-    /// bookkeeping ("muxnotes") that can outlive a source's cancel handler; when the kernel hands the same number
-    /// to a new socket at once and a new source registers on it, that bookkeeping is corrupted and the process
-    /// crashes in `_dispatch_unote_unregister_muxed` (swift-corelibs-libdispatch issues #833 and #949). A swarm
-    /// opening and closing hundreds of connections a second hit it within minutes; delaying the number's reuse
-    /// avoids it.
-    func closeAfterQuarantine() {
-        guard isOpen else { return }
-        isOpen = false
-        let fd = descriptor
-        _ = Glibc.shutdown(fd.rawValue, Int32(SHUT_RDWR))   // ENOTCONN and the like are fine: we are closing
-        DescriptorQuarantine.queue.asyncAfter(deadline: .now() + DescriptorQuarantine.delay) {
-            do throws(TransportError) { try Posix.close(fd) } catch { /* nothing left to tell: it is gone */ }
-        }
-    }
-
-
     /// The open descriptor; traps if closed (using a closed descriptor is a programmer error).
     var fd: FileDescriptor {
         precondition(isOpen, "use of closed socket \(descriptor)")
@@ -44,12 +26,6 @@ final class SocketHandle: @unchecked Sendable {
     }
 
     deinit { assert(!isOpen, "leaked socket: \(descriptor) dropped without close()") }
-}
-
-/// Where closed TCP descriptors wait before their numbers may be reused (see `closeAfterQuarantine`).
-enum DescriptorQuarantine {
-    static let queue = DispatchQueue(label: "gossiprec.descriptor-quarantine")
-    static let delay: DispatchTimeInterval = .milliseconds(1500)
 }
 
 /// A non-blocking UDP socket bound to a local address.
@@ -278,11 +254,10 @@ public final class TCPConnection: @unchecked Sendable {
         try Posix.shutdownWrite(handle.fd, address: remoteAddress)
     }
 
-    /// Shuts the connection down at once; the descriptor number is released after a short quarantine
-    /// (`SocketHandle.closeAfterQuarantine`).
+    /// Closes the descriptor (the remote sees FIN, or RST if unread data was pending).
     public func close() throws(TransportError) {
         precondition(!isWatched, "TCPConnection to \(remoteAddress) is owned by a TCPStream: close the stream instead")
-        handle.closeAfterQuarantine()
+        try handle.close()
     }
 }
 

@@ -8,8 +8,9 @@ import Dispatch
 ///    transfer that stalls midway, including a remote that stops reading) -> `.idleTimeout`;
 ///  - overall: the stream is closed `overallTimeout` after it started, whatever happens -> `.deadlineExceeded`.
 ///
-/// Lifecycle: created on the loop's queue, it starts at once; its Dispatch sources keep it alive
-/// until it closes, so callers may keep or drop their reference. It closes exactly once, for one
+/// Readiness comes from the process's `IOSelector` (epoll, one shot, delivered on the loop's queue), not
+/// from Dispatch sources; see `IOSelector` for why. Lifecycle: created on the loop's queue, it starts at
+/// once; its selector registration keeps it alive until it closes, so callers may keep or drop their reference. It closes exactly once, for one
 /// `CloseReason`, and `onClose` runs (on the queue) after the descriptor is closed. Orderly close:
 /// `finishWriting()` flushes the queue, then half-closes (FIN); the stream ends `.finished` once the
 /// remote's FIN has also arrived. If the remote finishes first, `onEndOfStream` runs (default: we
@@ -101,11 +102,8 @@ public final class TCPStream: @unchecked Sendable {
     private var state = State.open
     private var closeReason: CloseReason?
     private let readBuffer: UnsafeMutableRawBufferPointer
-    private var readSource: DispatchSourceRead?
-    private var writeSource: DispatchSourceWrite?
-    private var writeSourceRunning = false
-    private var pendingSourceCancels = 0
-    private let deadlineTimer: DispatchSourceTimer
+    private let selector: IOSelector
+    private var registration: IORegistration?
     private var remoteFinished = false
     private var localFinished = false
 
@@ -124,6 +122,7 @@ public final class TCPStream: @unchecked Sendable {
     ///   - onEndOfStream: the remote sent FIN while we may still write. nil: call `finishWriting()`.
     ///   - onClose: exactly once, after the descriptor is closed.
     public init(connection: TCPConnection, loop: EventLoop, limits: Limits = Limits(),
+                selector: IOSelector = .shared,
                 onBytes: @escaping @Sendable ([UInt8]) -> Void,
                 onEndOfStream: (@Sendable () -> Void)? = nil,
                 onClose: @escaping @Sendable (CloseReason) -> Void) {
@@ -139,7 +138,7 @@ public final class TCPStream: @unchecked Sendable {
         self.readBuffer = .allocate(byteCount: limits.readChunkBytes, alignment: 16)
         self.startNanos = EventLoop.monotonicNanoseconds()
         self.lastActivityNanos = startNanos
-        self.deadlineTimer = DispatchSource.makeTimerSource(queue: loop.queue)
+        self.selector = selector
         connection.isWatched = true
         start()
     }
@@ -150,21 +149,36 @@ public final class TCPStream: @unchecked Sendable {
                 loop.report(error)
             }
         }
-        let fd = connection.handle.fd.rawValue
-        let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        read.setEventHandler { [self] in readAvailable() }
-        read.setCancelHandler { [self] in sourceCancelled() }
-        let write = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-        write.setEventHandler { [self] in flush() }
-        write.setCancelHandler { [self] in sourceCancelled() }
-        readSource = read
-        writeSource = write
-        pendingSourceCancels = 2
-        deadlineTimer.setEventHandler { [self] in checkDeadlines() }
-        armDeadlineTimer()
-        deadlineTimer.resume()
-        read.resume()
-        // The write source stays inactive until bytes are queued (a writable socket would fire it forever).
+        do throws(TransportError) {
+            registration = try selector.register(fd: connection.handle.fd.rawValue, queue: loop.queue) { [self] events in
+                handle(events)
+            }
+        } catch {
+            // Out of memory for epoll bookkeeping: close asynchronously, as any other failure.
+            loop.execute { [self] in beginClose(.failed(error)) }
+            return
+        }
+        armDeadline()
+        rearm()
+    }
+
+    /// One delivery from the selector (one shot): act on it, then ask for what is wanted now.
+    private func handle(_ events: IOEvents) {
+        loop.preconditionOnLoop()
+        if events.contains(.deadline) { checkDeadlines() }
+        if events.contains(.readable) { readAvailable() }
+        if events.contains(.writable) { flush() }
+        rearm()
+    }
+
+    /// Read interest until the remote's FIN; write interest while bytes are queued (a writable socket
+    /// would otherwise be reported forever).
+    private func rearm() {
+        guard state == .open || state == .finishing, let registration else { return }
+        var interest: IOInterest = []
+        if !remoteFinished { interest.insert(.read) }
+        if queued > 0 { interest.insert(.write) }
+        registration.arm(interest)
     }
 
     // MARK: Public API (on the loop's queue)
@@ -194,7 +208,7 @@ public final class TCPStream: @unchecked Sendable {
         }
         chunks.append(bytes)
         queued += bytes.count
-        startWriting()
+        if queued == bytes.count { rearm() }  // the queue was empty: add write interest
     }
 
     /// Orderly close: flush the queue, then send FIN; the stream closes `.finished` once the remote's
@@ -203,7 +217,7 @@ public final class TCPStream: @unchecked Sendable {
         loop.preconditionOnLoop()
         guard state == .open else { return }
         state = .finishing
-        if queued == 0 { sendFIN() } else { startWriting() }
+        if queued == 0 { sendFIN() }
     }
 
     /// Closes now, dropping queued bytes; `onClose(.closedLocally)` follows. Idempotent.
@@ -217,8 +231,8 @@ public final class TCPStream: @unchecked Sendable {
     private func readAvailable() {
         loop.preconditionOnLoop()
         guard state == .open || state == .finishing, !remoteFinished else { return }
-        // Bounded work per wakeup: at most 16 chunks, then let other sources on the queue run
-        // (the level-triggered read source fires again if more is pending).
+        // Bounded work per wakeup: at most 16 chunks, then let other work on the queue run
+        // (re-armed level-triggered, the selector reports the rest at once).
         for _ in 0..<16 {
             let result: TCPConnection.ReadResult
             do throws(TransportError) { result = try connection.read(into: readBuffer) } catch {
@@ -231,7 +245,6 @@ public final class TCPStream: @unchecked Sendable {
                 return
             case .endOfStream:
                 remoteFinished = true
-                readSource?.cancel()
                 if localFinished {
                     beginClose(.finished)
                 } else if let onEndOfStream {
@@ -251,18 +264,6 @@ public final class TCPStream: @unchecked Sendable {
                 guard state == .open || state == .finishing else { return }
             }
         }
-    }
-
-    private func startWriting() {
-        guard !writeSourceRunning, let writeSource else { return }
-        writeSourceRunning = true
-        writeSource.resume()
-    }
-
-    private func stopWriting() {
-        guard writeSourceRunning, let writeSource else { return }
-        writeSourceRunning = false
-        writeSource.suspend()
     }
 
     private func flush() {
@@ -285,7 +286,7 @@ public final class TCPStream: @unchecked Sendable {
             stats.writeCalls += 1
             guard let n = written else {
                 stats.writeWouldBlocks += 1
-                return  // stay armed: the source fires when writable again
+                return  // `handle` re-arms write interest: told again when writable
             }
             touch()
             stats.bytesWritten += n
@@ -300,7 +301,6 @@ public final class TCPStream: @unchecked Sendable {
         }
         chunks.removeAll(keepingCapacity: chunks.count <= 64)
         headIndex = 0
-        stopWriting()
         if state == .finishing { sendFIN() }
     }
 
@@ -321,9 +321,8 @@ public final class TCPStream: @unchecked Sendable {
     private var idleDeadline: UInt64 { lastActivityNanos &+ UInt64(limits.idleTimeout.nanoseconds) }
     private var overallDeadline: UInt64? { limits.overallTimeout.map { startNanos &+ UInt64(max(0, $0.nanoseconds)) } }
 
-    private func armDeadlineTimer() {
-        let deadline = min(idleDeadline, overallDeadline ?? .max)
-        deadlineTimer.schedule(deadline: DispatchTime(uptimeNanoseconds: deadline), leeway: .milliseconds(5))
+    private func armDeadline() {
+        registration?.setDeadline(min(idleDeadline, overallDeadline ?? .max))
     }
 
     private func checkDeadlines() {
@@ -332,40 +331,30 @@ public final class TCPStream: @unchecked Sendable {
         let now = EventLoop.monotonicNanoseconds()
         if let overall = overallDeadline, now >= overall { beginClose(.deadlineExceeded); return }
         if now >= idleDeadline { beginClose(.idleTimeout); return }
-        armDeadlineTimer()  // activity happened since the timer was set: sleep until the new deadline
+        armDeadline()  // activity happened since the deadline was set: wait for the new one
     }
 
     // MARK: Closing
 
-    /// Tears down both sources; the descriptor is closed once both cancel handlers ran.
+    /// Stops watching, closes the descriptor now (the selector no longer knows it, so its number may be
+    /// reused at once), and reports `onClose` asynchronously on the queue, never from inside a caller's
+    /// `enqueue`/`close`.
     private func beginClose(_ reason: CloseReason) {
         guard state == .open || state == .finishing else { return }
         state = .closing
         closeReason = reason
-        deadlineTimer.cancel()
         chunks = []
         headIndex = 0
         headOffset = 0
         queued = 0
-        readSource?.cancel()
-        if let writeSource {
-            // A suspended source never delivers its cancel handler: resume first. The event handler
-            // cannot run in between (we are on the queue and cancel before returning).
-            if !writeSourceRunning { writeSourceRunning = true; writeSource.resume() }
-            writeSource.cancel()
-        }
-    }
-
-    private func sourceCancelled() {
-        loop.preconditionOnLoop()
-        pendingSourceCancels -= 1
-        guard pendingSourceCancels == 0 else { return }
-        readSource = nil
-        writeSource = nil
-        readBuffer.deallocate()
+        registration?.deregister()
+        registration = nil
         connection.isWatched = false
         do throws(TransportError) { try connection.close() } catch { loop.report(error) }
-        state = .closed
-        onClose(closeReason ?? .closedLocally)
+        loop.execute { [self] in
+            readBuffer.deallocate()
+            state = .closed
+            onClose(closeReason ?? .closedLocally)
+        }
     }
 }
