@@ -1,0 +1,76 @@
+import GossipProtocol
+import RecommenderModel
+import Testing
+@testable import WireFormat
+
+/// The client-graph `interests` message (type 0x09, UDP): payload u32 epoch, u32 catalogueSize, u16 count,
+/// count x u32 items. Offsets below are into a frame without an auth tag: epoch at 32, catalogue at 36,
+/// count at 40, items from 42.
+@Suite struct InterestsWireTests {
+    func frame(_ items: [UInt32], catalogue: UInt32 = 100, epoch: UInt32 = 7, tag: [UInt8]? = nil) throws -> [UInt8] {
+        try WireCodec.encode(Envelope(swarmID: 3, sender: PeerID(9), sequence: 1,
+                                      message: .interests(epoch: epoch, catalogueSize: catalogue, items: items),
+                                      authTag: tag))
+    }
+
+    @Test func travelsOnTheDatagramChannel() {
+        #expect(MessageType.interests.channel == .datagram)
+        #expect(Message.interests(epoch: 0, catalogueSize: 1, items: []).wireType == .interests)
+    }
+
+    @Test func theLargestDisclosureWithTheLargestTagFitsOneDatagram() throws {
+        let items = (0..<UInt32(Message.maxDisclosedItems)).map { $0 * 3 }
+        let tag = [UInt8](repeating: 1, count: WireLimits.default.maxAuthTagBytes)
+        let bytes = try frame(items, catalogue: 5_000, tag: tag)
+        #expect(bytes.count <= WireLimits.default.maxDatagramFrameBytes)
+        let back = try WireCodec.decode(bytes)
+        #expect(back.message == .interests(epoch: 7, catalogueSize: 5_000, items: items))
+        #expect(try WireCodec.encode(back) == bytes)
+    }
+
+    @Test func layoutIsEpochCatalogueCountItems() throws {
+        let bytes = try frame([2, 5], catalogue: 10, epoch: 0x0102_0304)
+        #expect(bytes[5] == 0x09)
+        #expect(Array(bytes[32..<50]) == le(UInt32(0x0102_0304)) + le(UInt32(10)) + le(UInt16(2))
+                + le(UInt32(2)) + le(UInt32(5)))
+        #expect(bytes.count == 32 + 18 + 4)
+    }
+
+    @Test func theEncoderRefusesWhatTheDecoderWouldReject() {
+        func refusal(_ items: [UInt32], catalogue: UInt32 = 100) -> DecodeError? {
+            encodeError(Envelope(swarmID: 0, sender: PeerID(1), sequence: 0,
+                                 message: .interests(epoch: 0, catalogueSize: catalogue, items: items)))
+        }
+        let tooMany = (0...UInt32(Message.maxDisclosedItems)).map { $0 }
+        #expect(refusal(tooMany, catalogue: 1_000)
+                == .lengthExceedsLimit(field: "interests.items", length: Message.maxDisclosedItems + 1,
+                                       limit: Message.maxDisclosedItems))
+        #expect(refusal([3, 2]) == .invalid("interests.items[1] = 2 does not increase on items[0] = 3"))
+        #expect(refusal([4, 4])?.reason == "invalid")
+        #expect(refusal([1, 100]) == .invalid("interests.items[1] = 100 is not below catalogueSize 100"))
+        #expect(refusal([0], catalogue: 0)?.reason == "invalid")
+        #expect(refusal([], catalogue: 0) == nil)
+        #expect(refusal([0, 99]) == nil)
+    }
+
+    @Test func theDecoderRejectsUnsortedOutOfRangeAndOversizedLists() throws {
+        let good = try frame([10, 20, 30])
+        #expect(decodeError(good) == nil)
+        // unsorted: items[1] := 5
+        #expect(decodeError(patched(good, at: 46, le(UInt32(5))))
+                == .invalid("interests.items[1] = 5 does not increase on items[0] = 10"))
+        // duplicate: items[2] := 20
+        #expect(decodeError(patched(good, at: 50, le(UInt32(20))))?.reason == "invalid")
+        // out of range: catalogue := 25
+        #expect(decodeError(patched(good, at: 36, le(UInt32(25))))
+                == .invalid("interests.items[2] = 30 is not below catalogueSize 25"))
+        // count over the limit, rejected before reading items
+        #expect(decodeError(patched(good, at: 40, le(UInt16(Message.maxDisclosedItems + 1))))
+                == .lengthExceedsLimit(field: "interests.items", length: Message.maxDisclosedItems + 1,
+                                       limit: Message.maxDisclosedItems))
+        // more items announced than bytes present
+        #expect(decodeError(patched(good, at: 40, le(UInt16(4))))?.reason == "truncated")
+        // fewer items announced than present
+        #expect(decodeError(patched(good, at: 40, le(UInt16(2))))?.reason == "trailing_bytes")
+    }
+}
