@@ -74,7 +74,7 @@ public enum WireCodec {
     //   nack            u64 seq, u64 target
     //   shuffleRequest  u64 seq, entries
     //   shuffleReply    u64 seq, entries
-    //   interests       u32 epoch, u32 catalogueSize, u16 count, count x u32 items (strictly increasing,
+    //   interests       u32 epoch, u32 catalogueSize, u8 wantsReply (0|1), u16 count, count x u32 items (strictly increasing,
     //                   each < catalogueSize, count <= Message.maxDisclosedItems)
     //   modelPush       u64 seq, u8 wantsReply (0|1), model
     //   modelReply      u64 seq, model
@@ -109,10 +109,11 @@ public enum WireCodec {
         case .shuffleReply(let seq, let entries):
             w.writeInteger(seq)
             try writeEntries(entries, field: "shuffleReply.entries", into: &w, limits: limits)
-        case .interests(let epoch, let catalogueSize, let items):
+        case .interests(let epoch, let catalogueSize, let items, let wantsReply):
             try checkInterests(items, catalogueSize: catalogueSize)
             w.writeInteger(epoch)
             w.writeInteger(catalogueSize)
+            w.writeInteger(UInt8(wantsReply ? 1 : 0))
             w.writeInteger(UInt16(items.count))
             w.writeIntegers(items)
         case .modelPush(let seq, let model, let wantsReply):
@@ -348,10 +349,12 @@ public enum WireCodec {
         case .interests:
             let epoch: UInt32 = try r.read()
             let catalogueSize: UInt32 = try r.read()
+            let flag: UInt8 = try r.read()
+            guard flag <= 1 else { throw .invalid("interests.wantsReply = \(flag) (must be 0 or 1)") }
             let count = try readCount(&r, field: "interests.items", limit: Message.maxDisclosedItems, minElementBytes: 4)
             let items = r.readIntegers(count: count, as: UInt32.self)!  // `readCount` checked the bytes are there
             try checkInterests(items, catalogueSize: catalogueSize)
-            return .interests(epoch: epoch, catalogueSize: catalogueSize, items: items)
+            return .interests(epoch: epoch, catalogueSize: catalogueSize, items: items, wantsReply: flag == 1)
         case .modelPush:
             let seq: UInt64 = try r.read()
             let flag: UInt8 = try r.read()

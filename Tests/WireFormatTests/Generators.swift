@@ -89,7 +89,8 @@ extension SplitMix64 {
         let count = min(int(0...shape.maxInterests), Int(catalogue))
         var items = Set<UInt32>()
         while items.count < count { items.insert(UInt32(next(below: Int(catalogue)))) }
-        return .interests(epoch: UInt32(truncatingIfNeeded: u64()), catalogueSize: catalogue, items: items.sorted())
+        return .interests(epoch: UInt32(truncatingIfNeeded: u64()), catalogueSize: catalogue, items: items.sorted(),
+                          wantsReply: bool())
     }
 
     mutating func message(_ type: MessageType, _ shape: Shape) -> Message {

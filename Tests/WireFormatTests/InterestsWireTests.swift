@@ -4,18 +4,19 @@ import Testing
 @testable import WireFormat
 
 /// The client-graph `interests` message (type 0x09, UDP): payload u32 epoch, u32 catalogueSize, u16 count,
-/// count x u32 items. Offsets below are into a frame without an auth tag: epoch at 32, catalogue at 36,
-/// count at 40, items from 42.
+/// u8 wantsReply, count x u32 items. Offsets below are into a frame without an auth tag: epoch at 32,
+/// catalogue at 36, wantsReply at 40, count at 41, items from 43.
 @Suite struct InterestsWireTests {
     func frame(_ items: [UInt32], catalogue: UInt32 = 100, epoch: UInt32 = 7, tag: [UInt8]? = nil) throws -> [UInt8] {
         try WireCodec.encode(Envelope(swarmID: 3, sender: PeerID(9), sequence: 1,
-                                      message: .interests(epoch: epoch, catalogueSize: catalogue, items: items),
+                                      message: .interests(epoch: epoch, catalogueSize: catalogue, items: items,
+                                                          wantsReply: true),
                                       authTag: tag))
     }
 
     @Test func travelsOnTheDatagramChannel() {
         #expect(MessageType.interests.channel == .datagram)
-        #expect(Message.interests(epoch: 0, catalogueSize: 1, items: []).wireType == .interests)
+        #expect(Message.interests(epoch: 0, catalogueSize: 1, items: [], wantsReply: false).wireType == .interests)
     }
 
     @Test func theLargestDisclosureWithTheLargestTagFitsOneDatagram() throws {
@@ -24,22 +25,22 @@ import Testing
         let bytes = try frame(items, catalogue: 5_000, tag: tag)
         #expect(bytes.count <= WireLimits.default.maxDatagramFrameBytes)
         let back = try WireCodec.decode(bytes)
-        #expect(back.message == .interests(epoch: 7, catalogueSize: 5_000, items: items))
+        #expect(back.message == .interests(epoch: 7, catalogueSize: 5_000, items: items, wantsReply: true))
         #expect(try WireCodec.encode(back) == bytes)
     }
 
     @Test func layoutIsEpochCatalogueCountItems() throws {
         let bytes = try frame([2, 5], catalogue: 10, epoch: 0x0102_0304)
         #expect(bytes[5] == 0x09)
-        #expect(Array(bytes[32..<50]) == le(UInt32(0x0102_0304)) + le(UInt32(10)) + le(UInt16(2))
+        #expect(Array(bytes[32..<51]) == le(UInt32(0x0102_0304)) + le(UInt32(10)) + [1] + le(UInt16(2))
                 + le(UInt32(2)) + le(UInt32(5)))
-        #expect(bytes.count == 32 + 18 + 4)
+        #expect(bytes.count == 32 + 19 + 4)
     }
 
     @Test func theEncoderRefusesWhatTheDecoderWouldReject() {
         func refusal(_ items: [UInt32], catalogue: UInt32 = 100) -> DecodeError? {
             encodeError(Envelope(swarmID: 0, sender: PeerID(1), sequence: 0,
-                                 message: .interests(epoch: 0, catalogueSize: catalogue, items: items)))
+                                 message: .interests(epoch: 0, catalogueSize: catalogue, items: items, wantsReply: false)))
         }
         let tooMany = (0...UInt32(Message.maxDisclosedItems)).map { $0 }
         #expect(refusal(tooMany, catalogue: 1_000)
@@ -56,21 +57,23 @@ import Testing
     @Test func theDecoderRejectsUnsortedOutOfRangeAndOversizedLists() throws {
         let good = try frame([10, 20, 30])
         #expect(decodeError(good) == nil)
+        // wantsReply must be 0 or 1
+        #expect(decodeError(patched(good, at: 40, [2])) == .invalid("interests.wantsReply = 2 (must be 0 or 1)"))
         // unsorted: items[1] := 5
-        #expect(decodeError(patched(good, at: 46, le(UInt32(5))))
+        #expect(decodeError(patched(good, at: 47, le(UInt32(5))))
                 == .invalid("interests.items[1] = 5 does not increase on items[0] = 10"))
         // duplicate: items[2] := 20
-        #expect(decodeError(patched(good, at: 50, le(UInt32(20))))?.reason == "invalid")
+        #expect(decodeError(patched(good, at: 51, le(UInt32(20))))?.reason == "invalid")
         // out of range: catalogue := 25
         #expect(decodeError(patched(good, at: 36, le(UInt32(25))))
                 == .invalid("interests.items[2] = 30 is not below catalogueSize 25"))
         // count over the limit, rejected before reading items
-        #expect(decodeError(patched(good, at: 40, le(UInt16(Message.maxDisclosedItems + 1))))
+        #expect(decodeError(patched(good, at: 41, le(UInt16(Message.maxDisclosedItems + 1))))
                 == .lengthExceedsLimit(field: "interests.items", length: Message.maxDisclosedItems + 1,
                                        limit: Message.maxDisclosedItems))
         // more items announced than bytes present
-        #expect(decodeError(patched(good, at: 40, le(UInt16(4))))?.reason == "truncated")
+        #expect(decodeError(patched(good, at: 41, le(UInt16(4))))?.reason == "truncated")
         // fewer items announced than present
-        #expect(decodeError(patched(good, at: 40, le(UInt16(2))))?.reason == "trailing_bytes")
+        #expect(decodeError(patched(good, at: 41, le(UInt16(2))))?.reason == "trailing_bytes")
     }
 }
