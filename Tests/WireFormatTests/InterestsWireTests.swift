@@ -77,3 +77,38 @@ import Testing
         #expect(decodeError(patched(good, at: 41, le(UInt16(2))))?.reason == "trailing_bytes")
     }
 }
+
+/// What a client-graph peer actually puts on the wire: its disclosure and nothing else.
+@Suite struct ClientGraphOnTheWireTests {
+    @Test func theEncodedDisclosureCarriesOnlyItemIDsWithDecoysInterleaved() throws {
+        // A peer with 40 real items, rated 1...5 (ratings must not travel), decoy ratio 1.
+        var rng = SplitMix64(seed: 21)
+        var realSet = Set<UInt32>()
+        while realSet.count < 40 { realSet.insert(UInt32(rng.next(below: 1_682))) }
+        let train = realSet.sorted().enumerated().map {
+            Interaction(user: 3, item: Int32($0.element), rating: Float(1 + $0.offset % 5), timestamp: Int64($0.offset))
+        }
+        let shard = UserShard(user: 3, rawUser: "3", itemCount: 1_682, train: train, test: nil, negatives: [])
+        var s = ClientGraphSettings()
+        s.disclosure = DisclosureSettings(decoyRatio: 1)
+        var g = ClientGraphInstance(id: PeerID(3), shard: shard, settings: s, seed: 5)
+        let out = g.onPeerSeen(PeerID(4), address: .ipv4(127, 0, 0, 1, port: 7004), now: .zero)
+        guard case .send(let message, _, _) = out.first else { Issue.record("no disclosure sent: \(out)"); return }
+        let bytes = try WireCodec.encode(Envelope(swarmID: 1, sender: PeerID(3), sequence: 1, message: message))
+
+        // The payload is exactly epoch, catalogue, flag, count and the item ids: no room for anything else.
+        let count = Int(bytes[41]) | Int(bytes[42]) << 8
+        #expect(bytes.count == 32 + 11 + 4 * count + 4)
+        let items = (0..<count).map { k in
+            (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[43 + 4 * k + $1]) << (8 * $1) }
+        }
+        #expect(items == g.disclosure.items)
+        let decoys = items.filter { !realSet.contains($0) }
+        #expect(decoys.count == 40, "the disclosure holds items the peer never interacted with")
+        #expect(items.filter { realSet.contains($0) }.count == 40)
+        // Sorted ids interleave real and decoy items: position says nothing about which is which.
+        let kinds = items.map { realSet.contains($0) }
+        let switches = zip(kinds, kinds.dropFirst()).filter { $0 != $1 }.count
+        #expect(switches > 10, "real and decoy items are not interleaved (\(switches) switches)")
+    }
+}
