@@ -374,7 +374,7 @@ public struct MembershipInstance: Sendable {
                 mergeIntoView(entries, sent: [])
             }
 
-        case .modelPush, .modelReply, .modelDecline:
+        case .modelPush, .modelReply, .modelDecline, .interests:
             break
         }
         return out

@@ -51,6 +51,14 @@ public struct ViewEntry: Hashable, Sendable {
     }
 }
 
+extension Message {
+    /// Most items in one `interests` message: with u32 items, a 32-byte frame header, an 11-byte payload head
+    /// (u32 epoch, u32 catalogueSize, u8 wantsReply, u16 count), the largest auth tag WireLimits allows by
+    /// default (2 + 64 bytes) and the 4-byte checksum, 320 items make a 1,393-byte frame, within the 1,400-byte datagram
+    /// limit. Larger disclosures are subsampled before sending (`InterestDisclosure.make`).
+    public static let maxDisclosedItems = 320
+}
+
 // `ModelPayload` (a sparse copy of item rows) lives in RecommenderModel, next to the merge rules that consume it.
 
 /// Every message of the protocol. `seq` numbers tie replies to requests.
@@ -71,6 +79,13 @@ public enum Message: Hashable, Sendable {
     /// Cyclon shuffle: a subset of the sender's view (including a fresh entry for itself).
     case shuffleRequest(seq: UInt64, entries: [ViewEntry])
     case shuffleReply(seq: UInt64, entries: [ViewEntry])
+    /// Client-graph interest disclosure (see `InterestDisclosure`, `ClientGraphInstance`): the sender's disclosed
+    /// item set, its real items mixed with decoys, strictly increasing, each below `catalogueSize`, at most
+    /// `Message.maxDisclosedItems`. `epoch` numbers the sender's disclosures (a receiver keeps the newest).
+    /// With `wantsReply` the receiver answers with its own disclosure (`wantsReply: false`), so one round trip
+    /// scores the pair both ways and a lost datagram is retried without replies echoing forever.
+    /// Carries no ratings and nothing that marks which items are real.
+    case interests(epoch: UInt32, catalogueSize: UInt32, items: [UInt32], wantsReply: Bool)
     // --- model exchange (TCP) ---
     /// Push-pull gossip: the sender's model copy; the receiver answers with `modelReply` if `wantsReply`.
     case modelPush(seq: UInt64, model: ModelPayload, wantsReply: Bool)

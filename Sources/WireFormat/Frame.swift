@@ -19,6 +19,7 @@ public enum MessageType: UInt8, CaseIterable, Hashable, Sendable {
     case nack = 0x06
     case shuffleRequest = 0x07
     case shuffleReply = 0x08
+    case interests = 0x09
     case modelPush = 0x10
     case modelReply = 0x11
     case modelDecline = 0x12
@@ -38,6 +39,7 @@ extension Message {
         case .nack: return .nack
         case .shuffleRequest: return .shuffleRequest
         case .shuffleReply: return .shuffleReply
+        case .interests: return .interests
         case .modelPush: return .modelPush
         case .modelReply: return .modelReply
         case .modelDecline: return .modelDecline

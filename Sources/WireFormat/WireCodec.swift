@@ -74,6 +74,8 @@ public enum WireCodec {
     //   nack            u64 seq, u64 target
     //   shuffleRequest  u64 seq, entries
     //   shuffleReply    u64 seq, entries
+    //   interests       u32 epoch, u32 catalogueSize, u8 wantsReply (0|1), u16 count, count x u32 items (strictly increasing,
+    //                   each < catalogueSize, count <= Message.maxDisclosedItems)
     //   modelPush       u64 seq, u8 wantsReply (0|1), model
     //   modelReply      u64 seq, model
     //   modelDecline    u64 seq, u8 reason
@@ -107,6 +109,13 @@ public enum WireCodec {
         case .shuffleReply(let seq, let entries):
             w.writeInteger(seq)
             try writeEntries(entries, field: "shuffleReply.entries", into: &w, limits: limits)
+        case .interests(let epoch, let catalogueSize, let items, let wantsReply):
+            try checkInterests(items, catalogueSize: catalogueSize)
+            w.writeInteger(epoch)
+            w.writeInteger(catalogueSize)
+            w.writeInteger(UInt8(wantsReply ? 1 : 0))
+            w.writeInteger(UInt16(items.count))
+            w.writeIntegers(items)
         case .modelPush(let seq, let model, let wantsReply):
             w.writeInteger(seq)
             w.writeInteger(UInt8(wantsReply ? 1 : 0))
@@ -170,6 +179,24 @@ public enum WireCodec {
         w.writeIntegers(m.items)
         w.writeFloats(m.weights)
         w.writeFloats(m.values)
+    }
+
+    /// The same checks on both sides of an `interests` list: at most `Message.maxDisclosedItems` items,
+    /// strictly increasing (so the encoding is canonical and a set), each below `catalogueSize`.
+    static func checkInterests(_ items: [UInt32], catalogueSize: UInt32) throws(DecodeError) {
+        guard items.count <= Message.maxDisclosedItems else {
+            throw .lengthExceedsLimit(field: "interests.items", length: items.count, limit: Message.maxDisclosedItems)
+        }
+        var previous: UInt32? = nil
+        for (k, item) in items.enumerated() {
+            if item >= catalogueSize {
+                throw .invalid("interests.items[\(k)] = \(item) is not below catalogueSize \(catalogueSize)")
+            }
+            if let p = previous, item <= p {
+                throw .invalid("interests.items[\(k)] = \(item) does not increase on items[\(k - 1)] = \(p)")
+            }
+            previous = item
+        }
     }
 
     /// Checks a model payload's consistency, the same way on both sides: dimension in 1...maxDimension, at most
@@ -319,6 +346,15 @@ public enum WireCodec {
         case .shuffleReply:
             let seq: UInt64 = try r.read()
             return .shuffleReply(seq: seq, entries: try readEntries(&r, field: "shuffleReply.entries", limits: limits))
+        case .interests:
+            let epoch: UInt32 = try r.read()
+            let catalogueSize: UInt32 = try r.read()
+            let flag: UInt8 = try r.read()
+            guard flag <= 1 else { throw .invalid("interests.wantsReply = \(flag) (must be 0 or 1)") }
+            let count = try readCount(&r, field: "interests.items", limit: Message.maxDisclosedItems, minElementBytes: 4)
+            let items = r.readIntegers(count: count, as: UInt32.self)!  // `readCount` checked the bytes are there
+            try checkInterests(items, catalogueSize: catalogueSize)
+            return .interests(epoch: epoch, catalogueSize: catalogueSize, items: items, wantsReply: flag == 1)
         case .modelPush:
             let seq: UInt64 = try r.read()
             let flag: UInt8 = try r.read()

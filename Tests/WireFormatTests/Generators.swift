@@ -9,9 +9,11 @@ struct Shape {
     var maxRows: Int
     var maxDimension: Int
     var maxTag: Int
+    var maxInterests: Int = 8
 
     /// Up to the default limits (but models kept modest so debug builds stay fast).
-    static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16, maxTag: 64)
+    static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16, maxTag: 64,
+                             maxInterests: Message.maxDisclosedItems)
     /// Small values, cheap to encode and decode many times.
     static let small = Shape(maxUpdates: 3, maxEntries: 3, maxRows: 4, maxDimension: 3, maxTag: 8)
 }
@@ -81,6 +83,16 @@ extension SplitMix64 {
                             values: (0..<rows * dimension).map { _ in finiteFloat() })
     }
 
+    /// A valid `interests` message: up to `shape.maxInterests` distinct sorted items below a random catalogue.
+    mutating func interests(_ shape: Shape) -> Message {
+        let catalogue = UInt32(int(1...5_000))
+        let count = min(int(0...shape.maxInterests), Int(catalogue))
+        var items = Set<UInt32>()
+        while items.count < count { items.insert(UInt32(next(below: Int(catalogue)))) }
+        return .interests(epoch: UInt32(truncatingIfNeeded: u64()), catalogueSize: catalogue, items: items.sorted(),
+                          wantsReply: bool())
+    }
+
     mutating func message(_ type: MessageType, _ shape: Shape) -> Message {
         switch type {
         case .join: return .join(address: address(), incarnation: u64())
@@ -92,6 +104,7 @@ extension SplitMix64 {
         case .nack: return .nack(seq: u64(), target: PeerID(u64()))
         case .shuffleRequest: return .shuffleRequest(seq: u64(), entries: entries(shape))
         case .shuffleReply: return .shuffleReply(seq: u64(), entries: entries(shape))
+        case .interests: return interests(shape)
         case .modelPush: return .modelPush(seq: u64(), model: model(shape), wantsReply: bool())
         case .modelReply: return .modelReply(seq: u64(), model: model(shape))
         case .modelDecline: return .modelDecline(seq: u64(), reason: byte())

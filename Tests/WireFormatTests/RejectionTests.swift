@@ -67,7 +67,7 @@ func encodeError(_ e: Envelope, limits: WireLimits = .default) -> DecodeError? {
         #expect(decodeError(patched(nack, at: 4, [0])) == .unsupportedVersion(0))
         // A well-formed frame of wire version 1 (same layout, CRC-32C trailer) is refused as such.
         #expect(decodeError(GoldenFrameTests.nackFrameVersion1) == .unsupportedVersion(1))
-        for t: UInt8 in [0x00, 0x09, 0x0F, 0x13, 0xFF] {
+        for t: UInt8 in [0x00, 0x0A, 0x0F, 0x13, 0xFF] {
             #expect(decodeError(patched(nack, at: 5, [t])) == .unknownMessageType(t))
         }
         #expect(decodeError(patched(nack, at: 6, le(UInt16(0x8003)))) == .unknownFlags(0x8002))
