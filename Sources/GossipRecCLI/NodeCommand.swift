@@ -24,7 +24,13 @@ struct NodeCommand: Subcommand {
         OptionSpec("progress-seconds", "S", "print a progress line this often (0: never)", default: "5"),
         OptionSpec("merge-rule", "R", "pushsum (per-row push-sum votes) or weighted (per-row weighted average)", default: "pushsum"),
         OptionSpec("decay", "G", "pushsum: per-round decay of row weights", default: "0.9"),
-        OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i); default: peer sampling"),
+        OptionSpec("mode", "M", "random (partners from peer sampling), static (only along --topology's edges) or client-graph (mostly the most similar peers, DFedRec-style); default: static with --topology, else random"),
+        OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i)"),
+        OptionSpec("cg-neighbours", "K", "client-graph: neighbours kept (top-k by similarity)", default: "10"),
+        OptionSpec("cg-exploration", "E", "client-graph: share of rounds that pick a random known peer instead", default: "0.1"),
+        OptionSpec("cg-decoys", "R", "client-graph privacy knob: decoy items disclosed per real item (0: none; 1: half of what is sent is fake)", default: "1"),
+        OptionSpec("cg-drop", "Q", "client-graph privacy knob: probability of leaving each real item out of the disclosure", default: "0"),
+        OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
     ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
 
@@ -37,7 +43,7 @@ struct NodeCommand: Subcommand {
     ]
 
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
-    var mergeRule: any MergeRule, topology: Topology?
+    var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
@@ -89,6 +95,27 @@ struct NodeCommand: Subcommand {
         } else {
             topology = nil
         }
+        let mode = o.optionalString("mode") ?? (topology == nil ? "random" : "static")
+        switch mode {
+        case "random":
+            if topology != nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "static when --topology is given") }
+            clientGraph = nil
+        case "static":
+            if topology == nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "random or client-graph without --topology (static needs --topology FILE)") }
+            clientGraph = nil
+        case "client-graph":
+            if topology != nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "static when --topology is given") }
+            var cg = ClientGraphSettings()
+            cg.neighbours = try o.int("cg-neighbours", in: 1...1000)
+            cg.exploration = try o.double("cg-exploration", in: 0...1)
+            cg.disclosure.decoyRatio = try o.double("cg-decoys", in: 0...100)
+            cg.disclosure.dropProbability = try o.double("cg-drop", in: 0...0.99)
+            cg.refreshPeriod = .milliseconds(Int(try o.double("cg-refresh-s", in: 0.1...86_400) * 1000))
+            if let problem = cg.validate(catalogueSize: nil) { throw CLIError.badValue(option: "--cg-*", value: mode, expected: problem) }
+            clientGraph = cg
+        default:
+            throw CLIError.badValue(option: "--mode", value: mode, expected: "random, static or client-graph")
+        }
     }
 
     /// `--fault-drop`, `--fault-duplicate`, `--fault-delay-ms MS[+JITTER]`, `--fault-to CIDR[,CIDR]`.
@@ -135,12 +162,16 @@ struct NodeCommand: Subcommand {
         for i in 0..<peers {
             let user = firstUser + i
             let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
+            if i == 0, let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
+                throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
+            }
             let learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
             let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
             var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
                                 gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
             pc.membership = MembershipSettings()
             pc.faults = faults
+            pc.clientGraph = clientGraph
             if let t = topology {
                 guard user < t.peerCount else {
                     throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")

@@ -1,5 +1,6 @@
 import Foundation
 import GossipProtocol
+import RecommenderModel
 
 /// `gossiprec topology generate|validate|describe`: peer topologies as files (format: `Topology`,
 /// Topologies/README.md); reads decentralizepy's `.edges` and `.adj` files verbatim.
@@ -8,7 +9,7 @@ struct TopologyCommand: Subcommand {
     static let summary = "Generate, validate or describe a peer topology file (.edges/.adj; reads decentralizepy's)"
     static let options: [OptionSpec] = []
 
-    enum Action: String, CaseIterable { case generate, validate, describe }
+    enum Action: String, CaseIterable { case generate, validate, describe, fromLogs = "from-logs" }
 
     static let generateOptions = [
         OptionSpec("kind", "KIND", "ring, regular, erdos-renyi, small-world, barabasi-albert or full"),
@@ -30,15 +31,22 @@ struct TopologyCommand: Subcommand {
         OptionSpec("distance-limit", "N", "describe: skip hop distances (BFS from every peer) above N peers", default: "10000"),
     ]
 
+    static let fromLogsOptions = [
+        OptionSpec("out", "FILE", "the .edges file to write (directed, weighted by similarity)"),
+    ]
+
     static var help: String {
         """
         usage: gossiprec topology generate --kind KIND --peers N [--degree K] [--p P] [--beta B] [--m M] [--seed S] --out FILE
                gossiprec topology validate FILE [--format FMT] [--strict]
                gossiprec topology describe FILE [--format FMT] [--distance-limit N]
+               gossiprec topology from-logs NODE.jsonl [NODE.jsonl ...] --out FILE
 
         \(summary).
         validate exits 0 when FILE is valid (warnings are printed), 1 when it is not (every error is printed
-        with its line number). Run 'gossiprec topology ACTION --help' for an action's options.
+        with its line number). from-logs rebuilds the graph a client-graph swarm learned (each peer's top-k at
+        its stop line in the node logs) as a topology file. Run 'gossiprec topology ACTION --help' for an
+        action's options.
         """
     }
 
@@ -46,6 +54,7 @@ struct TopologyCommand: Subcommand {
     var recipe: TopologyRecipe?
     var hosts: [String] = [], port = 7000, plain = false, out = ""
     var file = "", format: TopologyFileFormat?, strict = false, distanceLimit = 10_000
+    var logs: [String] = []
 
     static func parse(_ args: [String]) throws -> TopologyCommand {
         guard let first = args.first else { throw CLIError.missingRequired(option: "ACTION (generate, validate or describe)") }
@@ -57,6 +66,16 @@ struct TopologyCommand: Subcommand {
         let command = "topology \(action.rawValue)"
         if action == .generate {
             return try TopologyCommand(ParsedOptions.parse(command: command, summary: "Write a generated topology", specs: generateOptions, rest))
+        }
+        if action == .fromLogs {
+            let logs = rest.prefix { !$0.hasPrefix("-") }
+            var o = try ParsedOptions.parse(command: command + " LOG...", summary: "Write the graph a client-graph swarm learned as a topology file",
+                                            specs: fromLogsOptions, Array(rest.dropFirst(logs.count)))
+            guard !logs.isEmpty else { throw CLIError.missingRequired(option: "NODE.jsonl (one or more node logs)") }
+            o.command = command
+            var c = try TopologyCommand(o)
+            c.logs = Array(logs)
+            return c
         }
         var path: String?
         if let f = rest.first, !f.hasPrefix("-") { path = f; rest.removeFirst() }
@@ -113,6 +132,8 @@ struct TopologyCommand: Subcommand {
             }
             strict = o.has("strict")
             distanceLimit = try o.int("distance-limit", in: 0...10_000_000)
+        case .fromLogs:
+            out = try o.string("out")
         }
     }
 
@@ -120,7 +141,45 @@ struct TopologyCommand: Subcommand {
         switch action {
         case .generate: return try generate()
         case .validate, .describe: return try inspect()
+        case .fromLogs: return try fromLogs()
         }
+    }
+
+    /// Reads every `"event":"stop"` line with a `client_graph` object (the last one per peer wins) and
+    /// combines the peers' top-k lists with `ClientGraphTopology.combine`.
+    func fromLogs() throws -> Int32 {
+        var latest: [PeerID: ClientGraphExport] = [:]
+        for log in logs {
+            guard let data = FileManager.default.contents(atPath: log) else {
+                throw TopologyFileError(message: "cannot read node log '\(log)'")
+            }
+            for (n, line) in InteractionLog.splitLines([UInt8](data)) where line.contains("\"client_graph\"") && line.contains("\"event\":\"stop\"") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let peer = (object["peer"] as? NSNumber)?.uint64Value,
+                      let graph = object["client_graph"] as? [String: Any],
+                      let neighbours = graph["neighbours"] as? [[NSNumber]] else {
+                    throw TopologyFileError(message: "\(log):\(n): not a node stop line with client_graph.neighbours [[peer, similarity], ...]")
+                }
+                let edges = try neighbours.map { pair -> ClientGraphExport.Edge in
+                    guard pair.count == 2 else { throw TopologyFileError(message: "\(log):\(n): a neighbour must be [peer, similarity]") }
+                    return .init(to: PeerID(pair[0].uint64Value), similarity: pair[1].floatValue)
+                }
+                latest[PeerID(peer)] = ClientGraphExport(peer: PeerID(peer), edges: edges)
+            }
+        }
+        guard !latest.isEmpty else {
+            throw TopologyFileError(message: "no client-graph stop lines in \(logs.joined(separator: ", ")) (was the swarm run with --mode client-graph?)")
+        }
+        let combined: ClientGraphTopology.Combined
+        do { combined = try ClientGraphTopology.combine(latest.values.sorted { $0.peer < $1.peer }) } catch {
+            throw TopologyFileError(message: "cannot combine the client graphs: \(error)")
+        }
+        let text = combined.fileText(extraComments: ["learned by a client-graph swarm; from: " + logs.joined(separator: " ")])
+        try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+        let t = combined.topology
+        Console.out("topology: client graph of \(latest.count) peers, \(t.edgeCount) arcs -> \(out)"
+                    + (combined.skippedEdges > 0 ? " (\(combined.skippedEdges) edges skipped)" : ""))
+        return 0
     }
 
     static func address(_ host: String, port: Int) -> PeerAddress? {

@@ -26,6 +26,10 @@ public struct PeerConfig: Sendable {
     /// Static mode: gossip only with these neighbours (from a topology file). nil: dynamic mode, partners come
     /// from peer sampling.
     public var staticNeighbours: [(PeerID, PeerAddress)]? = nil
+    /// Client-graph mode (DFedRec-style, `ClientGraphInstance`): peers exchange decoy-mixed interest
+    /// disclosures over UDP and gossip mostly with their most similar neighbours. nil: off. Ignored in
+    /// static mode.
+    public var clientGraph: ClientGraphSettings? = nil
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
                 membership: MembershipSettings = .init(), gossip: GossipSettings = .init(), seed: UInt64 = 1) {
@@ -148,6 +152,7 @@ public final class PeerNode: @unchecked Sendable {
     private let sockets: PeerSockets
     private var membership: MembershipInstance
     private var gossip: GossipLearningInstance
+    private var clientGraph: ClientGraphInstance?
     private var stats = PeerStats()
     private var udpWatcher: ReadWatcher?
     private var tcpWatcher: ReadWatcher?
@@ -190,6 +195,9 @@ public final class PeerNode: @unchecked Sendable {
         origin = EventLoop.monotonicNanoseconds()
         faultRNG = SplitMix64(seed: config.seed ^ 0xFA17)
         staticNeighbours = config.staticNeighbours
+        if let settings = config.clientGraph, config.staticNeighbours == nil {
+            clientGraph = ClientGraphInstance(id: config.id, shard: learner.shard, settings: settings, seed: config.seed)
+        }
     }
 
     /// Switches to static mode (gossip only with `neighbours`) or back to peer sampling (nil). Useful when the
@@ -212,6 +220,7 @@ public final class PeerNode: @unchecked Sendable {
                 perform(membership.onJoin(seeds: config.seeds, now: t))
             }
             perform(gossip.onStart(now: t))
+            if clientGraph != nil { perform(clientGraph!.onStart(now: t)) }
         }
     }
 
@@ -243,7 +252,25 @@ public final class PeerNode: @unchecked Sendable {
             switch d {
             case .send(let message, let to): sendDatagram(message, to: to)
             case .schedule(let timer, let after): schedule(after: after) { [self] in perform(membership.onTimer(timer, now: now)) }
-            case .memberUp, .memberDown, .log: break
+            case .memberUp(let peer, let address):
+                if clientGraph != nil { perform(clientGraph!.onPeerSeen(peer, address: address, now: now)) }
+            case .memberDown(let peer, _):
+                if clientGraph != nil { perform(clientGraph!.onPeerDead(peer)) }
+            case .log: break
+            }
+        }
+    }
+
+    private func perform(_ directives: [ClientGraphDirective]) {
+        for d in directives {
+            switch d {
+            case .send(let message, _, let address): sendDatagram(message, to: address)
+            case .schedule(let timer, let after):
+                schedule(after: after) { [self] in
+                    guard clientGraph != nil else { return }
+                    perform(clientGraph!.onTimer(timer, now: now))
+                }
+            case .neighboursChanged: break
             }
         }
     }
@@ -274,6 +301,15 @@ public final class PeerNode: @unchecked Sendable {
     /// Dynamic mode: a random live peer of the Cyclon view. Static mode: a random neighbour of the topology,
     /// preferring those membership does not believe dead.
     private func choosePartner() -> (PeerID, PeerAddress)? {
+        if staticNeighbours == nil, clientGraph != nil {
+            // Client graph: a similar neighbour (or, with the exploration share, any known peer) that membership
+            // does not believe dead; else a random live peer as in dynamic mode.
+            if let peer = clientGraph!.choosePartner(), let address = clientGraph!.address(of: peer),
+               membership.status(of: peer)?.isLive ?? true {
+                return (peer, address)
+            }
+            return membership.randomLivePeer()
+        }
         guard let neighbours = staticNeighbours else { return membership.randomLivePeer() }
         guard !neighbours.isEmpty else { return nil }
         let live = neighbours.filter { membership.status(of: $0.0)?.isLive ?? true }
@@ -347,7 +383,13 @@ public final class PeerNode: @unchecked Sendable {
             stats.drop(error.reason); return
         }
         if env.message.wireType.channel != .datagram { stats.drop("model_on_udp"); return }
-        perform(membership.onMessage(env.message, from: env.sender, address: PeerAddress(ip: sender.ipBytes, port: sender.port), now: now))
+        let from = PeerAddress(ip: sender.ipBytes, port: sender.port)
+        if case .interests = env.message {
+            if clientGraph != nil { perform(clientGraph!.onMessage(env.message, from: env.sender, address: from, now: now)) }
+            else { stats.drop("client_graph_off") }
+            return
+        }
+        perform(membership.onMessage(env.message, from: env.sender, address: from, now: now))
     }
 
     // MARK: TCP model exchange
@@ -499,7 +541,8 @@ public final class PeerNode: @unchecked Sendable {
 
     private func makeSnapshot() -> PeerSnapshot {
         PeerSnapshot(peer: config.id, rank: lastRank, round: gossip.learner.round, stats: stats, counters: gossip.counters,
-                     livePeers: membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9)
+                     livePeers: membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9,
+                     clientGraph: clientGraph.map { ($0.exportEdges(), $0.counters) })
     }
 
     private func emit(event: String) {
@@ -530,6 +573,8 @@ public struct PeerSnapshot: Sendable {
     public var counters: GossipCounters
     public var livePeers: Int
     public var seconds: Double
+    /// Client-graph mode: this peer's current top-k (most similar first) and its counters.
+    public var clientGraph: (edges: ClientGraphExport, counters: ClientGraphCounters)? = nil
 
     public var hit10: Double? { rank.map { RankingMetrics.hit(rank: $0, k: 10) } }
     public var ndcg10: Double? { rank.map { RankingMetrics.ndcg(rank: $0, k: 10) } }
@@ -548,6 +593,12 @@ public struct PeerSnapshot: Sendable {
         // Completed exchanges by partner: only in the final line, which would otherwise grow with the swarm.
         if event == "stop" {
             s += ",\"completed_with\":{" + stats.completedWith.sorted { $0.key < $1.key }.map { "\"\($0.key.raw)\":\($0.value)" }.joined(separator: ",") + "}"
+            if let (export, c) = clientGraph {
+                // Read back by `gossiprec topology from-logs` to rebuild the learned graph as a topology file.
+                s += ",\"client_graph\":{\"neighbours\":[" + export.edges.map { "[\($0.to.raw),\(String(format: "%.5f", $0.similarity))]" }.joined(separator: ",")
+                s += "],\"disclosures_sent\":\(c.disclosuresSent),\"disclosures_received\":\(c.disclosuresReceived)"
+                s += ",\"disclosures_ignored\":\(c.disclosuresIgnored),\"neighbour_changes\":\(c.neighbourChanges),\"explorations\":\(c.explorations)}"
+            }
         }
         s += ",\"dropped\":{" + stats.dropped.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}}"
         return s
