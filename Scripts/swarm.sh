@@ -18,6 +18,9 @@
 #                      period only queues work, and exchanges then time out)
 #   --dim D            embedding dimension (default 32)
 #   --data FILE        ratings file instead of ML-100K (any format 'gossiprec split' reads)
+#   --mode M           random (peer sampling; default), static (needs --topology) or client-graph (DFedRec-style:
+#                      peers disclose decoy-mixed interests and gossip mostly with similar peers; the learned graph
+#                      is written to OUT/client-graph.edges). Client-graph knobs: --node-arg --cg-decoys=R etc.
 #   --topology FILE    static mode: peers gossip only along this topology's edges (e.g. Topologies/ml100k-regular8.edges);
 #                      default: dynamic peer sampling
 #   --out DIR          report folder (default runs/swarm-<UTC time>)
@@ -29,7 +32,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
-PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""
+PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""; MODE=""
 NODE_ARGS=()
 say() { echo "swarm: $*" >&2; }
 die() { echo "swarm: error: $*" >&2; exit 1; }
@@ -45,6 +48,7 @@ while [[ $# -gt 0 ]]; do
         --dim) need "$@"; DIM="$2"; shift 2 ;;
         --data) need "$@"; DATA="$2"; shift 2 ;;
         --topology) need "$@"; TOPOLOGY="$2"; shift 2 ;;
+        --mode) need "$@"; MODE="$2"; shift 2 ;;
         --out) need "$@"; OUT="$2"; shift 2 ;;
         --swarm-id) need "$@"; SWARM="$2"; shift 2 ;;
         --skip-build) SKIP_BUILD=1; shift ;;
@@ -57,6 +61,12 @@ done
 [[ "$PORT" =~ ^[0-9]+$ && "$PORT" -ge 1024 && "$PORT" -le 65000 ]] || die "--port '$PORT' must be in 1024..65000"
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -gt 0 ]] || die "--duration '$DURATION' is not a positive whole number of seconds"
 SWARM="${SWARM:-$PORT}"
+case "$MODE" in
+    ""|random|client-graph) [[ -z "$TOPOLOGY" || -z "$MODE" ]] || die "--mode $MODE cannot be combined with --topology (that is --mode static)" ;;
+    static) [[ -n "$TOPOLOGY" ]] || die "--mode static needs --topology FILE" ;;
+    *) die "--mode '$MODE' must be random, static or client-graph" ;;
+esac
+[[ -n "$MODE" ]] && NODE_ARGS+=(--mode "$MODE")
 if [[ -n "$TOPOLOGY" ]]; then
     [[ -r "$TOPOLOGY" ]] || die "cannot read topology file '$TOPOLOGY'"
     TOPOLOGY="$(cd "$(dirname "$TOPOLOGY")" && pwd)/$(basename "$TOPOLOGY")"
@@ -115,7 +125,7 @@ cat > "$OUT/settings.txt" <<SET
 data=$DATA
 peers=$PEERS procs=$PROCS duration=$DURATION until_ratio=${UNTIL:-off}
 port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM
-topology=${TOPOLOGY:-none (peer sampling)}
+mode=${MODE:-default} topology=${TOPOLOGY:-none (peer sampling)}
 node_args=${NODE_ARGS[*]:-}
 central_hr10=$CENTRAL itempop_hr10=$ITEMPOP
 started=$(date -u +%FT%TZ)
@@ -178,5 +188,10 @@ print(f"  swarm HR@10 {d['hr10']:.4f}  NDCG@10 {d['ndcg10']:.4f}  ({d['ratio_to_
 print(f"  centralized MF HR@10 {d['central_hr10']:.4f}   ItemPop HR@10 {d['itempop_hr10']:.4f}")
 print(f"  {d['mb_per_peer']:.1f} MB sent per peer; report in {sys.argv[1].rsplit('/', 1)[0]}")
 PY
+if [[ "$MODE" == client-graph ]]; then
+    "$BIN" topology from-logs "$OUT"/node-*.jsonl --out "$OUT/client-graph.edges" >&2 &&
+        "$BIN" topology describe "$OUT/client-graph.edges" --distance-limit 1000 > "$OUT/client-graph.txt" 2>&1 &&
+        say "learned client graph: $OUT/client-graph.edges (described in $OUT/client-graph.txt)"
+fi
 cat "$OUT/summary.json"
 if [[ -n "$CRASHED" ]]; then say "the run is incomplete: node process $CRASHED died (see $OUT/node-*.err)"; exit 1; fi
