@@ -141,15 +141,16 @@ import Testing
 
     struct ChurnResult { var meanRankAfterReturn: Double; var meanRankBeforeLeave: Double }
 
-    /// 60 peers on planted data gossip for `warmup` rounds; then every third peer goes offline (no training,
+    /// 36 peers on planted data (4 taste groups, 12 items each) gossip for `warmup` rounds; then every third peer goes offline (no training,
     /// no exchanges) for `away` rounds while the rest keep gossiping among themselves; then they all return.
     /// Returns the swarm's mean test rank (all peers; lower is better) averaged over the `after` rounds
     /// right after the return. Each round every online peer, in random order, trains one epoch and does a
     /// push-pull with a random online partner, both sides merging the other's pre-exchange copy.
-    static func churn(stalenessDecay: Float, seed: UInt64, warmup: Int = 6, away: Int = 30, after: Int = 3) throws -> ChurnResult {
-        let split = try LeaveOneOutSplit.make(from: plantedLog(seed: 2024), negatives: 30, seed: 3)
+    static func churn(stalenessDecay: Float, seed: UInt64, warmup: Int = 5, away: Int = 25, after: Int = 2) throws -> ChurnResult {
+        let log = plantedLog(users: 36, items: 48, groups: 4, perUser: 10, seed: 2024)
+        let split = try LeaveOneOutSplit.make(from: log, negatives: 20, seed: 3)
         var cfg = TrainingConfig()
-        cfg.dimension = 16; cfg.learningRate = 0.1; cfg.l2 = 0.01; cfg.optimizer = .adagrad
+        cfg.dimension = 8; cfg.learningRate = 0.1; cfg.l2 = 0.01; cfg.optimizer = .adagrad
         let rule = PushSumVoteMerge(decay: 0.9, stalenessDecay: stalenessDecay)
         var rng = SplitMix64(seed: seed)
         var peers = split.shards.map { PeerLearner(shard: $0, config: cfg, tableSeed: seed ^ 0x7AB1E, peerSeed: rng.next()) }
