@@ -58,6 +58,8 @@ public struct PushSumVoteMerge: MergeRule {
     /// Per-version discount in (0, 1] of the staler copy's weights in a merge (`Staleness`; 1: none).
     /// The default, 0.98, is mild on purpose: in a swarm without churn copies are at most a few versions
     /// apart and lose at most a few percent of their weight, while a copy 100 versions behind keeps 13%.
+    /// Measured without churn (`gossiprec simulate`, ML-100K NCF split, 100 rounds, seeds 1 / 2), final
+    /// HR@10: 1 → 0.5080 / 0.5313, 0.98 → 0.5111 / 0.5334, 0.95 → 0.5027 / 0.5292, 0.9 → 0.4931 / 0.5186.
     public var stalenessDecay: Float
     public static let defaultStalenessDecay: Float = 0.98
     /// Weights below this become 0 (no denormals; a zero-weight row is replaced by the first copy with weight).
