@@ -163,7 +163,7 @@ public struct GossipLearningInstance: Sendable {
 
     /// The rows this peer sends.
     public func snapshot() -> ModelPayload {
-        learner.items.payload(round: learner.round, minWeight: settings.minSendWeight)
+        learner.payload(minWeight: settings.minSendWeight)
     }
 
     /// A model message arrived (on a stream). Pushes are merged and answered with this peer's copy as it
@@ -177,14 +177,14 @@ public struct GossipLearningInstance: Sendable {
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
             }
             let mine = wantsReply ? snapshot() : nil
-            merge.merge(model, into: &learner.items, localRound: learner.round)
+            learner.merge(model, using: merge)
             counters.mergesApplied += 1
             return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
             if learner.items.accepts(model) {
-                merge.merge(model, into: &learner.items, localRound: learner.round)
+                learner.merge(model, using: merge)
                 counters.mergesApplied += 1
             }
             return []

@@ -6,7 +6,9 @@ import Glibc
 /// variants implement the same protocol.
 public protocol MergeRule: Sendable {
     var name: String { get }
-    /// Folds `incoming` into `local`. `localRound` is the receiver's own round, for staleness.
+    /// Folds `incoming` into `local`. `localRound` is the receiver's model clock (`PeerLearner.clock`), to be
+    /// compared with `incoming.round` for staleness. The caller advances its clock after the merge
+    /// (`PeerLearner.merge(_:using:)`).
     func merge(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64)
     /// True when the rule must see each local epoch (`absorbLocalEpoch`): the caller then keeps a copy of the
     /// table from before the epoch.
@@ -20,6 +22,40 @@ extension MergeRule {
     /// By default a rule keeps the epoch's moves and step counts as they are.
     public var absorbsLocalEpochs: Bool { false }
     public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {}
+}
+
+/// The staleness discount shared by merge rules.
+///
+/// ## Why
+/// In asynchronous SGD a gradient computed on parameters that are `lag` versions old pulls the model back
+/// towards where it was; "Staleness-aware async-SGD" (Zhang, Gupta, Lian, Liu, IJCAI 2016) divides its step
+/// by the lag, and FedAsync (Xie, Koyejo, Gupta, "Asynchronous federated optimization", 2019) mixes a
+/// stale client model in with a weight α·s(t − τ) that decreases with the staleness t − τ. Gossip learning
+/// has the same problem under churn: a peer that was offline for many rounds returns with a copy that is
+/// many model versions behind, and plain averaging by training weight lets that copy drag its partners
+/// back (its weights did not decay while it was away, since decay happens per *local* epoch).
+///
+/// ## What
+/// Model clocks are Lamport clocks (`PeerLearner.clock`). When copies with clocks c_l (receiver) and c_r
+/// (sender) meet, the *staler* copy's row weights are multiplied by `decay^lag`, lag = |c_l − c_r|, and the
+/// fresher copy's weights are kept: an old copy from a returning peer barely moves a fresh receiver, and the
+/// returning peer, merging a fresh copy, adopts it almost fully (its own weights are the discounted ones).
+/// Both sides of a push-pull exchange see the same pair of clocks, so they compute the same discounted pair
+/// and end with the same row (push-sum's "both sides agree" is kept; mass is lost only from the stale copy,
+/// which is the point). It is the exponential form of FedAsync's s(t − τ); `decay` = 1 disables it, and at
+/// lag 0 both factors are exactly 1 (the merge is bit-for-bit the undiscounted one).
+/// `WeightedAverageMerge.halfLife` applies the same discount to the incoming side only, with
+/// decay = 2^(−1/halfLife).
+public enum Staleness {
+    /// The factors (local, remote) to multiply the receiver's and the sender's row weights by, for clocks
+    /// `local` and `remote` and a per-version `decay` in (0, 1]. One of them is always exactly 1.
+    @inlinable
+    public static func factors(local: UInt64, remote: UInt64, decay: Float) -> (local: Float, remote: Float) {
+        guard decay < 1, local != remote else { return (1, 1) }
+        let lag = local > remote ? local - remote : remote - local
+        let s = Float(pow(Double(decay), Double(lag)))
+        return local > remote ? (1, s) : (s, 1)
+    }
 }
 
 extension ItemTable {

@@ -6,7 +6,8 @@ public struct ModelPayload: Hashable, Sendable {
     /// Items in the whole catalogue (the table's height), so that a receiver can reject a mismatched swarm.
     public var itemCount: UInt32
     public var dimension: UInt16
-    /// The sender's local training round when this copy was taken (for staleness).
+    /// The sender's model clock when this copy was taken (`PeerLearner.clock`: a Lamport clock, +1 per local
+    /// epoch and max'd with every copy merged in), so that a receiver can tell how stale the copy is.
     public var round: UInt64
     /// Item indices of the rows present, strictly increasing.
     public var items: [UInt32]

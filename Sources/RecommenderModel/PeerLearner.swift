@@ -7,8 +7,15 @@ public struct PeerLearner: Sendable {
     public var user: UserVector
     public var items: ItemTable
     public var rng: SplitMix64
-    /// Local training epochs completed (the peer's own round counter, sent along with its model).
-    public private(set) var round: UInt64 = 0
+    /// Local training epochs completed (the peer's own round counter).
+    public internal(set) var round: UInt64 = 0
+    /// The model clock, a Lamport clock over model versions (Lamport, "Time, clocks, and the ordering of
+    /// events in a distributed system", CACM 1978): +1 per local epoch, and after every merge the maximum of
+    /// its own value and the clock of the copy merged in (`merge(_:using:)`). It travels as
+    /// `ModelPayload.round`. A peer that was offline keeps its old clock, so its copy arrives far behind the
+    /// swarm's and merge rules can discount it (`Staleness`); merging one fresh copy brings it up to date.
+    /// Arithmetic saturates: a forged huge clock cannot trap a peer.
+    public internal(set) var clock: UInt64 = 0
     public let positivesSorted: [Int32]
 
     /// All peers of a swarm start from the same item table (`tableSeed`), so their embeddings share one
@@ -28,6 +35,7 @@ public struct PeerLearner: Sendable {
     @discardableResult
     public mutating func trainLocal(learnItems: Bool = true) -> Double {
         round += 1
+        clock = clock == .max ? .max : clock + 1
         guard !positivesSorted.isEmpty else { return 0 }
         let total = LocalTrainer.trainUser(user: &user, items: &items, positivesSorted: positivesSorted,
                                            config: config, rng: &rng, learnItems: learnItems)
@@ -44,6 +52,23 @@ public struct PeerLearner: Sendable {
         rule.absorbLocalEpoch(before: before, into: &items, positivesSorted: positivesSorted)
         return loss
     }
+
+    /// Folds a received copy into this peer's table with `rule` (the receiver's clock is the `localRound`
+    /// the rule sees), then advances the model clock to the copy's clock if that is ahead. Returns false,
+    /// changing nothing, when the table does not accept the payload (wrong shape or a non-finite number).
+    @discardableResult
+    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule) -> Bool {
+        guard items.accepts(payload) else { return false }
+        rule.merge(payload, into: &items, localRound: clock)
+        clock = max(clock, payload.round)
+        return true
+    }
+
+    /// This peer's copy of the rows with training weight at least `minWeight`, stamped with its model clock.
+    public func payload(minWeight: Float = 0) -> ModelPayload { items.payload(round: clock, minWeight: minWeight) }
+
+    /// The given rows of this peer's copy (see `ItemTable.payload(round:rows:)`), stamped with its model clock.
+    public func payload(rows: [Int]) -> ModelPayload { items.payload(round: clock, rows: rows) }
 
     /// Rank of the held-out item among its negatives under the current model (nil without a test item).
     public func testRank() -> Int? {

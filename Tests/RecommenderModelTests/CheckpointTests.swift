@@ -1,0 +1,270 @@
+import Foundation
+import Testing
+@testable import RecommenderModel
+
+/// Crash-safe peer checkpoints: exact round trips, every corruption rejected with its reason, and the
+/// store's fallback to the previous file.
+@Suite struct CheckpointTests {
+    static func config(_ optimizer: OptimizerKind) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.dimension = 8; c.learningRate = 0.1; c.l2 = 0.01; c.optimizer = optimizer
+        return c
+    }
+
+    static func split() throws -> LeaveOneOutSplit {
+        try LeaveOneOutSplit.make(from: plantedLog(seed: 99), negatives: 20, seed: 4)
+    }
+
+    /// A learner trained a few epochs (push-sum votes) that also merged a copy from a peer ahead of it.
+    static func trainedLearner(_ split: LeaveOneOutSplit, _ optimizer: OptimizerKind) -> PeerLearner {
+        let rule = PushSumVoteMerge()
+        var a = PeerLearner(shard: split.shards[3], config: config(optimizer), tableSeed: 5, peerSeed: 6)
+        var b = PeerLearner(shard: split.shards[8], config: config(optimizer), tableSeed: 5, peerSeed: 7)
+        for _ in 0..<5 { b.trainLocal(absorbingWith: rule) }
+        for _ in 0..<3 { a.trainLocal(absorbingWith: rule) }
+        a.merge(b.payload(), using: rule)
+        return a
+    }
+
+    /// A small checkpoint (5 items × 2) with known peers, for byte-level corruption tests.
+    static func smallCheckpoint() -> PeerCheckpoint {
+        var rng = SplitMix64(seed: 12)
+        var t = ItemTable(itemCount: 5, dimension: 2, initStd: 0.5, adagrad: true, rng: &rng)
+        t.trainedSteps = [0, 1.5, 2, 0.25, 3]
+        t.factorsG2 = t.factors.map { $0 * $0 }
+        let u = UserVector(dimension: 2, initStd: 0.5, adagrad: true, rng: &rng)
+        return PeerCheckpoint(identity: "swarm-7/user-3", savedAt: 1_700_000_000.25, round: 41, clock: 57, rngState: 0xDEAD_BEEF,
+                              user: u, items: t,
+                              knownPeers: [KnownPeer(id: 9, host: "127.0.0.1", port: 7009, incarnation: 2),
+                                           KnownPeer(id: 11, host: "::1", port: 7011, incarnation: 0)],
+                              mergeRule: "pushsum(decay=0.9)")
+    }
+
+    static func bits(_ xs: [Float]) -> [UInt32] { xs.map(\.bitPattern) }
+
+    /// Every trainable float, by bit pattern, so -0 vs 0 or a changed NaN payload cannot hide.
+    static func state(_ l: PeerLearner) -> [[UInt32]] {
+        [bits(l.items.factors), bits(l.items.bias), bits(l.items.factorsG2), bits(l.items.biasG2),
+         bits(l.items.trainedSteps), bits(l.user.values), bits(l.user.g2), [UInt32(truncatingIfNeeded: l.round), UInt32(truncatingIfNeeded: l.clock)]]
+    }
+
+    func reason(_ bytes: [UInt8], identity: String? = nil) -> CheckpointError.Reason? {
+        do {
+            _ = try PeerCheckpoint.decode(bytes, expectedIdentity: identity)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test(arguments: [OptimizerKind.adagrad, .sgd])
+    func restoredLearnerTrainsBitForBitLikeTheOriginal(optimizer: OptimizerKind) throws {
+        let split = try Self.split()
+        var original = Self.trainedLearner(split, optimizer)
+        #expect(original.clock > original.round, "the merge advanced the clock past the local round")
+        let saved = PeerCheckpoint(learner: original, identity: "s/u3", savedAt: 12.5,
+                                   knownPeers: [KnownPeer(id: 1, host: "127.0.0.1", port: 7001, incarnation: 3)], mergeRule: "pushsum")
+        try withTemporaryDirectory { dir in
+            let store = CheckpointStore(directory: dir + "/peer-3", identity: "s/u3")
+            try store.save(saved)
+            let loaded = try store.load()
+            #expect(loaded.source == .current && loaded.rejected.isEmpty)
+            let c = try #require(loaded.checkpoint)
+            #expect(c == saved)
+            #expect(c.knownPeers == saved.knownPeers && c.savedAt == 12.5 && c.mergeRule == "pushsum")
+            // A learner of the same shard and config but another peer seed: restore must overwrite everything.
+            var resumed = PeerLearner(shard: split.shards[3], config: Self.config(optimizer), tableSeed: 5, peerSeed: 999)
+            #expect(Self.state(resumed) != Self.state(original))
+            try resumed.restore(from: c)
+            #expect(Self.state(resumed) == Self.state(original))
+            #expect(resumed.rng == original.rng)
+            let rule = PushSumVoteMerge()
+            original.trainLocal(absorbingWith: rule)
+            resumed.trainLocal(absorbingWith: rule)
+            #expect(Self.state(resumed) == Self.state(original), "one more epoch diverged after restore")
+        }
+    }
+
+    @Test func restoreRejectsAnotherShape() throws {
+        let split = try Self.split()
+        let c = PeerCheckpoint(learner: Self.trainedLearner(split, .adagrad), identity: "x", savedAt: 0)
+        var sgd = PeerLearner(shard: split.shards[3], config: Self.config(.sgd), tableSeed: 5, peerSeed: 6)
+        let before = Self.state(sgd)
+        #expect(throws: CheckpointError.Reason.self) { try sgd.restore(from: c) }
+        #expect(Self.state(sgd) == before)
+    }
+
+    @Test func crc32MatchesTheStandardCheckValue() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(CRC32.checksum([]) == 0)
+    }
+
+    @Test func smallCheckpointRoundTripsAndHasTheDocumentedLayout() throws {
+        let c = Self.smallCheckpoint()
+        let bytes = c.encoded()
+        #expect(Array(bytes[0..<4]) == Array("GRCK".utf8))
+        #expect(bytes[4] == 1 && bytes[5] == 0, "format version 1, little-endian")
+        let peersLength = 4 + (20 + 9) + (20 + 3)
+        let expectedLength = 44 + c.identity.utf8.count + PeerCheckpoint.learnerLength(items: 5, dimension: 2, adagrad: true)
+            + peersLength + c.mergeRule.utf8.count + 4
+        #expect(bytes.count == expectedLength)
+        #expect(try PeerCheckpoint.decode(bytes, expectedIdentity: c.identity) == c)
+    }
+
+    @Test func truncationAtEveryByteIsRejectedAsTruncated() {
+        let bytes = Self.smallCheckpoint().encoded()
+        for n in 0..<bytes.count {
+            let r = reason(Array(bytes[0..<n]))
+            guard case .truncated(let at, let needed)? = r else {
+                Issue.record("prefix of \(n) bytes: \(r.map { "\($0)" } ?? "accepted")")
+                continue
+            }
+            #expect(at == n && needed > n, "prefix of \(n) bytes reported \(r!)")
+        }
+        #expect(reason(bytes + [0]) == .trailingBytes(length: bytes.count + 1, expected: bytes.count))
+    }
+
+    @Test func everySingleBitFlipIsDetected() {
+        let bytes = Self.smallCheckpoint().encoded()
+        var checksumCaught = 0
+        for k in 0..<bytes.count {
+            for bit in 0..<8 {
+                var b = bytes
+                b[k] ^= UInt8(1 << bit)
+                guard let r = reason(b) else {
+                    Issue.record("flip of bit \(bit) of byte \(k) was accepted")
+                    continue
+                }
+                if case .checksumMismatch = r { checksumCaught += 1 }
+            }
+        }
+        // Body and savedAt flips (most of the file) can only be caught by the checksum.
+        #expect(checksumCaught > 8 * (bytes.count - 44))
+    }
+
+    @Test func lengthsAreValidatedBeforeAllocation() {
+        var bytes = Self.smallCheckpoint().encoded()
+        bytes[20] = 0; bytes[21] = 0; bytes[22] = 0; bytes[23] = 0x40   // item count 2^30
+        guard case .malformed(let m)? = reason(bytes) else { Issue.record("huge item count accepted"); return }
+        #expect(m.contains("item count"))
+        bytes = Self.smallCheckpoint().encoded()
+        bytes[24] = 0; bytes[25] = 0; bytes[26] = 0; bytes[27] = 0   // dimension 0
+        guard case .malformed(let m2)? = reason(bytes) else { Issue.record("dimension 0 accepted"); return }
+        #expect(m2.contains("dimension"))
+    }
+
+    /// Re-encodes with a valid checksum after editing a header byte, so the field check itself is what fails.
+    static func withValidChecksum(_ body: [UInt8]) -> [UInt8] {
+        var b = Array(body.dropLast(4))
+        let c = CRC32.checksum(b)
+        for k in 0..<4 { b.append(UInt8((c >> (8 * k)) & 0xFF)) }
+        return b
+    }
+
+    @Test func badMagicAndUnsupportedVersionAreNamed() {
+        var bytes = Self.smallCheckpoint().encoded()
+        bytes[0] = UInt8(ascii: "X")
+        #expect(reason(Self.withValidChecksum(bytes)) == .badMagic(found: Array("XRCK".utf8)))
+        bytes = Self.smallCheckpoint().encoded()
+        bytes[4] = 2
+        #expect(reason(Self.withValidChecksum(bytes)) == .unsupportedVersion(2))
+    }
+
+    @Test func nonFiniteValuesAreRejectedAndNeverSaved() throws {
+        var c = Self.smallCheckpoint()
+        c.items.factors[7] = .nan
+        #expect(reason(c.encoded()) == .nonFinite(field: "factors", index: 7))
+        c = Self.smallCheckpoint()
+        c.user.g2[1] = .infinity
+        #expect(reason(c.encoded()) == .nonFinite(field: "user g2", index: 1))
+        try withTemporaryDirectory { dir in
+            let store = CheckpointStore(directory: dir, identity: nil)
+            try store.save(Self.smallCheckpoint())
+            #expect(throws: CheckpointError.self) { try store.save(c) }
+            #expect(try store.load().checkpoint == Self.smallCheckpoint())
+        }
+    }
+
+    @Test func identityMismatchIsRejected() throws {
+        let c = Self.smallCheckpoint()
+        #expect(reason(c.encoded(), identity: "swarm-7/user-4") == .identityMismatch(expected: "swarm-7/user-4", found: "swarm-7/user-3"))
+        try withTemporaryDirectory { dir in
+            try CheckpointStore(directory: dir, identity: c.identity).save(c)
+            let other = CheckpointStore(directory: dir, identity: "swarm-8/user-3")
+            do throws(CheckpointError) {
+                let r = try other.load()
+                Issue.record("loaded \(String(describing: r.checkpoint?.identity)) under another identity")
+            } catch {
+                #expect(error.path == other.currentPath)
+                #expect(error.reason == .identityMismatch(expected: "swarm-8/user-3", found: c.identity))
+            }
+        }
+    }
+
+    @Test func emptyDirectoryIsAFreshStart() throws {
+        try withTemporaryDirectory { dir in
+            let r = try CheckpointStore(directory: dir + "/never-created", identity: "x").load()
+            #expect(r.source == .none && r.checkpoint == nil && r.rejected.isEmpty)
+        }
+    }
+
+    @Test func tornNewestFileFallsBackToPreviousAndSaysWhy() throws {
+        var first = Self.smallCheckpoint()
+        first.round = 1
+        var second = Self.smallCheckpoint()
+        second.round = 2
+        try withTemporaryDirectory { dir in
+            let store = CheckpointStore(directory: dir, identity: first.identity)
+            try store.save(first)
+            try store.save(second)
+            #expect(try store.load().checkpoint == second)
+            // Tear the newest file in half.
+            let full = try Data(contentsOf: URL(fileURLWithPath: store.currentPath))
+            try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: store.currentPath))
+            let r = try store.load()
+            #expect(r.source == .previous && r.checkpoint == first)
+            #expect(r.rejected == [CheckpointError(path: store.currentPath, reason: .truncated(at: full.count / 2, needed: full.count))])
+            // Saving again must not demote the torn file over the good previous one.
+            var third = first
+            third.round = 3
+            try store.save(third)
+            let r3 = try store.load()
+            #expect(r3.checkpoint == third && r3.rejected.isEmpty)
+            #expect(try store.read(store.previousPath) == first)
+            // Both corrupted: load throws, naming the newest file.
+            for path in [store.currentPath, store.previousPath] {
+                var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+                b[b.count / 2] ^= 0x10
+                try Data(b).write(to: URL(fileURLWithPath: path))
+            }
+            do throws(CheckpointError) {
+                let r = try store.load()
+                Issue.record("loaded a corrupted checkpoint: \(String(describing: r.checkpoint?.round))")
+            } catch {
+                #expect(error.path == store.currentPath)
+                guard case .checksumMismatch = error.reason else { Issue.record("\(error)"); return }
+            }
+        }
+    }
+
+    @Test func saveInterruptedBeforeRenameLeavesTheOldCheckpointLoadable() throws {
+        var old = Self.smallCheckpoint()
+        old.round = 10
+        try withTemporaryDirectory { dir in
+            let store = CheckpointStore(directory: dir, identity: old.identity)
+            try store.save(old)
+            // A crash after writing part of the next checkpoint.tmp, before the rename.
+            let partial = Array(Self.smallCheckpoint().encoded().prefix(100)) + [UInt8](repeating: 0xAB, count: 50)
+            try Data(partial).write(to: URL(fileURLWithPath: store.temporaryPath))
+            let r = try store.load()
+            #expect(r.source == .current && r.checkpoint == old && r.rejected.isEmpty)
+            // The next save replaces the leftover temporary file.
+            var new = old
+            new.round = 11
+            try store.save(new)
+            #expect(try store.load().checkpoint == new)
+            #expect(try store.read(store.previousPath) == old)
+            #expect(!FileManager.default.fileExists(atPath: store.temporaryPath))
+        }
+    }
+}
