@@ -168,7 +168,9 @@ public struct GossipLearningInstance: Sendable {
 
     /// A model message arrived (on a stream). Pushes are merged and answered with this peer's copy as it
     /// was before the merge; replies complete an exchange; declines end one.
-    public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant) -> [GossipDirective] {
+    /// `weightScale` in (0, 1] scales the sender's row weights before merging (client-graph mode: the
+    /// similarity-based trust in `from`; 1 otherwise).
+    public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant, weightScale: Float = 1) -> [GossipDirective] {
         switch message {
         case .modelPush(let seq, let model, let wantsReply):
             guard learner.items.accepts(model) else {
@@ -177,14 +179,14 @@ public struct GossipLearningInstance: Sendable {
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
             }
             let mine = wantsReply ? snapshot() : nil
-            learner.merge(model, using: merge)
+            learner.merge(model, using: merge, weightScale: weightScale)
             counters.mergesApplied += 1
             return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
             if learner.items.accepts(model) {
-                learner.merge(model, using: merge)
+                learner.merge(model, using: merge, weightScale: weightScale)
                 counters.mergesApplied += 1
             }
             return []

@@ -30,7 +30,10 @@ struct NodeCommand: Subcommand {
         OptionSpec("cg-exploration", "E", "client-graph: share of rounds that pick a random known peer instead", default: "0.1"),
         OptionSpec("cg-decoys", "R", "client-graph privacy knob: decoy items disclosed per real item (0: none; 1: half of what is sent is fake)", default: "1"),
         OptionSpec("cg-drop", "Q", "client-graph privacy knob: probability of leaving each real item out of the disclosure", default: "0"),
+        OptionSpec("cg-min-scale", "W", "client-graph: weight given to models of unknown or dissimilar peers (the most similar neighbour gets 1)", default: "0.1"),
         OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
+        OptionSpec("checkpoint-dir", "DIR", "crash-safe state: peer U checkpoints to DIR/peer-U every --checkpoint-seconds and at a clean stop, and resumes from it at start (rejoining through the peers it knew, without --join)"),
+        OptionSpec("checkpoint-seconds", "S", "seconds between checkpoints", default: "30"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
     ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
 
@@ -45,6 +48,7 @@ struct NodeCommand: Subcommand {
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
+    var checkpointDir: String?, checkpointSeconds = 30.0
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
     init(_ o: ParsedOptions) throws {
@@ -75,6 +79,8 @@ struct NodeCommand: Subcommand {
         config = try TrainingOptions.parse(o)
         seed = try o.seed()
         faults = try Self.parseFaults(o)
+        checkpointDir = o.optionalString("checkpoint-dir")
+        checkpointSeconds = try o.double("checkpoint-seconds", in: 0.05...86_400)
         let decay = try o.double("decay", in: 0.01...1)
         switch try o.string("merge-rule") {
         case "pushsum": mergeRule = PushSumVoteMerge(decay: Float(decay))
@@ -110,6 +116,7 @@ struct NodeCommand: Subcommand {
             cg.exploration = try o.double("cg-exploration", in: 0...1)
             cg.disclosure.decoyRatio = try o.double("cg-decoys", in: 0...100)
             cg.disclosure.dropProbability = try o.double("cg-drop", in: 0...0.99)
+            cg.minMergeScale = Float(try o.double("cg-min-scale", in: 0.001...1))
             cg.refreshPeriod = .milliseconds(Int(try o.double("cg-refresh-s", in: 0.1...86_400) * 1000))
             if let problem = cg.validate(catalogueSize: nil) { throw CLIError.badValue(option: "--cg-*", value: mode, expected: problem) }
             clientGraph = cg
@@ -153,6 +160,7 @@ struct NodeCommand: Subcommand {
         ProcessLimits.tuneAllocatorForLargeFrames()
         let writer = try LineWriter(path: log)
         var nodes: [PeerNode] = []
+        var restoreCounts: [CheckpointStore.LoadResult.Source: Int] = [:]
         // Seeds: --join; else, with a topology that gives addresses, this process's first peer's neighbours
         // (so a deployment described by one file needs no seed address); else this process's first peer.
         var seeds = join ?? []
@@ -165,10 +173,28 @@ struct NodeCommand: Subcommand {
             if i == 0, let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
                 throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
             }
-            let learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
+            var learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
             let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
-            var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
+            var peerSeeds = seeds
+            var checkpoint: CheckpointSettings?
+            if let dir = checkpointDir {
+                let c = CheckpointSettings(directory: dir + "/peer-\(user)", identity: "gossiprec swarm \(swarmID) user \(user)",
+                                           period: .milliseconds(Int(checkpointSeconds * 1000)))
+                let restored = PeerCheckpointing.restore(&learner, settings: c)
+                restoreCounts[restored.source, default: 0] += 1
+                for r in restored.rejected { Console.err("node: peer \(user): checkpoint REJECTED (not loaded): \(r)") }
+                var line = JSONLine()
+                line.add("event", "restore"); line.add("peer", user)
+                line.add("source", "\(restored.source)"); line.add("round", Int(restored.round)); line.add("known_peers", restored.seeds.count)
+                line.add("rejected", restored.rejected.count)
+                writer.write(line.text)
+                // Rejoin through the peers it knew (no seed address needed), plus any given seeds.
+                peerSeeds = (join ?? []) + restored.seeds + (join == nil ? seeds : [])
+                checkpoint = c
+            }
+            var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: peerSeeds, swarmID: swarmID,
                                 gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
+            pc.checkpoint = checkpoint
             pc.membership = MembershipSettings()
             pc.faults = faults
             pc.clientGraph = clientGraph
@@ -194,6 +220,10 @@ struct NodeCommand: Subcommand {
                                     sink: { writer.write($0) })
             if seeds.isEmpty { seeds = [node.address] }   // the first peer seeds the rest of this process
             nodes.append(node)
+        }
+        if checkpointDir != nil {
+            Console.err("node: checkpoints in \(checkpointDir!): \(restoreCounts[.current, default: 0]) peers resumed from checkpoint.bin, "
+                        + "\(restoreCounts[.previous, default: 0]) from checkpoint.prev, \(restoreCounts[.none, default: 0]) fresh")
         }
         let host = NodeHost(peers: nodes, log: writer)
         Console.err("node: \(peers) peers on \(nodes.first!.address)...\(nodes.last!.address), swarm \(swarmID)"

@@ -30,6 +30,9 @@ public struct PeerConfig: Sendable {
     /// disclosures over UDP and gossip mostly with their most similar neighbours. nil: off. Ignored in
     /// static mode.
     public var clientGraph: ClientGraphSettings? = nil
+    /// Crash-safe local state: the peer saves its model, clock and known peers here every `period` and at a
+    /// graceful stop (`CheckpointStore`: temp file, fsync, rename, CRC). nil: no checkpoints.
+    public var checkpoint: CheckpointSettings? = nil
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
                 membership: MembershipSettings = .init(), gossip: GossipSettings = .init(), seed: UInt64 = 1) {
@@ -38,6 +41,21 @@ public struct PeerConfig: Sendable {
         streamLimits = TCPStream.Limits(maxQueuedBytes: 8 << 20, maxInboundBytes: 8 << 20, readChunkBytes: 256 << 10,
                                         idleTimeout: .seconds(5), overallTimeout: .seconds(20))
         maxInboundStreams = 16
+    }
+}
+
+/// Where and how often a peer checkpoints (see `PeerConfig.checkpoint`, `PeerCheckpointing`).
+public struct CheckpointSettings: Sendable {
+    /// This peer's own directory (checkpoint.bin, checkpoint.prev).
+    public var directory: String
+    /// Checked on load: a checkpoint of another swarm or peer is rejected, never loaded.
+    public var identity: String
+    public var period: Duration = .seconds(30)
+    /// At most this many known peers are saved (the live ones membership knows, lowest ids first after a
+    /// random rotation), enough to rejoin without a seed address.
+    public var maxKnownPeers = 32
+    public init(directory: String, identity: String, period: Duration = .seconds(30)) {
+        self.directory = directory; self.identity = identity; self.period = period
     }
 }
 
@@ -138,6 +156,8 @@ public struct PeerStats: Sendable {
     /// Injected faults by kind: "delayed_datagrams", "duplicated_datagrams", "delayed_exchanges",
     /// "delayed_replies" (injected drops are in `dropped` as "fault_injected").
     public var faultsInjected: [String: Int] = [:]
+    /// Checkpoints written (failures are in `dropped` as "checkpoint_save_failed").
+    public var checkpointsSaved = 0
     public mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
     public mutating func fault(_ kind: String) { faultsInjected[kind, default: 0] += 1 }
 }
@@ -174,6 +194,8 @@ public final class PeerNode: @unchecked Sendable {
     private let origin: UInt64
     private var faultRNG: SplitMix64
     private let limits = WireLimits.default
+    private let mergeName: String
+    private let checkpointStore: CheckpointStore?
     /// Receives one JSON object (as text, no newline) per evaluation and at shutdown.
     private let sink: @Sendable (String) -> Void
     /// The latest evaluation: (rank, round), read by the host for progress lines.
@@ -194,6 +216,8 @@ public final class PeerNode: @unchecked Sendable {
         gossip = GossipLearningInstance(id: config.id, learner: learner, merge: merge, settings: config.gossip, seed: config.seed)
         origin = EventLoop.monotonicNanoseconds()
         faultRNG = SplitMix64(seed: config.seed ^ 0xFA17)
+        mergeName = merge.name
+        checkpointStore = config.checkpoint.map { CheckpointStore(directory: $0.directory, identity: $0.identity) }
         staticNeighbours = config.staticNeighbours
         if let settings = config.clientGraph, config.staticNeighbours == nil {
             clientGraph = ClientGraphInstance(id: config.id, shard: learner.shard, settings: settings, seed: config.seed)
@@ -221,15 +245,22 @@ public final class PeerNode: @unchecked Sendable {
             }
             perform(gossip.onStart(now: t))
             if clientGraph != nil { perform(clientGraph!.onStart(now: t)) }
+            if let c = config.checkpoint { scheduleCheckpoint(every: c.period) }
         }
     }
 
     /// Stops timers, closes every socket and stream, and writes a final JSON line; `done` runs afterwards.
+    /// A graceful stop announces the leave and saves a last checkpoint; `graceful: false` is a crash as far
+    /// as the swarm and the disk can tell (no leave message, no final checkpoint: the last periodic one is
+    /// what a restart finds).
     public func stop(graceful: Bool = true, done: @escaping @Sendable () -> Void) {
         stopFlag.store(true, ordering: .relaxed)
         loop.execute { [self] in
             guard !stopped else { done(); return }
-            if graceful { perform(membership.onLeave(now: now)) }
+            if graceful {
+                perform(membership.onLeave(now: now))
+                if checkpointStore != nil { saveCheckpoint() }
+            }
             stopped = true
             timers.cancel()
             for c in connecting.values { c.cancel() }
@@ -315,6 +346,42 @@ public final class PeerNode: @unchecked Sendable {
         let live = neighbours.filter { membership.status(of: $0.0)?.isLive ?? true }
         let pool = live.isEmpty ? neighbours : live
         return pool[faultRNG.next(below: pool.count)]
+    }
+
+    // MARK: Checkpoints
+
+    private func scheduleCheckpoint(every period: Duration) {
+        schedule(after: period) { [self] in
+            saveCheckpoint()
+            scheduleCheckpoint(every: period)
+        }
+    }
+
+    /// Saves model, clock and known peers (on the peer's queue; a few hundred KB and an fsync).
+    private func saveCheckpoint() {
+        guard let store = checkpointStore, let settings = config.checkpoint else { return }
+        var live = membership.livePeers.filter { $0.peer != config.id }
+        if live.count > settings.maxKnownPeers {
+            live.shuffle(using: &faultRNG)
+            live = Array(live.prefix(settings.maxKnownPeers))
+        }
+        let known = live.map { KnownPeer(id: $0.peer.raw, host: PeerCheckpointing.hostText($0.address), port: $0.address.port,
+                                         incarnation: $0.status.incarnation) }
+        let checkpoint = PeerCheckpoint(learner: gossip.learner, identity: settings.identity,
+                                        savedAt: Date().timeIntervalSince1970, knownPeers: known, mergeRule: mergeName)
+        do {
+            try store.save(checkpoint)
+            stats.checkpointsSaved += 1
+        } catch {
+            stats.drop("checkpoint_save_failed")
+            sink("{\"event\":\"checkpoint_failed\",\"peer\":\(config.id.raw),\"error\":\(PeerCheckpointing.jsonString("\(error)"))}")
+        }
+    }
+
+    /// Client-graph mode: the client graph's similarity-based trust in `peer` (DFedRec weights neighbours'
+    /// models by similarity); 1 in the other modes.
+    private func mergeScale(for peer: PeerID) -> Float {
+        clientGraph?.mergeWeight(for: peer) ?? 1
     }
 
     private func schedule(after: Duration, _ body: @escaping @Sendable () -> Void) {
@@ -438,7 +505,7 @@ public final class PeerNode: @unchecked Sendable {
                             let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
                             box.handled = true
                             let completed = gossip.counters.exchangesCompleted
-                            perform(gossip.onModelMessage(env.message, from: env.sender, now: now))
+                            perform(gossip.onModelMessage(env.message, from: env.sender, now: now, weightScale: mergeScale(for: env.sender)))
                             if gossip.counters.exchangesCompleted > completed { stats.completedWith[env.sender, default: 0] += 1 }
                             box.stream?.close()
                         }
@@ -493,7 +560,7 @@ public final class PeerNode: @unchecked Sendable {
                     let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
                     guard case .modelPush = env.message else { stats.drop("unexpected_on_stream"); box.stream?.close(); return }
                     guard let s = box.stream else { return }
-                    let directives = gossip.onModelMessage(env.message, from: env.sender, now: now)
+                    let directives = gossip.onModelMessage(env.message, from: env.sender, now: now, weightScale: mergeScale(for: env.sender))
                     if delaysReply, directives.contains(where: \.isReply), let delay = faultDelay(to: remoteIP) {
                         stats.fault("delayed_replies")
                         let replies = directives.filter(\.isReply)
@@ -587,6 +654,7 @@ public struct PeerSnapshot: Sendable {
         s += ",\"exchanges_started\":\(counters.exchangesStarted),\"exchanges_completed\":\(counters.exchangesCompleted)"
         s += ",\"exchanges_failed\":\(counters.exchangesFailed),\"merges\":\(counters.mergesApplied)"
         s += ",\"live_peers\":\(livePeers)"
+        if stats.checkpointsSaved > 0 { s += ",\"checkpoints\":\(stats.checkpointsSaved)" }
         if !stats.faultsInjected.isEmpty {
             s += ",\"faults\":{" + stats.faultsInjected.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
         }

@@ -57,9 +57,17 @@ public struct PeerLearner: Sendable {
     /// the rule sees), then advances the model clock to the copy's clock if that is ahead. Returns false,
     /// changing nothing, when the table does not accept the payload (wrong shape or a non-finite number).
     @discardableResult
-    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule) -> Bool {
+    /// `weightScale` (0...1] multiplies the incoming rows' weights first: how much this peer trusts the
+    /// sender (the client graph's similarity weighting, after DFedRec); 1 merges as the rule says.
+    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule, weightScale: Float = 1) -> Bool {
         guard items.accepts(payload) else { return false }
-        rule.merge(payload, into: &items, localRound: clock)
+        if weightScale < 1, weightScale > 0 {
+            var scaled = payload
+            for i in scaled.weights.indices { scaled.weights[i] *= weightScale }
+            rule.merge(scaled, into: &items, localRound: clock)
+        } else {
+            rule.merge(payload, into: &items, localRound: clock)
+        }
         clock = max(clock, payload.round)
         return true
     }
