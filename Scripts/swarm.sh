@@ -27,12 +27,21 @@
 #   --swarm-id N       swarm identifier (default: BASE), so two swarms never mix
 #   --skip-build       use the existing .build/release/gossiprec
 #   --node-arg ARG     extra argument for every 'gossiprec node' (repeatable)
+#   --checkpoint-seconds S  crash-safe state: every peer checkpoints to OUT/checkpoints/peer-U every S seconds
+#   --kill-at T        kill test: at T seconds SIGKILL a random third of the node processes (use --procs 3 or
+#                      more), truncate one killed peer's newest checkpoint (it must be detected, not loaded), and
+#                      restart the processes --restart-after S later (default 15) without a seed address: their
+#                      peers resume from their checkpoints and rejoin through the peers they knew. Implies
+#                      --checkpoint-seconds 20 unless given. The report adds OUT/kill-test.txt.
 # Ctrl-C stops every process it started; a second swarm on other ports can run beside the first.
 set -euo pipefail
-
+# The whole script is one brace group: bash parses it completely before running it, so editing this file while a
+# swarm runs cannot change (or break) the running swarm.
+{
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
 PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""; MODE=""
+CKPT=""; KILL_AT=""; RESTART_AFTER=15
 NODE_ARGS=()
 say() { echo "swarm: $*" >&2; }
 die() { echo "swarm: error: $*" >&2; exit 1; }
@@ -53,6 +62,9 @@ while [[ $# -gt 0 ]]; do
         --swarm-id) need "$@"; SWARM="$2"; shift 2 ;;
         --skip-build) SKIP_BUILD=1; shift ;;
         --node-arg) need "$@"; NODE_ARGS+=("$2"); shift 2 ;;
+        --checkpoint-seconds) need "$@"; CKPT="$2"; shift 2 ;;
+        --kill-at) need "$@"; KILL_AT="$2"; shift 2 ;;
+        --restart-after) need "$@"; RESTART_AFTER="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
@@ -74,6 +86,15 @@ if [[ -n "$TOPOLOGY" ]]; then
 fi
 OUT="${OUT:-$ROOT/runs/swarm-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
+if [[ -n "$KILL_AT" ]]; then
+    [[ "$KILL_AT" =~ ^[0-9]+$ && "$RESTART_AFTER" =~ ^[0-9]+$ ]] || die "--kill-at and --restart-after take whole seconds"
+    [[ $((KILL_AT + RESTART_AFTER)) -lt "$DURATION" ]] || die "--kill-at $KILL_AT + --restart-after $RESTART_AFTER must end before --duration $DURATION"
+    CKPT="${CKPT:-20}"
+fi
+if [[ -n "$CKPT" ]]; then
+    rm -rf "$OUT/checkpoints"   # a new swarm; restarted processes within this run resume from here
+    NODE_ARGS+=(--checkpoint-dir "$OUT/checkpoints" --checkpoint-seconds "$CKPT")
+fi
 
 PIDS=()
 cleanup() {
@@ -134,17 +155,24 @@ SET
 # 5. Launch: process 0 hosts the seed (its first peer); the others join through it.
 PER=$(( (PEERS + PROCS - 1) / PROCS ))
 LOGS=""
+FIRSTS=(); COUNTS=()
+# launch J NAME [extra node args...]: start node process J (its peers FIRSTS[J] .. +COUNTS[J]-1), logging to NAME.*
+launch() {
+    local j="$1" name="$2"; shift 2
+    "$BIN" node --users-dir "$OUT/split.users" --peers "${COUNTS[$j]}" --first-user "${FIRSTS[$j]}" \
+        --listen "127.0.0.1:$((PORT + FIRSTS[j]))" --swarm-id "$SWARM" --period-ms "$PERIOD" --dim "$DIM" \
+        --duration $((DURATION + 120)) --progress-seconds 0 --log "$OUT/$name.jsonl" "${NODE_ARGS[@]}" "$@" \
+        > "$OUT/$name.out" 2> "$OUT/$name.err" &
+    PIDS[$j]=$!
+    LOGS="${LOGS:+$LOGS,}$OUT/$name.jsonl"
+}
 first=0
 for ((j = 0; j < PROCS && first < PEERS; j++)); do
     n=$(( PEERS - first < PER ? PEERS - first : PER ))
+    FIRSTS[$j]=$first; COUNTS[$j]=$n
     join=()
     [[ $j -gt 0 ]] && join=(--join "127.0.0.1:$PORT")
-    "$BIN" node --users-dir "$OUT/split.users" --peers "$n" --first-user "$first" \
-        --listen "127.0.0.1:$((PORT + first))" "${join[@]}" --swarm-id "$SWARM" --period-ms "$PERIOD" --dim "$DIM" \
-        --duration $((DURATION + 120)) --progress-seconds 0 --log "$OUT/node-$j.jsonl" "${NODE_ARGS[@]}" \
-        > "$OUT/node-$j.out" 2> "$OUT/node-$j.err" &
-    PIDS+=($!)
-    LOGS="${LOGS:+$LOGS,}$OUT/node-$j.jsonl"
+    launch "$j" "node-$j" "${join[@]}"
     first=$((first + n))
     sleep 0.3
 done
@@ -153,12 +181,34 @@ say "launched ${#PIDS[@]} node processes with $PEERS peers on 127.0.0.1:$PORT..$
 # 6. Live progress until the time or quality budget is spent.
 START=$(date +%s)
 CRASHED=""
+KILLED=(); KILL_STATE=""; KILL_NOTE=""
+[[ -n "$KILL_AT" ]] && KILL_STATE=pending
 while :; do
     sleep 10
     now=$(( $(date +%s) - START ))
     [[ $now -ge $DURATION ]] && break
+    if [[ "$KILL_STATE" == pending && $now -ge $KILL_AT ]]; then
+        nkill=$(( ${#PIDS[@]} / 3 )); [[ $nkill -ge 1 ]] || nkill=1
+        mapfile -t KILLED < <(seq 0 $(( ${#PIDS[@]} - 1 )) | shuf -n "$nkill" | sort -n)
+        killed_peers=0
+        for j in "${KILLED[@]}"; do kill -KILL "${PIDS[$j]}" 2>/dev/null || true; killed_peers=$((killed_peers + COUNTS[j])); done
+        for j in "${KILLED[@]}"; do wait "${PIDS[$j]}" 2>/dev/null || true; PIDS[$j]=""; done
+        victim="$OUT/checkpoints/peer-${FIRSTS[${KILLED[0]}]}/checkpoint.bin"
+        if [[ -f "$victim" ]]; then
+            truncate -s $(( $(stat -c %s "$victim") / 2 )) "$victim"
+            KILL_NOTE="truncated $victim to half its size (a torn checkpoint)"
+        fi
+        say "kill test at ${now}s: SIGKILL node processes ${KILLED[*]} ($killed_peers peers); $KILL_NOTE"
+        KILL_STATE=killed; KILL_TIME=$now
+        echo "killed_at=$now processes=${KILLED[*]} peers=$killed_peers $KILL_NOTE" > "$OUT/kill-test.txt"
+    elif [[ "$KILL_STATE" == killed && $now -ge $((KILL_TIME + RESTART_AFTER)) ]]; then
+        for j in "${KILLED[@]}"; do launch "$j" "node-$j.restarted" --log-time-offset "$now"; done
+        say "kill test at ${now}s: restarted node processes ${KILLED[*]} (no seed address: they rejoin through their checkpoints)"
+        echo "restarted_at=$now" >> "$OUT/kill-test.txt"
+        KILL_STATE=restarted
+    fi
     CRASHED=""
-    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null || CRASHED="$p"; done
+    for p in "${PIDS[@]}"; do [[ -z "$p" ]] && continue; kill -0 "$p" 2>/dev/null || CRASHED="$p"; done
     if [[ -n "$CRASHED" ]]; then
         say "error: a node process ($CRASHED) died after ${now}s; see $OUT/node-*.err. Stopping and reporting what was measured."
         break
@@ -193,5 +243,30 @@ if [[ "$MODE" == client-graph ]]; then
         "$BIN" topology describe "$OUT/client-graph.edges" --distance-limit 1000 > "$OUT/client-graph.txt" 2>&1 &&
         say "learned client graph: $OUT/client-graph.edges (described in $OUT/client-graph.txt)"
 fi
+if [[ "$KILL_STATE" == restarted ]]; then
+    python3 - "$OUT" "${KILLED[@]}" <<'PY' | tee -a "$OUT/kill-test.txt" >&2
+import glob, json, os, sys
+out, killed = sys.argv[1], sys.argv[2:]
+restore = {"current": 0, "previous": 0, "none": 0}; rejected = 0; rejoined = 0; peers = 0; rounds = []
+for j in killed:
+    for line in open(os.path.join(out, f"node-{j}.restarted.jsonl")):
+        try: d = json.loads(line)
+        except ValueError: continue
+        if d.get("event") == "restore":
+            restore[d["source"]] = restore.get(d["source"], 0) + 1; rejected += d["rejected"]; rounds.append(d["round"])
+        if d.get("event") == "stop":
+            peers += 1
+            if d["live_peers"] > 0 and d["exchanges_completed"] > 0: rejoined += 1
+for j in killed:
+    for line in open(os.path.join(out, f"node-{j}.restarted.err")):
+        if "REJECTED" in line: print("  " + line.strip())
+print(f"restarted peers: {sum(restore.values())}; resumed from checkpoint.bin {restore['current']}, from checkpoint.prev "
+      f"{restore['previous']}, fresh {restore['none']}; checkpoint files rejected {rejected}; "
+      f"resumed at round {min(rounds) if rounds else 0}..{max(rounds) if rounds else 0}")
+print(f"rejoined (live peers and completed exchanges after restart): {rejoined} of {peers}")
+PY
+fi
 cat "$OUT/summary.json"
 if [[ -n "$CRASHED" ]]; then say "the run is incomplete: node process $CRASHED died (see $OUT/node-*.err)"; exit 1; fi
+exit 0
+}

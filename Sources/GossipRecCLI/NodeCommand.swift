@@ -34,6 +34,7 @@ struct NodeCommand: Subcommand {
         OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
         OptionSpec("checkpoint-dir", "DIR", "crash-safe state: peer U checkpoints to DIR/peer-U every --checkpoint-seconds and at a clean stop, and resumes from it at start (rejoining through the peers it knew, without --join)"),
         OptionSpec("checkpoint-seconds", "S", "seconds between checkpoints", default: "30"),
+        OptionSpec("log-time-offset", "S", "add S seconds to the times in the log (a process restarted into a running swarm)", default: "0"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
     ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
 
@@ -48,7 +49,7 @@ struct NodeCommand: Subcommand {
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
-    var checkpointDir: String?, checkpointSeconds = 30.0
+    var checkpointDir: String?, checkpointSeconds = 30.0, logTimeOffset = 0.0
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
     init(_ o: ParsedOptions) throws {
@@ -81,6 +82,7 @@ struct NodeCommand: Subcommand {
         faults = try Self.parseFaults(o)
         checkpointDir = o.optionalString("checkpoint-dir")
         checkpointSeconds = try o.double("checkpoint-seconds", in: 0.05...86_400)
+        logTimeOffset = try o.double("log-time-offset", in: 0...1e9)
         let decay = try o.double("decay", in: 0.01...1)
         switch try o.string("merge-rule") {
         case "pushsum": mergeRule = PushSumVoteMerge(decay: Float(decay))
@@ -195,6 +197,7 @@ struct NodeCommand: Subcommand {
             var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: peerSeeds, swarmID: swarmID,
                                 gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
             pc.checkpoint = checkpoint
+            pc.logTimeOffset = logTimeOffset
             pc.membership = MembershipSettings()
             pc.faults = faults
             pc.clientGraph = clientGraph

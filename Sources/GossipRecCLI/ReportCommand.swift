@@ -39,8 +39,10 @@ struct ReportCommand: Subcommand {
             }
             let lines = InteractionLog.splitLines([UInt8](data))
             for (n, line) in lines where !line.isEmpty {
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let t = obj["t"] as? Double, let peer = obj["peer"] as? Int else {
+                let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                // Non-metric events ("restore", "checkpoint_failed") carry no time and are not part of the curve.
+                if let obj = parsed, obj["t"] == nil, let e = obj["event"] as? String, e != "eval", e != "stop" { continue }
+                guard let obj = parsed, let t = obj["t"] as? Double, let peer = obj["peer"] as? Int else {
                     // A line cut by a crash is expected at the end of a file; anywhere else it is an error.
                     if n == lines.count { continue }
                     throw DataError.malformedLine(file: path, line: n, text: line, reason: "not a peer JSON line")

@@ -4,7 +4,8 @@ import GossipProtocol
 import RecommenderModel
 import SocketTransport
 
-/// Appends lines to a file from any thread, buffered, on its own serial queue. `flush` is synchronous.
+/// Appends lines to a file from any thread, on its own serial queue, each written as soon as that queue runs.
+/// `flush` (synchronous) also fsyncs.
 public final class LineWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "gossiprec.log")
     private let handle: FileHandle?
@@ -27,7 +28,9 @@ public final class LineWriter: @unchecked Sendable {
         queue.async { [self] in
             buffer.append(contentsOf: line.utf8)
             buffer.append(0x0A)
-            if buffer.count > 1 << 16 { drain() }
+            // Written at once (one write(2) per line, a few hundred a second at most): a process killed with
+            // SIGKILL loses no line it had logged.
+            drain()
         }
     }
 

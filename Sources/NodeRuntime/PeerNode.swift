@@ -33,6 +33,9 @@ public struct PeerConfig: Sendable {
     /// Crash-safe local state: the peer saves its model, clock and known peers here every `period` and at a
     /// graceful stop (`CheckpointStore`: temp file, fsync, rename, CRC). nil: no checkpoints.
     public var checkpoint: CheckpointSettings? = nil
+    /// Added to the time in this peer's JSON lines (seconds): a peer restarted into a running swarm reports
+    /// times on the swarm's clock.
+    public var logTimeOffset: Double = 0
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
                 membership: MembershipSettings = .init(), gossip: GossipSettings = .init(), seed: UInt64 = 1) {
@@ -608,7 +611,7 @@ public final class PeerNode: @unchecked Sendable {
 
     private func makeSnapshot() -> PeerSnapshot {
         PeerSnapshot(peer: config.id, rank: lastRank, round: gossip.learner.round, stats: stats, counters: gossip.counters,
-                     livePeers: membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9,
+                     livePeers: membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9 + config.logTimeOffset,
                      clientGraph: clientGraph.map { ($0.exportEdges(), $0.counters) })
     }
 
