@@ -117,6 +117,23 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(r.counters.gossip.exchangesCompleted > 0)
     }
 
+    @Test func runningPeersFollowTheScenarioTimeline() throws {
+        var sim = try simulation("churn sessions exponential mean 10s offline 50%\nat 20s kill 25%", seconds: 40)
+        let r = sim.run()
+        #expect(r.timeline.first?.time == .zero)   // half the peers are offline from the start
+        for p in r.curve where p.seconds >= 1 {   // after every first start (startSpread is 1 s)
+            var online = Set(0..<24)
+            for e in r.timeline where e.time.inSeconds <= p.seconds {
+                switch e.action {
+                case .kill, .leave: online.subtract(e.peers)
+                case .restart, .join: online.formUnion(e.peers)
+                default: break
+                }
+            }
+            #expect(p.online == online.count, "at \(p.seconds) s")
+        }
+    }
+
     @Test func messagesToKilledPeersAreLostAndExchangesFail() throws {
         var sim = try simulation("at 10s kill peers 18-23", seconds: 90)
         sim.run(until: .seconds(9))
