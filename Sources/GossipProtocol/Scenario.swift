@@ -95,7 +95,8 @@ public struct ScenarioEvent: Hashable, Sendable, CustomStringConvertible {
 /// at that time), `peers LIST` (comma-separated indices and ranges `a-b`), `all`, or nothing (= all). An
 /// action applies to: `kill`/`leave` online peers, `restart` crashed or left peers, `join` absent peers.
 /// In a `partition`, groups are listed as selectors separated by `|`; percentage groups take consecutive
-/// blocks of peer indices in order; a peer listed in no group joins the first group.
+/// blocks of peer indices in order; a peer listed in no group joins the first group. Peer indices at or
+/// beyond the peer count given to `timeline` are ignored (one profile serves swarms of any size).
 ///
 /// **Stochastic churn** (an alternating renewal process per peer, as in the churn models of Stutzbach and
 /// Rejaie, "Understanding churn in peer-to-peer networks", IMC 2006, who found Weibull session lengths with
