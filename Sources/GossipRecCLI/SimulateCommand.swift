@@ -1,31 +1,67 @@
 import Foundation
+import GossipProtocol
 import RecommenderModel
 import GossipSimulator
 
-/// `gossiprec simulate`: gossip learning on a split without a network (round-based, seeded).
+/// `gossiprec simulate`: gossip learning without a network, deterministic from `--seed`.
+/// `--engine rounds` (default): synchronous rounds over an NCF split (`RoundSimulation`).
+/// `--engine events`: the event-driven twin of the node (`EventSimulation`): the real protocol instances over a
+/// virtual clock and network, with a churn/straggler profile (`Scenario`, Scripts/profiles/README.md).
 struct SimulateCommand: Subcommand {
     static let name = "simulate"
-    static let summary = "Simulate gossip learning over a split without a network (deterministic from --seed)"
+    static let summary = "Simulate gossip learning without a network: synchronous rounds, or the event-driven twin of the node with churn (deterministic from --seed)"
     static let options = [
+        OptionSpec("engine", "E", "rounds (synchronous rounds, needs --split) or events (protocol over a virtual network)", default: "rounds"),
         OptionSpec("split", "PREFIX", "NCF split files PREFIX.train.rating/.test.rating/.test.negative"),
-        OptionSpec("rounds", "N", "gossip rounds", default: "100"),
+        OptionSpec("users-dir", "DIR", "events: per-user shard directory written by 'gossiprec split'"),
+        OptionSpec("synthetic", "U,I,G,K", "events: planted synthetic data: U users, I items in G taste groups, K interactions per user"),
+        OptionSpec("peers", "N", "events: simulate only the first N users (default: all)"),
+        OptionSpec("profile", "FILE", "events: churn/straggler/network profile (Scripts/profiles/README.md); default: none"),
+        OptionSpec("duration", "T", "events: virtual run time, such as 600s or 10m", default: "600s"),
+        OptionSpec("period-ms", "MS", "events: mean gossip period", default: "2000"),
+        OptionSpec("eval-period-ms", "MS", "events: how often each peer evaluates (as the node does; 0: never)", default: "5000"),
+        OptionSpec("sample-seconds", "S", "events: curve sample interval in virtual seconds", default: "10"),
+        OptionSpec("target-hr", "X", "events: report the virtual time to reach this mean HR@10", default: "0.55"),
+        OptionSpec("train-ns-per-sample", "NS", "events: virtual training cost per sample at compute factor 1", default: "300"),
+        OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
+        OptionSpec("round-trip-models", nil, "events: encode and decode every model message through WireFormat (slower)"),
+        OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
+        OptionSpec("rounds", "N", "rounds: gossip rounds", default: "100"),
         OptionSpec("local-epochs", "E", "local epochs per round", default: "1"),
         OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "pushsum"),
         OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
         OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
         OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
         OptionSpec("negative-vote", "C", "pushsum: vote weight of a row sampled only as a negative, or local", default: "1"),
-        OptionSpec("row-fraction", "F", "fraction of rows exchanged per push-pull (same rows both ways)", default: "1"),
+        OptionSpec("row-fraction", "F", "rounds: fraction of rows exchanged per push-pull (same rows both ways)", default: "1"),
         OptionSpec("half-life", "R", "staleness half-life in rounds (inf: none)", default: "inf"),
         OptionSpec("min-send-weight", "W", "send only rows with at least this training weight", default: "0"),
-        OptionSpec("eval-every", "N", "evaluate every N rounds", default: "5"),
+        OptionSpec("eval-every", "N", "rounds: evaluate every N rounds", default: "5"),
         OptionSpec("seed", "S", "random seed", default: "1"),
     ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
-    var prefix: String, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
+    enum Engine: String, CaseIterable { case rounds, events }
+    enum Source { case split(String), usersDir(String), synthetic(users: Int, items: Int, groups: Int, perUser: Int) }
+
+    var engine: Engine, source: Source, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
+    var events = EventSimulation.Settings(), peers: Int?, profilePath: String?, scenario = Scenario.none, printTimeline = false
 
     init(_ o: ParsedOptions) throws {
-        prefix = try o.string("split")
+        engine = try o.choice("engine", Engine.self)
+        if let p = o.optionalString("split") {
+            source = .split(p)
+        } else if engine == .events, let d = o.optionalString("users-dir") {
+            source = .usersDir(d)
+        } else if engine == .events, let spec = o.optionalString("synthetic") {
+            let xs = spec.split(separator: ",").map { Int($0) }
+            guard xs.count == 4, xs.allSatisfy({ $0 != nil && $0! > 0 }), xs[1]! / xs[2]! >= xs[3]!, xs[0]! <= 1_000_000 else {
+                throw CLIError.badValue(option: "--synthetic", value: spec,
+                                        expected: "U,I,G,K positive integers with I/G >= K, such as 10000,400,8,20")
+            }
+            source = .synthetic(users: xs[0]!, items: xs[1]!, groups: xs[2]!, perUser: xs[3]!)
+        } else {
+            throw CLIError.missingRequired(option: engine == .rounds ? "--split" : "--split, --users-dir or --synthetic")
+        }
         settings.rounds = try o.int("rounds", in: 1...1_000_000)
         settings.localEpochs = try o.int("local-epochs", in: 1...1000)
         settings.evalEvery = try o.int("eval-every", in: 1...1_000_000)
@@ -58,9 +94,99 @@ struct SimulateCommand: Subcommand {
         case let other:
             throw CLIError.badValue(option: "--merge-rule", value: other, expected: "one of weighted, pushsum, none, frozen")
         }
+        // Event engine.
+        events.seed = settings.seed
+        let d = try o.string("duration")
+        guard let dur = Scenario.parseDuration(d) ?? Double(d).flatMap({ $0 > 0 && $0 < 1e8 ? Duration.seconds($0) : nil }), dur > .zero else {
+            throw CLIError.badValue(option: "--duration", value: d, expected: "a positive time such as 600s, 10m or 600")
+        }
+        events.duration = dur
+        events.gossip.period = .milliseconds(try o.int("period-ms", in: 1...3_600_000))
+        events.gossip.evaluationPeriod = .milliseconds(try o.int("eval-period-ms", in: 0...3_600_000))
+        events.gossip.localEpochs = settings.localEpochs
+        events.gossip.minSendWeight = settings.minSendWeight
+        events.sampleInterval = .milliseconds(Int64((try o.double("sample-seconds", in: 0.001...1e6) * 1000).rounded()))
+        events.targetHR = try o.double("target-hr", in: 0...1)
+        events.trainingCostPerSample = .nanoseconds(Int64(try o.double("train-ns-per-sample", in: 0...1e9).rounded()))
+        events.bandwidthBitsPerSecond = try o.double("bandwidth-mbit", in: 0.001...1e6) * 1e6
+        events.roundTripModels = o.has("round-trip-models")
+        printTimeline = o.has("print-timeline")
+        peers = try o.optionalString("peers").map { _ in try o.int("peers", in: 1...10_000_000) }
+        profilePath = o.optionalString("profile")
+        if let path = profilePath {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DataError.unreadable(file: path, reason: "no such file or not readable")
+            }
+            do { scenario = try Scenario.parse(text: String(decoding: data, as: UTF8.self), file: path) } catch {
+                throw DataError.unreadable(file: path, reason: "invalid profile: \(error)")
+            }
+        }
     }
 
     func run() throws -> Int32 {
+        engine == .rounds ? try runRounds() : try runEvents()
+    }
+
+    func loadShards() throws -> [UserShard] {
+        var split: LeaveOneOutSplit
+        switch source {
+        case .split(let p): split = try LeaveOneOutSplit.readNCF(prefix: p)
+        case .usersDir(let d): split = try LeaveOneOutSplit.readUserDirectory(d)
+        case .synthetic(let u, let i, let g, let k):
+            split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: u, items: i, groups: g, perUser: k, seed: settings.seed),
+                                              negatives: min(99, i - k), seed: settings.seed, file: "synthetic")
+        }
+        if let n = peers {
+            guard n <= split.shards.count else {
+                throw CLIError.badValue(option: "--peers", value: "\(n)", expected: "at most the \(split.shards.count) users of the data")
+            }
+            split.shards = Array(split.shards.prefix(n))
+        }
+        return split.shards
+    }
+
+    func runEvents() throws -> Int32 {
+        let shards = try loadShards()
+        if printTimeline {
+            for e in scenario.timeline(peers: shards.count, duration: events.duration, seed: scenario.seed ?? events.seed) {
+                Console.out(e.description)
+            }
+            return 0
+        }
+        let t0 = Date()
+        var sim = EventSimulation(shards: shards, config: config, merge: merge, scenario: scenario, settings: events)
+        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), seed \(events.seed)")
+        Console.out("#     t  HR@10   NDCG@10  MB/peer  online  round  exch_ok  exch_failed")
+        var lastProgress = Date()
+        let summary = sim.run { p in
+            Console.out(String(format: "%7.1f  %.4f  %.4f  %7.2f  %6d  %5.1f  %7d  %7d", p.seconds, p.hr10, p.ndcg10, p.mbPerPeer,
+                               p.online, p.meanRound, p.exchangesCompleted, p.exchangesFailed))
+            if Date().timeIntervalSince(lastProgress) >= 5 {
+                lastProgress = Date()
+                Console.err(String(format: "simulate: virtual %.0f s of %.0f, wall %.1f s", p.seconds, events.duration.inSeconds, Date().timeIntervalSince(t0)))
+            }
+        }
+        let c = summary.counters
+        var j = JSONLine()
+        j.add("engine", "events"); j.add("peers", shards.count); j.add("merge", merge.name)
+        j.add("profile", profilePath ?? "none"); j.add("seed", Int(truncatingIfNeeded: events.seed))
+        j.add("virtual_seconds", events.duration.inSeconds, digits: 1)
+        j.add("hr10", summary.final?.hr10 ?? 0); j.add("ndcg10", summary.final?.ndcg10 ?? 0)
+        j.add("mb_per_peer", summary.final?.mbPerPeer ?? 0, digits: 2); j.add("online", summary.final?.online ?? 0)
+        j.add("target_hr", events.targetHR, digits: 3)
+        j.add("seconds_to_target", summary.timeToTarget ?? .nan, digits: 1)
+        j.add("rounds", c.gossip.rounds); j.add("exchanges_completed", c.gossip.exchangesCompleted)
+        j.add("exchanges_failed", c.gossip.exchangesFailed); j.add("connects_failed", c.connectsFailed)
+        j.add("streams_broken", c.streamsBroken); j.add("datagrams_sent", c.datagramsSent)
+        j.add("datagrams_lost", c.datagramsLost + c.datagramsToOffline + c.datagramsPartitioned)
+        j.add("member_downs", c.memberDowns); j.add("events", c.events)
+        j.add("wall_seconds", Date().timeIntervalSince(t0), digits: 1)
+        Console.out(j.text)
+        return 0
+    }
+
+    func runRounds() throws -> Int32 {
+        guard case .split(let prefix) = source else { throw CLIError.missingRequired(option: "--split") }
         let split = try LeaveOneOutSplit.readNCF(prefix: prefix)
         var sim = RoundSimulation(split: split, config: config, merge: merge, settings: settings)
         let t0 = Date()

@@ -1,0 +1,1 @@
+# No churn, no stragglers, no loss: every peer starts within the first second and stays.

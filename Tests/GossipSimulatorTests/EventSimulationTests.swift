@@ -1,0 +1,184 @@
+import Testing
+import GossipProtocol
+import RecommenderModel
+import WireFormat
+@testable import GossipSimulator
+
+/// A small planted swarm: 24 users in 4 taste groups of 12 items, 9 interactions each (one held out).
+private func plantedSplit(seed: UInt64 = 7) throws -> LeaveOneOutSplit {
+    try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 24, items: 48, groups: 4, perUser: 9, seed: seed),
+                              negatives: 30, seed: seed, file: "planted")
+}
+
+private func trainingConfig() -> TrainingConfig {
+    var c = TrainingConfig()
+    c.dimension = 8
+    c.learningRate = 0.5
+    c.optimizer = .sgd
+    c.l2 = 0.01
+    return c
+}
+
+/// Fast timers so that a minute of virtual time holds many rounds and failure detection completes.
+private func settings(seconds: Int, seed: UInt64 = 1) -> EventSimulation.Settings {
+    var s = EventSimulation.Settings()
+    s.duration = .seconds(Int64(seconds))
+    s.seed = seed
+    s.gossip.period = .milliseconds(500)
+    s.gossip.evaluationPeriod = .seconds(2)
+    s.sampleInterval = .seconds(5)
+    return s
+}
+
+private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
+                        adjust: (inout EventSimulation.Settings) -> Void = { _ in }) throws -> EventSimulation {
+    var s = settings(seconds: seconds, seed: seed)
+    adjust(&s)
+    return EventSimulation(shards: try plantedSplit().shards, config: trainingConfig(),
+                           merge: PushSumVoteMerge(decay: 0.9), scenario: try Scenario.parse(text: profile), settings: s)
+}
+
+@Suite struct EventQueueTests {
+    @Test func popsByTimeThenInsertionOrder() {
+        var q = EventQueue<Int>()
+        var rng = SplitMix64(seed: 3)
+        var expected: [(Int64, Int)] = []
+        for k in 0..<500 {
+            let t = Int64(rng.next(below: 20))
+            q.push(k, at: t)
+            expected.append((t, k))
+        }
+        expected.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var got: [(Int64, Int)] = []
+        while let (t, e) = q.pop() { got.append((t, e)) }
+        #expect(got.map(\.0) == expected.map(\.0))
+        #expect(got.map(\.1) == expected.map(\.1))
+    }
+}
+
+@Suite struct EventSimulationTests {
+    @Test func modelFrameSizesAreWireCodecs() throws {
+        let split = try plantedSplit()
+        let learner = PeerLearner(shard: split.shards[0], config: trainingConfig(), tableSeed: 1, peerSeed: 2)
+        let payload = learner.items.payload(round: 3)
+        for m in [Message.modelPush(seq: 9, model: payload, wantsReply: true), .modelReply(seq: 9, model: payload),
+                  .modelDecline(seq: 9, reason: 1)] {
+            let bytes = try WireCodec.encode(Envelope(swarmID: 1, sender: PeerID(4), sequence: 1, message: m))
+            #expect(EventSimulation.frameSize(m) == bytes.count)
+        }
+    }
+
+    @Test func sameSeedSameRunOtherSeedDiffers() throws {
+        let profile = "churn sessions exponential mean 20s offline 30%\nstragglers 25% compute 10x link-delay 5x\nloss 2%"
+        var a = try simulation(profile, seconds: 40, seed: 5)
+        var b = try simulation(profile, seconds: 40, seed: 5)
+        var c = try simulation(profile, seconds: 40, seed: 6)
+        let ra = a.run(), rb = b.run(), rc = c.run()
+        #expect(ra == rb)
+        #expect(ra.curve.count == 9)
+        #expect(ra.curve != rc.curve)
+        #expect(ra.counters != rc.counters)
+        // Final model tables are identical bit for bit too.
+        for i in 0..<a.peerCount {
+            #expect(a.learner(of: i)?.items == b.learner(of: i)?.items)
+        }
+    }
+
+    @Test func roundTrippingModelsThroughWireFormatChangesNothing() throws {
+        var a = try simulation(seconds: 15)
+        var b = try simulation(seconds: 15) { $0.roundTripModels = true }
+        let ra = a.run(), rb = b.run()
+        #expect(ra.curve == rb.curve)
+        #expect(ra.counters == rb.counters)
+    }
+
+    @Test func plantedSwarmBeatsItemPopularity() throws {
+        let split = try plantedSplit()
+        let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)
+        var sim = try simulation(seconds: 60)
+        let r = sim.run()
+        let final = try #require(r.final)
+        #expect(final.online == 24 && final.evaluated == 24)
+        #expect(final.hr10 > pop.hitRate + 0.2, "event sim HR@10 \(final.hr10), ItemPop \(pop.hitRate)")
+        #expect(r.counters.gossip.exchangesCompleted > 24 * 60)
+        #expect(r.counters.gossip.exchangesFailed == 0)
+        #expect(r.counters.memberDowns == 0)
+        #expect(final.mbPerPeer > 0)
+    }
+
+    @Test func churnKeepsLearning() throws {
+        var sim = try simulation("churn sessions exponential mean 15s offline 30%", seconds: 60)
+        let r = sim.run()
+        #expect(r.timeline.count > 24)
+        #expect(r.curve.contains { $0.online < 24 })
+        let first = try #require(r.curve.first { $0.evaluated > 0 })
+        let final = try #require(r.final)
+        #expect(final.hr10 > first.hr10 + 0.2, "HR@10 \(first.hr10) -> \(final.hr10)")
+        #expect(r.counters.gossip.exchangesCompleted > 0)
+    }
+
+    @Test func runningPeersFollowTheScenarioTimeline() throws {
+        var sim = try simulation("churn sessions exponential mean 10s offline 50%\nat 20s kill 25%", seconds: 40)
+        let r = sim.run()
+        #expect(r.timeline.first?.time == .zero)   // half the peers are offline from the start
+        for p in r.curve where p.seconds >= 1 {   // after every first start (startSpread is 1 s)
+            var online = Set(0..<24)
+            for e in r.timeline where e.time.inSeconds <= p.seconds {
+                switch e.action {
+                case .kill, .leave: online.subtract(e.peers)
+                case .restart, .join: online.formUnion(e.peers)
+                default: break
+                }
+            }
+            #expect(p.online == online.count, "at \(p.seconds) s")
+        }
+    }
+
+    @Test func messagesToKilledPeersAreLostAndExchangesFail() throws {
+        var sim = try simulation("at 10s kill peers 18-23", seconds: 90)
+        sim.run(until: .seconds(9))
+        #expect(sim.summary.counters.connectsFailed == 0)
+        let r = sim.run()
+        #expect(r.final?.online == 18)
+        #expect(r.counters.datagramsToOffline > 0)
+        #expect(r.counters.connectsFailed > 0)
+        #expect(r.counters.gossip.exchangesFailed > 0)
+        // Failure detection has removed the dead from every survivor's membership.
+        for i in 0..<18 {
+            let live = Set(try #require(sim.livePeers(of: i)).map(\.raw))
+            #expect(live == Set((0..<18).map(UInt64.init)).subtracting([UInt64(i)]), "peer \(i) sees \(live.sorted())")
+        }
+        #expect(sim.livePeers(of: 20) == nil)
+    }
+
+    @Test func restartRecoversFromCheckpoint() throws {
+        var sim = try simulation("at 40s kill peers 3\nat 45s restart peers 3", seconds: 70)
+        sim.run(until: .seconds(39))
+        let before = try #require(sim.gossipCounters(of: 3)).rounds
+        sim.run(until: .seconds(46))
+        // Restarted from the 30 s checkpoint: not a fresh model (round > 0), and older than the crash.
+        let restored = try #require(sim.learner(of: 3)).round
+        #expect(restored > 0 && restored < UInt64(before) + 2)
+        let r = sim.run()
+        #expect(r.final?.online == 24)
+        let live = try #require(sim.livePeers(of: 0))
+        #expect(live.contains(PeerID(3)))
+    }
+
+    @Test func partitionSplitsMembershipAndHealingMergesIt() throws {
+        var sim = try simulation("at 10s partition 0-11 | 12-23\nat 70s heal", seconds: 160)
+        sim.run(until: .seconds(68))
+        let a = Set((0..<12).map(UInt64.init)), b = Set((12..<24).map(UInt64.init))
+        for i in 0..<24 {
+            let live = Set(try #require(sim.livePeers(of: i)).map(\.raw))
+            let mine = i < 12 ? a : b
+            #expect(live == mine.subtracting([UInt64(i)]), "peer \(i) during the partition sees \(live.sorted())")
+        }
+        let r = sim.run()
+        for i in 0..<24 {
+            let live = Set(try #require(sim.livePeers(of: i)).map(\.raw))
+            #expect(live == a.union(b).subtracting([UInt64(i)]), "peer \(i) after healing sees \(live.sorted())")
+        }
+        #expect(r.counters.datagramsPartitioned > 0)
+    }
+}
