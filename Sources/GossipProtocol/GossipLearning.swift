@@ -84,6 +84,9 @@ public struct GossipCounters: Hashable, Sendable {
 public struct GossipLearningInstance: Sendable {
     public let id: PeerID
     public let settings: GossipSettings
+    /// A straggler's slowness: its rounds come `periodScale` times less often (a device k times slower gets
+    /// through k times fewer rounds). 1 for a normal peer.
+    public var periodScale: Double = 1
     public var learner: PeerLearner
     public var merge: any MergeRule
     public private(set) var counters = GossipCounters()
@@ -104,7 +107,7 @@ public struct GossipLearningInstance: Sendable {
 
     /// The next round's delay: the period scaled by a uniform factor in [1 - jitter, 1 + jitter].
     mutating func nextPeriod() -> Duration {
-        settings.period * (1 + settings.jitter * (2 * rng.nextUnitDouble() - 1))
+        settings.period * ((periodScale > 0 ? periodScale : 1) * (1 + settings.jitter * (2 * rng.nextUnitDouble() - 1)))
     }
 
     /// Starts the round timer (first round after a random fraction of a period, to spread peers out) and

@@ -6,7 +6,7 @@ import RecommenderModel
 import SocketTransport
 
 /// `gossiprec node`: run one or many peers in this process over real UDP/TCP sockets.
-struct NodeCommand: Subcommand {
+struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsing; captured by the peer factory
     static let name = "node"
     static let summary = "Run one or many peers (one per user shard) over real UDP/TCP sockets"
     static let options = [
@@ -34,6 +34,9 @@ struct NodeCommand: Subcommand {
         OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
         OptionSpec("checkpoint-dir", "DIR", "crash-safe state: peer U checkpoints to DIR/peer-U every --checkpoint-seconds and at a clean stop, and resumes from it at start (rejoining through the peers it knew, without --join)"),
         OptionSpec("checkpoint-seconds", "S", "seconds between checkpoints", default: "30"),
+        OptionSpec("profile", "FILE", "churn/straggler profile (Scripts/profiles/README.md) applied to this process's peers on the wall clock"),
+        OptionSpec("swarm-peers", "N", "with --profile: peers in the whole swarm (percentages and peer lists refer to it); default: first-user + peers"),
+        OptionSpec("profile-base-delay-ms", "MS", "with --profile: one-way link latency that straggler link-delay factors multiply", default: "20"),
         OptionSpec("log-time-offset", "S", "add S seconds to the times in the log (a process restarted into a running swarm)", default: "0"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
     ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
@@ -50,6 +53,7 @@ struct NodeCommand: Subcommand {
     var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
     var checkpointDir: String?, checkpointSeconds = 30.0, logTimeOffset = 0.0
+    var profile: Scenario?, profilePath: String?, swarmPeers: Int?, profileBaseDelayMs = 20
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
     init(_ o: ParsedOptions) throws {
@@ -83,6 +87,17 @@ struct NodeCommand: Subcommand {
         checkpointDir = o.optionalString("checkpoint-dir")
         checkpointSeconds = try o.double("checkpoint-seconds", in: 0.05...86_400)
         logTimeOffset = try o.double("log-time-offset", in: 0...1e9)
+        if let path = o.optionalString("profile") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DataError.unreadable(file: path, reason: "no such file or not readable")
+            }
+            do { profile = try Scenario.parse(text: String(decoding: data, as: UTF8.self), file: path) } catch {
+                throw DataError.unreadable(file: path, reason: "invalid profile: \(error)")
+            }
+            profilePath = path
+        }
+        if o.optionalString("swarm-peers") != nil { swarmPeers = try o.int("swarm-peers", in: 1...10_000_000) }
+        profileBaseDelayMs = try o.int("profile-base-delay-ms", in: 0...600_000)
         let decay = try o.double("decay", in: 0.01...1)
         switch try o.string("merge-rule") {
         case "pushsum": mergeRule = PushSumVoteMerge(decay: Float(decay))
@@ -157,79 +172,100 @@ struct NodeCommand: Subcommand {
         return f
     }
 
-    func run() throws -> Int32 {
-        ProcessLimits.raiseOpenFileLimit()
-        ProcessLimits.tuneAllocatorForLargeFrames()
-        let writer = try LineWriter(path: log)
-        var nodes: [PeerNode] = []
-        var restoreCounts: [CheckpointStore.LoadResult.Source: Int] = [:]
+    /// Builds the peer of slot `i` (user firstUser + i): its data, its learner (resumed from its checkpoint when
+    /// checkpoints are on), its config. `seeds`: peers of this process already running (used when neither
+    /// --join nor a checkpoint names any).
+    func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], writer: LineWriter, restores: RestoreTally) throws -> PeerNode {
+        let user = firstUser + i
+        let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
+        if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
+            throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
+        }
+        var learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
+        let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
         // Seeds: --join; else, with a topology that gives addresses, this process's first peer's neighbours
-        // (so a deployment described by one file needs no seed address); else this process's first peer.
+        // (so a deployment described by one file needs no seed address); else this process's running peers.
         var seeds = join ?? []
         if seeds.isEmpty, let t = topology, firstUser < t.peerCount {
             seeds = t.neighbourIndices(of: firstUser).compactMap { t.addresses[$0] }
         }
-        for i in 0..<peers {
-            let user = firstUser + i
-            let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
-            if i == 0, let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
-                throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
-            }
-            var learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
-            let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
-            var peerSeeds = seeds
-            var checkpoint: CheckpointSettings?
-            if let dir = checkpointDir {
-                let c = CheckpointSettings(directory: dir + "/peer-\(user)", identity: "gossiprec swarm \(swarmID) user \(user)",
-                                           period: .milliseconds(Int(checkpointSeconds * 1000)))
-                let restored = PeerCheckpointing.restore(&learner, settings: c)
-                restoreCounts[restored.source, default: 0] += 1
-                for r in restored.rejected { Console.err("node: peer \(user): checkpoint REJECTED (not loaded): \(r)") }
-                var line = JSONLine()
-                line.add("event", "restore"); line.add("peer", user)
-                line.add("source", "\(restored.source)"); line.add("round", Int(restored.round)); line.add("known_peers", restored.seeds.count)
-                line.add("rejected", restored.rejected.count)
-                writer.write(line.text)
-                // Rejoin through the peers it knew (no seed address needed), plus any given seeds.
-                peerSeeds = (join ?? []) + restored.seeds + (join == nil ? seeds : [])
-                checkpoint = c
-            }
-            var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: peerSeeds, swarmID: swarmID,
-                                gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
-            pc.checkpoint = checkpoint
-            pc.logTimeOffset = logTimeOffset
-            pc.membership = MembershipSettings()
-            pc.faults = faults
-            pc.clientGraph = clientGraph
-            if let t = topology {
-                guard user < t.peerCount else {
-                    throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
-                }
-                // Neighbour j listens where the topology says, else at the swarm's base port + j, where the base
-                // is this process's port minus its first user (peer i on port BASE+i, as Scripts/swarm.sh lays out).
-                let base = Int(listen.port) - firstUser
-                var neighbours: [(PeerID, PeerAddress)] = []
-                for j in t.neighbourIndices(of: user) {
-                    if let a = t.addresses[j] { neighbours.append((PeerID(UInt64(j)), a)); continue }
-                    guard listen.port != 0, base + j > 0, base + j <= 65535 else {
-                        throw CLIError.badValue(option: "--topology", value: "peer \(j) has no address",
-                                                expected: "a topology with '# peer' address lines, or a fixed --listen port")
-                    }
-                    neighbours.append((PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
-                }
-                pc.staticNeighbours = neighbours
-            }
-            let node = try PeerNode(config: pc, learner: learner, merge: mergeRule, target: NodeHost.sharedTarget,
-                                    sink: { writer.write($0) })
-            if seeds.isEmpty { seeds = [node.address] }   // the first peer seeds the rest of this process
-            nodes.append(node)
+        if seeds.isEmpty { seeds = localSeeds }
+        var checkpoint: CheckpointSettings?
+        if let dir = checkpointDir {
+            let c = CheckpointSettings(directory: dir + "/peer-\(user)", identity: "gossiprec swarm \(swarmID) user \(user)",
+                                       period: .milliseconds(Int(checkpointSeconds * 1000)))
+            let restored = PeerCheckpointing.restore(&learner, settings: c)
+            restores.add(restored.source)
+            for r in restored.rejected { Console.err("node: peer \(user): checkpoint REJECTED (not loaded): \(r)") }
+            var line = JSONLine()
+            line.add("event", "restore"); line.add("peer", user)
+            line.add("source", "\(restored.source)"); line.add("round", Int(restored.round)); line.add("known_peers", restored.seeds.count)
+            line.add("rejected", restored.rejected.count)
+            writer.write(line.text)
+            // Rejoin through the peers it knew (no seed address needed), plus the others.
+            seeds = (join ?? []) + restored.seeds + (join == nil ? seeds : [])
+            checkpoint = c
         }
+        var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
+                            gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
+        pc.checkpoint = checkpoint
+        pc.logTimeOffset = logTimeOffset
+        pc.membership = MembershipSettings()
+        pc.faults = faults
+        pc.clientGraph = clientGraph
+        if let t = topology {
+            guard user < t.peerCount else {
+                throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
+            }
+            // Neighbour j listens where the topology says, else at the swarm's base port + j, where the base
+            // is this process's port minus its first user (peer i on port BASE+i, as Scripts/swarm.sh lays out).
+            let base = Int(listen.port) - firstUser
+            var neighbours: [(PeerID, PeerAddress)] = []
+            for j in t.neighbourIndices(of: user) {
+                if let a = t.addresses[j] { neighbours.append((PeerID(UInt64(j)), a)); continue }
+                guard listen.port != 0, base + j > 0, base + j <= 65535 else {
+                    throw CLIError.badValue(option: "--topology", value: "peer \(j) has no address",
+                                            expected: "a topology with '# peer' address lines, or a fixed --listen port")
+                }
+                neighbours.append((PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
+            }
+            pc.staticNeighbours = neighbours
+        }
+        return try PeerNode(config: pc, learner: learner, merge: mergeRule, target: NodeHost.sharedTarget,
+                            sink: { writer.write($0) })
+    }
+
+    func run() throws -> Int32 {
+        ProcessLimits.raiseOpenFileLimit()
+        ProcessLimits.tuneAllocatorForLargeFrames()
+        let writer = try LineWriter(path: log)
+        let restores = RestoreTally()
+        // A churn profile: the same timeline in every process of the swarm (same profile, size and seed).
+        var timeline: [ScenarioEvent] = []
+        var online = Array(0..<peers)
+        if let scenario = profile {
+            let total = swarmPeers ?? (firstUser + peers)
+            timeline = scenario.timeline(peers: total, duration: .seconds(max(1, duration > 0 ? duration : 86_400)), seed: scenario.seed ?? seed)
+            let absent = Set(scenario.absentPeers(peers: total, seed: scenario.seed ?? seed))
+            online = online.filter { !absent.contains(firstUser + $0) }
+        }
+        let command = self
+        let host = try NodeHost(slotCount: peers, online: online, log: writer) { slot, seeds in
+            try command.makePeer(slot, seeds: seeds, writer: writer, restores: restores)
+        }
+        let nodes = host.peers
         if checkpointDir != nil {
-            Console.err("node: checkpoints in \(checkpointDir!): \(restoreCounts[.current, default: 0]) peers resumed from checkpoint.bin, "
-                        + "\(restoreCounts[.previous, default: 0]) from checkpoint.prev, \(restoreCounts[.none, default: 0]) fresh")
+            let r = restores.counts
+            Console.err("node: checkpoints in \(checkpointDir!): \(r[.current, default: 0]) peers resumed from checkpoint.bin, "
+                        + "\(r[.previous, default: 0]) from checkpoint.prev, \(r[.none, default: 0]) fresh")
         }
-        let host = NodeHost(peers: nodes, log: writer)
-        Console.err("node: \(peers) peers on \(nodes.first!.address)...\(nodes.last!.address), swarm \(swarmID)"
+        var driver: ScenarioDriver?
+        if profile != nil {
+            driver = try ScenarioDriver(host: host, timeline: timeline, first: firstUser,
+                                        baseLinkDelay: .milliseconds(profileBaseDelayMs)) { Console.err("node: profile: " + $0) }
+            Console.err("node: profile \(profilePath!): \(driver!.eventCount) events for this process's peers; \(online.count) of \(peers) start online")
+        }
+        Console.err("node: \(peers) peers on \(listen.withPort(listen.port == 0 ? 0 : listen.port))+, \(nodes.count) online, swarm \(swarmID)"
                     + (join.map { ", joining via " + $0.map(\.description).joined(separator: ",") } ?? ""))
         if faults.dropOutgoingDatagrams > 0 || faults.duplicateOutgoingDatagrams > 0 || faults.delays {
             let to = faults.destinations.isEmpty ? "every destination" : faults.destinations.map(\.description).joined(separator: ",")
@@ -238,6 +274,7 @@ struct NodeCommand: Subcommand {
                         + "duplicate \(faults.duplicateOutgoingDatagrams), delay \(ms(faults.outgoingDelay))+\(ms(faults.outgoingDelayJitter)) ms")
         }
         host.start()
+        driver?.start()
         let stop = DispatchSemaphore(value: 0)
         let control = DispatchQueue(label: "gossiprec.node.control")
         let signals = SignalWatcher(queue: control) { sig in
@@ -261,6 +298,7 @@ struct NodeCommand: Subcommand {
             timer.resume()
         }
         stop.wait()
+        driver?.cancel()
         progress?.cancel()
         signals.cancel()
         host.stop()   // first: stopped peers answer the snapshot at once, however busy they were
@@ -273,4 +311,12 @@ struct NodeCommand: Subcommand {
         Console.out(j.text)
         return 0
     }
+}
+
+/// Counts where peers' models came from at start (thread-safe: restarts happen on the profile's queue).
+final class RestoreTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tally: [CheckpointStore.LoadResult.Source: Int] = [:]
+    func add(_ s: CheckpointStore.LoadResult.Source) { lock.withLock { tally[s, default: 0] += 1 } }
+    var counts: [CheckpointStore.LoadResult.Source: Int] { lock.withLock { tally } }
 }

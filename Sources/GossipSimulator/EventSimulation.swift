@@ -22,7 +22,9 @@ import WireFormat
 /// round; `.exchange` opens a model stream; `.reply` answers it; `.evaluated` records the rank.
 ///
 /// **Compute.** A round's local training occupies the peer for `samples * trainingCostPerSample * compute`
-/// of virtual time (samples = local epochs x positives x (1 + negatives); `compute` is the straggler factor).
+/// of virtual time (samples = local epochs x positives x (1 + negatives); `compute` is the straggler factor),
+/// and a straggler's rounds also come `compute` times less often (`GossipLearningInstance.periodScale`), as
+/// in the real node: a device k times slower gets through k times fewer rounds.
 /// The round's directives take effect when training ends, and any event for a busy peer waits until then,
 /// as work queued behind a busy serial queue does. Merging and evaluation are charged nothing.
 ///
@@ -359,6 +361,7 @@ public struct EventSimulation {
                                                  seed: seed, settings: settings.membership)
         peers[i].gossip = GossipLearningInstance(id: id, learner: cp?.learner ?? freshLearner(i), merge: merge,
                                                  settings: settings.gossip, seed: seed)
+        peers[i].gossip!.periodScale = peers[i].compute
         peers[i].state = .online
         peers[i].busyUntil = now
         peers[i].lastRank = nil
@@ -412,6 +415,7 @@ public struct EventSimulation {
         case .straggle(let c, let f, let extra):
             for p in e.peers {
                 peers[p].compute = c
+                peers[p].gossip?.periodScale = c
                 peers[p].linkFactor = f
                 peers[p].extraDelay = extra.wholeNanoseconds
             }

@@ -51,20 +51,72 @@ public final class LineWriter: @unchecked Sendable {
 
 /// Hosts many peers in one process: each with its own sockets and serial queue. Peers' queues share one
 /// non-overcommitting target queue, so hundreds of peers use as many threads as there are cores.
+///
+/// Peers sit in slots (slot i: the process's i-th peer). With a `factory`, a slot can go offline (`crash`,
+/// `leave`) and come back (`launch`: the factory builds a new peer for it, which resumes from its checkpoint when
+/// checkpoints are on): how a churn profile is applied to real peers (`ScenarioDriver`).
 public final class NodeHost: @unchecked Sendable {
-    public let peers: [PeerNode]
+    private let lock = NSLock()
+    private var slots: [PeerNode?]
+    private let factory: (@Sendable (_ slot: Int, _ seeds: [PeerAddress]) throws -> PeerNode)?
     private let log: LineWriter
-    private let control = DispatchQueue(label: "gossiprec.node")
 
+    /// Every slot online, no restarts.
     public init(peers: [PeerNode], log: LineWriter) {
-        self.peers = peers
+        self.slots = peers
         self.log = log
+        self.factory = nil
     }
+
+    /// `slotCount` slots; those in `online` are built now (in slot order; each later one gets the earlier ones'
+    /// addresses as seeds), the others stay offline until `launch`.
+    public init(slotCount: Int, online: [Int], log: LineWriter,
+                factory: @escaping @Sendable (_ slot: Int, _ seeds: [PeerAddress]) throws -> PeerNode) throws {
+        self.log = log
+        self.factory = factory
+        var slots = [PeerNode?](repeating: nil, count: slotCount)
+        for i in online.sorted() {
+            slots[i] = try factory(i, slots.compactMap { $0?.address }.prefix(1).map { $0 })
+        }
+        self.slots = slots
+    }
+
+    /// The peers online now.
+    public var peers: [PeerNode] { lock.withLock { slots.compactMap { $0 } } }
+    public var slotCount: Int { lock.withLock { slots.count } }
+    public func peer(inSlot i: Int) -> PeerNode? { lock.withLock { slots[i] } }
 
     /// One queue that all peer queues of this process target.
     public static let sharedTarget = DispatchQueue(label: "gossiprec.peers", attributes: .concurrent, target: .global())
 
     public func start() { for p in peers { p.start() } }
+
+    /// Takes slot `i` offline as a crash (no leave message, no final checkpoint) or a graceful leave. Returns
+    /// false if it was offline. `done` runs once the peer's sockets are closed.
+    @discardableResult
+    public func takeOffline(_ i: Int, graceful: Bool, done: @escaping @Sendable () -> Void = {}) -> Bool {
+        let node: PeerNode? = lock.withLock { let n = slots[i]; slots[i] = nil; return n }
+        guard let node else { return false }
+        node.stop(graceful: graceful, done: done)
+        return true
+    }
+
+    /// Brings slot `i` online with a new peer from the factory (seeded with up to 3 online peers of this
+    /// process besides the peer's own known peers). Returns the new peer, nil if it was online already.
+    public func launch(_ i: Int) throws -> PeerNode? {
+        guard let factory else { throw NodeHostError.noFactory }
+        let seeds: [PeerAddress]? = lock.withLock { slots[i] != nil ? nil : Array(slots.compactMap { $0?.address }.prefix(3)) }
+        guard let seeds else { return nil }
+        let node = try factory(i, seeds)
+        let raced: Bool = lock.withLock {
+            if slots[i] != nil { return true }
+            slots[i] = node
+            return false
+        }
+        if raced { node.stop(graceful: false) {}; return nil }
+        node.start()
+        return node
+    }
 
     /// Stops every peer (closing sockets and flushing logs) and waits at most `timeout`.
     public func stop(timeout: Duration = .seconds(1)) {
@@ -77,7 +129,7 @@ public final class NodeHost: @unchecked Sendable {
         log.flush()
     }
 
-    /// Collects a snapshot of every peer (waits at most `timeout`).
+    /// Collects a snapshot of every online peer (waits at most `timeout`).
     public func snapshots(timeout: Duration = .seconds(2)) -> [PeerSnapshot] {
         let group = DispatchGroup()
         let out = SnapshotCollector()
@@ -91,6 +143,11 @@ public final class NodeHost: @unchecked Sendable {
         _ = group.wait(timeout: .now() + .nanoseconds(Int(timeout.wholeNanoseconds)))
         return out.all
     }
+}
+
+public enum NodeHostError: Error, CustomStringConvertible {
+    case noFactory
+    public var description: String { "this node host was built without a peer factory: it cannot restart peers" }
 }
 
 /// Aggregate of many peers' snapshots: what a progress line shows.

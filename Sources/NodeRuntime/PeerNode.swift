@@ -190,6 +190,8 @@ public final class PeerNode: @unchecked Sendable {
     private var sequence: UInt64 = 0
     private var stopped = false
     private var staticNeighbours: [(PeerID, PeerAddress)]?
+    /// `config.faults`, changeable while running (`updateFaults`: a scenario's loss or straggler link delay).
+    private var faults: FaultInjection
     /// Set from any thread the moment a stop is requested, so that work already queued behind a busy peer
     /// returns at once instead of training or exchanging: a stop takes effect within a second even under load.
     private let stopFlag = Atomic<Bool>(false)
@@ -222,6 +224,7 @@ public final class PeerNode: @unchecked Sendable {
         mergeName = merge.name
         checkpointStore = config.checkpoint.map { CheckpointStore(directory: $0.directory, identity: $0.identity) }
         staticNeighbours = config.staticNeighbours
+        faults = config.faults
         if let settings = config.clientGraph, config.staticNeighbours == nil {
             clientGraph = ClientGraphInstance(id: config.id, shard: learner.shard, settings: settings, seed: config.seed)
         }
@@ -231,6 +234,16 @@ public final class PeerNode: @unchecked Sendable {
     /// neighbours' addresses are known only after every peer has bound its port.
     public func useStaticNeighbours(_ neighbours: [(PeerID, PeerAddress)]?) {
         loop.execute { [self] in staticNeighbours = neighbours }
+    }
+
+    /// Changes this peer's fault injection from now on (on its queue).
+    public func updateFaults(_ change: @escaping @Sendable (inout FaultInjection) -> Void) {
+        loop.execute { [self] in change(&faults) }
+    }
+
+    /// Makes this peer a straggler (`factor` > 1: its rounds come `factor` times less often) or a normal peer (1).
+    public func setSlowdown(_ factor: Double) {
+        loop.execute { [self] in gossip.periodScale = factor }
     }
 
     private var now: Instant { Instant(nanoseconds: Int64(EventLoop.monotonicNanoseconds() &- origin)) }
@@ -404,7 +417,7 @@ public final class PeerNode: @unchecked Sendable {
 
     private func sendDatagram(_ message: Message, to: PeerAddress) {
         guard !stopped else { return }   // a graceful leave still goes out while stopping
-        let faults = config.faults
+        let faults = self.faults
         let faulty = faults.applies(to: to.ip)
         if faulty && faults.dropOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < faults.dropOutgoingDatagrams {
             stats.drop("fault_injected"); return
@@ -439,7 +452,7 @@ public final class PeerNode: @unchecked Sendable {
 
     /// The injected delay for traffic to `ip` (fixed plus seeded uniform jitter), or nil when none applies.
     private func faultDelay(to ip: [UInt8]) -> Duration? {
-        let faults = config.faults
+        let faults = self.faults
         guard faults.delays, faults.applies(to: ip) else { return nil }
         return EventLoop.jitteredDelay(faults.outgoingDelay, jitter: faults.outgoingDelayJitter, using: &faultRNG)
     }
@@ -541,7 +554,7 @@ public final class PeerNode: @unchecked Sendable {
         }
         let inboundID = nextInboundID
         nextInboundID += 1
-        if config.faults.silentModelStreams {
+        if faults.silentModelStreams {
             inbound[inboundID] = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { _ in },
                                            onEndOfStream: {}, onClose: { [self] _ in inbound.removeValue(forKey: inboundID) })
             return
@@ -549,7 +562,7 @@ public final class PeerNode: @unchecked Sendable {
         // A reply to this source may be held back (fault injection): then the source's FIN must not half-close
         // our side before the reply is written, so the reply path finishes writing instead.
         let remoteIP = connection.remoteAddress.ipBytes
-        let delaysReply = config.faults.delays && config.faults.applies(to: remoteIP)
+        let delaysReply = faults.delays && faults.applies(to: remoteIP)
         let box = StreamBox(FrameAccumulator(limits: limits, expectedSwarmID: config.swarmID))
         var endOfStream: (@Sendable () -> Void)? = nil
         if delaysReply { endOfStream = { if !box.handled { box.stream?.finishWriting() } } }

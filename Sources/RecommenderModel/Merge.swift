@@ -78,8 +78,9 @@ extension ItemTable {
     public func accepts(_ p: ModelPayload) -> Bool {
         Int(p.itemCount) == itemCount && Int(p.dimension) == wireDimension
             && p.items.count == p.weights.count && p.values.count == p.items.count * wireDimension
-            && p.items.allSatisfy { Int($0) < itemCount }
-            && p.weights.allSatisfy { $0.isFinite && $0 >= 0 } && p.values.allSatisfy(\.isFinite)
+            && (ModelChecks.elementsLookValid(p)   // one vectorized pass; the exact scan only when it says no
+                || (p.items.allSatisfy { Int($0) < itemCount } && p.weights.allSatisfy { $0.isFinite && $0 >= 0 }
+                    && p.values.allSatisfy(\.isFinite)))
     }
 }
 

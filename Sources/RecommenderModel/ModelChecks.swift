@@ -1,8 +1,6 @@
-import RecommenderModel
-
 /// Branch-free whole-array checks of a `ModelPayload`'s elements, written so that LLVM vectorizes them (no early
 /// exit, no closures, no optionals: each loop folds a predicate into an accumulator with OR over the raw array
-/// storage). They answer only "is everything fine?"; the codec falls back to an element-by-element scan to name
+/// storage). They answer only "is everything fine?"; the codec (and `ItemTable.accepts`) falls back to an element-by-element scan to name
 /// the offending field when the answer is no, so the common case (a valid model) costs one pass at memory speed.
 ///
 /// Float predicates work on IEEE-754 binary32 bit patterns `b`:
@@ -10,15 +8,15 @@ import RecommenderModel
 ///   set (the largest other exponent, 0x7F00_0000, gives 0x7F80_0000);
 /// - negative or non-finite <=> that, or the sign bit 31 of `b` itself; -0.0 is flagged too (the exact check
 ///   then accepts it, since -0.0 is not below zero).
-enum ModelChecks {
+public enum ModelChecks {
     /// True if items are strictly increasing and below `itemCount`, weights finite and not negative (bitwise: a
     /// clear sign bit), and values finite. Assumes the counts were checked already.
-    static func elementsLookValid(_ m: ModelPayload) -> Bool {
+    public static func elementsLookValid(_ m: ModelPayload) -> Bool {
         itemsIncreaseBelow(m.items, m.itemCount) && weightsLookValid(m.weights) && allFinite(m.values)
     }
 
     /// Strictly increasing and (hence, checking the last one) all below `bound`.
-    static func itemsIncreaseBelow(_ items: [UInt32], _ bound: UInt32) -> Bool {
+    public static func itemsIncreaseBelow(_ items: [UInt32], _ bound: UInt32) -> Bool {
         items.withUnsafeBufferPointer { p in
             guard let last = p.last else { return true }
             var bad: UInt32 = 0
@@ -32,7 +30,7 @@ enum ModelChecks {
     }
 
     /// Every float finite.
-    static func allFinite(_ values: [Float]) -> Bool {
+    public static func allFinite(_ values: [Float]) -> Bool {
         values.withUnsafeBufferPointer { p in
             p.withMemoryRebound(to: UInt32.self) { bits in
                 var acc: UInt32 = 0
@@ -43,7 +41,7 @@ enum ModelChecks {
     }
 
     /// Every float finite with a clear sign bit.
-    static func weightsLookValid(_ weights: [Float]) -> Bool {
+    public static func weightsLookValid(_ weights: [Float]) -> Bool {
         weights.withUnsafeBufferPointer { p in
             p.withMemoryRebound(to: UInt32.self) { bits in
                 var acc: UInt32 = 0

@@ -1,0 +1,149 @@
+import Dispatch
+import Foundation
+import GossipProtocol
+
+/// Applies a churn and straggler profile (`Scenario`, Scripts/profiles/README.md) to the real peers of one
+/// process, on the wall clock: the same expanded timeline the simulator applies, so real runs and simulated runs
+/// of one profile can be compared. Every process of a swarm expands the same profile with the same seed and
+/// applies the events of its own peers (swarm indices `first ..< first + slotCount`).
+///
+/// How each action is made real:
+/// - `kill`: the peer stops at once without a leave message or final checkpoint (a crash as far as the swarm and
+///   the disk can tell; the process lives on). `leave`: a graceful stop (leave message, final checkpoint).
+/// - `restart`, `join`: a new peer for the slot, on the same port; it resumes from its checkpoint when the node
+///   runs with `--checkpoint-dir` and rejoins through the peers it knew (else it starts fresh).
+/// - `loss p`: every peer of the process drops outgoing datagrams with probability p (fault injection).
+/// - `straggle compute k, link-delay f (+e)`: the peer's rounds come k times less often, and its outgoing
+///   datagrams, model pushes and replies wait `baseLinkDelay x (f - 1) + e` (loopback has no latency to
+///   multiply, so `baseLinkDelay` stands for the one-way latency of a real link; default 20 ms).
+/// - `partition`/`heal` cannot be made on one loopback address; `init` rejects a timeline that has them.
+public final class ScenarioDriver: @unchecked Sendable {
+    public struct Counts: Sendable, Hashable {
+        public var kills = 0, leaves = 0, restarts = 0, joins = 0, failedLaunches = 0, stragglers = 0
+    }
+
+    public enum DriverError: Error, CustomStringConvertible {
+        case unsupported(String)
+        public var description: String {
+            switch self { case .unsupported(let what): return what }
+        }
+    }
+
+    private let host: NodeHost
+    private let events: [ScenarioEvent]
+    private let first: Int
+    private let baseLinkDelay: Duration
+    private let queue = DispatchQueue(label: "gossiprec.scenario")
+    private let note: @Sendable (String) -> Void
+    private var straggle: [Int: (compute: Double, delay: Duration)] = [:]
+    private var loss = 0.0
+    private var cancelled = false
+    public private(set) var counts = Counts()
+
+    /// `timeline`: the whole swarm's expanded events; only those of slots `first ..< first + host.slotCount`
+    /// (and swarm-wide ones) are applied. `note` receives one line per applied event.
+    public init(host: NodeHost, timeline: [ScenarioEvent], first: Int, baseLinkDelay: Duration = .milliseconds(20),
+                note: @escaping @Sendable (String) -> Void) throws {
+        for e in timeline {
+            switch e.action {
+            case .partition, .heal:
+                throw DriverError.unsupported("profile event '\(e)': partitions need separate network addresses; "
+                                              + "use the simulator (gossiprec simulate --engine events) or network namespaces")
+            default: continue
+            }
+        }
+        self.host = host
+        self.first = first
+        self.baseLinkDelay = baseLinkDelay
+        self.note = note
+        let range = first ..< first + host.slotCount
+        events = timeline.compactMap { e in
+            if e.peers.isEmpty { return e }   // swarm-wide
+            let mine = e.peers.filter { range.contains($0) }
+            return mine.isEmpty ? nil : ScenarioEvent(time: e.time, peers: mine, action: e.action)
+        }
+    }
+
+    /// Events this process will apply.
+    public var eventCount: Int { events.count }
+
+    /// Schedules every event relative to now (call right after `host.start()`).
+    public func start() {
+        let origin = DispatchTime.now()
+        for e in events {
+            let ns = max(0, e.time.wholeNanoseconds)
+            queue.asyncAfter(deadline: origin + .nanoseconds(Int(clamping: ns))) { [self] in apply(e) }
+        }
+    }
+
+    /// No further events (queued ones return at once).
+    public func cancel() { queue.sync { cancelled = true } }
+
+    public var countsSnapshot: Counts { queue.sync { counts } }
+
+    private func apply(_ e: ScenarioEvent) {
+        guard !cancelled else { return }
+        switch e.action {
+        case .kill, .leave:
+            let graceful = e.action == .leave
+            var n = 0
+            for p in e.peers where host.takeOffline(p - first, graceful: graceful) { n += 1 }
+            if graceful { counts.leaves += n } else { counts.kills += n }
+            if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(e.peers))") }
+        case .restart, .join:
+            var n = 0
+            for p in e.peers where host.peer(inSlot: p - first) == nil {
+                if launch(p, attempt: 1) { n += 1 }
+            }
+            if e.action == .join { counts.joins += n } else { counts.restarts += n }
+            if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(e.peers))") }
+        case .loss(let p):
+            loss = p
+            for node in host.peers { node.updateFaults { $0.dropOutgoingDatagrams = p } }
+            note("loss \(p) on every peer of this process")
+        case .straggle(let compute, let factor, let extra):
+            let delay = baseLinkDelay.scaled(by: max(0, factor - 1)) + extra
+            for p in e.peers {
+                straggle[p] = (compute, delay)
+                if let node = host.peer(inSlot: p - first) { configure(node, peer: p) }
+            }
+            counts.stragglers += e.peers.count
+            note("straggle \(e.peers.count) peers: rounds \(compute)x less often, +\(delay.wholeNanoseconds / 1_000_000) ms on outgoing traffic")
+        case .partition, .heal:
+            break   // rejected in init
+        }
+    }
+
+    /// Builds and starts a peer for swarm index `p`; a port still held by the closing old peer is retried.
+    private func launch(_ p: Int, attempt: Int) -> Bool {
+        do {
+            guard let node = try host.launch(p - first) else { return false }
+            configure(node, peer: p)
+            return true
+        } catch {
+            if attempt < 5 {
+                queue.asyncAfter(deadline: .now() + .milliseconds(500)) { [self] in
+                    guard !cancelled, host.peer(inSlot: p - first) == nil else { return }
+                    _ = launch(p, attempt: attempt + 1)
+                }
+            } else {
+                counts.failedLaunches += 1
+                note("could not start peer \(p): \(error)")
+            }
+            return false
+        }
+    }
+
+    /// Loss and straggling survive restarts: a restarted peer gets them again.
+    private func configure(_ node: PeerNode, peer p: Int) {
+        let loss = self.loss
+        let s = straggle[p]
+        if loss > 0 || s != nil {
+            node.updateFaults { f in
+                if loss > 0 { f.dropOutgoingDatagrams = loss }
+                if let s { f.outgoingDelay = s.delay }
+            }
+        }
+        if let s { node.setSlowdown(s.compute) }
+    }
+}

@@ -1,0 +1,99 @@
+import Dispatch
+import Foundation
+import GossipProtocol
+import RecommenderModel
+import Testing
+@testable import NodeRuntime
+
+/// A churn profile applied to real peers in one process: kills, restarts from checkpoints, a straggler.
+@Suite(.serialized) struct ScenarioDriverTests {
+    @Test func aProfileKillsRestartsAndSlowsRealPeers() throws {
+        let log = SyntheticData.planted(users: 12, items: 48, groups: 3, perUser: 10, seed: 4)
+        let split = try LeaveOneOutSplit.make(from: log, negatives: 15, seed: 9)
+        let root = NSTemporaryDirectory() + "gossiprec-scenario-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let profile = """
+        stragglers peers 7 compute 5x
+        at 2500ms kill peers 2,5
+        at 3500ms restart peers 2,5
+        at 0s loss 5%
+        """
+        let scenario = try Scenario.parse(text: profile, file: "test.profile")
+        let timeline = scenario.timeline(peers: 12, duration: .seconds(10), seed: 1)
+        #expect(timeline.contains { $0.action == .kill && $0.peers == [2, 5] })
+
+        var config = TrainingConfig()
+        config.dimension = 8; config.optimizer = .sgd; config.learningRate = 0.3; config.l2 = 0.001
+        var gossip = GossipSettings()
+        gossip.period = .milliseconds(40)
+        gossip.evaluationPeriod = .milliseconds(200)
+        var membership = MembershipSettings()
+        membership.protocolPeriod = .milliseconds(200)
+        membership.pingTimeout = .milliseconds(60)
+        membership.shufflePeriod = .milliseconds(200)
+        let lines = Lines()
+        let ports = PortBook()
+        let (cfg, gs, ms) = (config, gossip, membership)
+        let host = try NodeHost(slotCount: 12, online: Array(0..<12), log: try LineWriter(path: nil)) { slot, seeds in
+            var learner = PeerLearner(shard: split.shards[slot], config: cfg, tableSeed: 99, peerSeed: UInt64(slot) + 1)
+            let c = CheckpointSettings(directory: root + "/peer-\(slot)", identity: "t \(slot)", period: .milliseconds(150))
+            let restored = PeerCheckpointing.restore(&learner, settings: c)
+            if restored.source != .none { lines.add("restored \(slot) round \(restored.round)") } else { lines.add("fresh \(slot): \(restored.summary)") }
+            var pc = PeerConfig(id: PeerID(UInt64(slot)), listen: .loopbackIPv4(port: ports.port(of: slot)),
+                                seeds: restored.seeds + seeds, swarmID: 9, gossip: gs, seed: UInt64(slot) * 7 + 1)
+            pc.membership = ms
+            pc.checkpoint = c
+            let node = try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
+                                    sink: { lines.add($0) })
+            ports.remember(slot, node.address.port)
+            return node
+        }
+        let notes = Lines()
+        let driver = try ScenarioDriver(host: host, timeline: timeline, first: 0) { notes.add($0) }
+        host.start()
+        driver.start()
+        let t0 = Date()
+        // Every peer has checkpointed well before the kill at 2.5 s (period 150 ms).
+        let early = pollSnapshots(host, timeout: 2) { snaps in snaps.allSatisfy { $0.stats.checkpointsSaved >= 2 } }
+        #expect(early.allSatisfy { $0.stats.checkpointsSaved >= 2 }, "checkpoints before the kill: \(early.map(\.stats.checkpointsSaved))")
+        Thread.sleep(forTimeInterval: max(0, 3.0 - Date().timeIntervalSince(t0)))
+        #expect(host.peer(inSlot: 2) == nil && host.peer(inSlot: 5) == nil, "killed at 2.5 s")
+        Thread.sleep(forTimeInterval: max(0, 3.7 - Date().timeIntervalSince(t0)))   // restarted at 3.5 s
+        let snaps = pollSnapshots(host, timeout: 15) { snaps in
+            snaps.count == 12 && snaps.filter { [2, 5].contains($0.peer.raw) }.allSatisfy { $0.counters.exchangesCompleted >= 3 }
+        }
+        driver.cancel()
+        host.stop()
+        let counts = driver.countsSnapshot
+        #expect(counts.kills == 2 && counts.restarts == 2 && counts.stragglers == 1, "\(counts)")
+        #expect(snaps.count == 12, "all peers online again")
+        // Restarted peers resumed from their checkpoints and took part again.
+        #expect(lines.all.filter { $0.hasPrefix("restored 2 ") || $0.hasPrefix("restored 5 ") }.count == 2, "\(lines.all.filter { $0.hasPrefix("restored") || $0.hasPrefix("fresh") })")
+        for s in snaps where [2, 5].contains(s.peer.raw) {
+            #expect(s.counters.exchangesCompleted >= 3, "peer \(s.peer) after restart")
+        }
+        // The straggler's rounds came about 5 times less often than the healthy peers'.
+        let healthy = snaps.filter { ![2, 5, 7].contains($0.peer.raw) }.map { Double($0.round) }.sorted()
+        let straggler = try #require(snaps.first { $0.peer.raw == 7 })
+        #expect(Double(straggler.round) < 0.5 * healthy[healthy.count / 2], "straggler round \(straggler.round), healthy median \(healthy[healthy.count / 2])")
+        // The datagram loss was injected.
+        #expect(snaps.map { $0.stats.dropped["fault_injected", default: 0] }.reduce(0, +) > 0)
+        #expect(notes.all.contains { $0.hasPrefix("kill 2 peers") })
+    }
+
+    @Test func partitionsAreRejectedWithAReason() throws {
+        let scenario = try Scenario.parse(text: "at 5s partition 0-2 | 3-5\nat 9s heal", file: "p.profile")
+        let host = NodeHost(peers: [], log: try LineWriter(path: nil))
+        #expect(throws: ScenarioDriver.DriverError.self) {
+            _ = try ScenarioDriver(host: host, timeline: scenario.timeline(peers: 6, duration: .seconds(10)), first: 0) { _ in }
+        }
+    }
+}
+
+/// Ports of slots: a restarted peer binds the port its predecessor had (0 before the first bind).
+final class PortBook: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ports: [Int: UInt16] = [:]
+    func port(of slot: Int) -> UInt16 { lock.withLock { ports[slot] ?? 0 } }
+    func remember(_ slot: Int, _ port: UInt16) { lock.withLock { ports[slot] = port } }
+}
