@@ -440,20 +440,17 @@ struct ByteSource {
         let b = try bytes(2)
         return UInt16(b[0]) | UInt16(b[1]) << 8
     }
-    mutating func u32() throws(CheckpointError.Reason) -> UInt32 {
-        guard data.count - offset >= 4 else { throw .truncated(at: data.count, needed: offset + 4) }
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(data[offset + k]) << (8 * k) }
-        offset += 4
+    /// A little-endian unsigned integer of `T`'s width.
+    mutating func littleEndian<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) throws(CheckpointError.Reason) -> T {
+        let n = MemoryLayout<T>.size
+        guard data.count - offset >= n else { throw .truncated(at: data.count, needed: offset + n) }
+        var v: T = 0
+        for k in 0..<n { v |= T(data[offset + k]) << (8 * k) }
+        offset += n
         return v
     }
-    mutating func u64() throws(CheckpointError.Reason) -> UInt64 {
-        guard data.count - offset >= 8 else { throw .truncated(at: data.count, needed: offset + 8) }
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(data[offset + k]) << (8 * k) }
-        offset += 8
-        return v
-    }
+    mutating func u32() throws(CheckpointError.Reason) -> UInt32 { try littleEndian(UInt32.self) }
+    mutating func u64() throws(CheckpointError.Reason) -> UInt64 { try littleEndian(UInt64.self) }
     /// `count` floats, each of which must be finite.
     mutating func finiteFloats(_ count: Int, _ field: String) throws(CheckpointError.Reason) -> [Float] {
         guard count >= 0, (data.count - offset) / 4 >= count else { throw .truncated(at: data.count, needed: offset + 4 * count) }
