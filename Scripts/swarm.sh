@@ -28,6 +28,9 @@
 #   --skip-build       use the existing .build/release/gossiprec
 #   --node-arg ARG     extra argument for every 'gossiprec node' (repeatable)
 #   --checkpoint-seconds S  crash-safe state: every peer checkpoints to OUT/checkpoints/peer-U every S seconds
+#   --profile FILE     churn/straggler profile (Scripts/profiles/*.profile) applied by the nodes to their peers on
+#                      the wall clock (kills, leaves, restarts from checkpoints, joins, datagram loss, stragglers);
+#                      implies --checkpoint-seconds 20 unless given
 #   --kill-at T        kill test: at T seconds SIGKILL a random third of the node processes (use --procs 3 or
 #                      more), truncate one killed peer's newest checkpoint (it must be detected, not loaded), and
 #                      restart the processes --restart-after S later (default 15) without a seed address: their
@@ -41,7 +44,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
 PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""; MODE=""
-CKPT=""; KILL_AT=""; RESTART_AFTER=15
+CKPT=""; KILL_AT=""; RESTART_AFTER=15; PROFILE=""
 NODE_ARGS=()
 say() { echo "swarm: $*" >&2; }
 die() { echo "swarm: error: $*" >&2; exit 1; }
@@ -64,6 +67,7 @@ while [[ $# -gt 0 ]]; do
         --node-arg) need "$@"; NODE_ARGS+=("$2"); shift 2 ;;
         --checkpoint-seconds) need "$@"; CKPT="$2"; shift 2 ;;
         --kill-at) need "$@"; KILL_AT="$2"; shift 2 ;;
+        --profile) need "$@"; PROFILE="$2"; shift 2 ;;
         --restart-after) need "$@"; RESTART_AFTER="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
@@ -89,6 +93,11 @@ mkdir -p "$OUT"
 if [[ -n "$KILL_AT" ]]; then
     [[ "$KILL_AT" =~ ^[0-9]+$ && "$RESTART_AFTER" =~ ^[0-9]+$ ]] || die "--kill-at and --restart-after take whole seconds"
     [[ $((KILL_AT + RESTART_AFTER)) -lt "$DURATION" ]] || die "--kill-at $KILL_AT + --restart-after $RESTART_AFTER must end before --duration $DURATION"
+    CKPT="${CKPT:-20}"
+fi
+if [[ -n "$PROFILE" ]]; then
+    [[ -r "$PROFILE" ]] || die "cannot read profile '$PROFILE'"
+    PROFILE="$(cd "$(dirname "$PROFILE")" && pwd)/$(basename "$PROFILE")"
     CKPT="${CKPT:-20}"
 fi
 if [[ -n "$CKPT" ]]; then
@@ -133,6 +142,7 @@ PEERS="${PEERS:-$USERS}"
 [[ "$PEERS" =~ ^[0-9]+$ && "$PEERS" -ge 2 && "$PEERS" -le "$USERS" ]] || die "--peers '$PEERS' must be in 2..$USERS"
 [[ $((PORT + PEERS)) -le 65535 ]] || die "ports $PORT..$((PORT + PEERS - 1)) exceed 65535"
 [[ "$PROCS" -le "$PEERS" ]] || PROCS="$PEERS"
+[[ -n "$PROFILE" ]] && NODE_ARGS+=(--profile "$PROFILE" --swarm-peers "$PEERS")
 
 # 4. The centralized reference on the same split.
 say "training the centralized MF reference on the same split"
@@ -146,7 +156,7 @@ cat > "$OUT/settings.txt" <<SET
 data=$DATA
 peers=$PEERS procs=$PROCS duration=$DURATION until_ratio=${UNTIL:-off}
 port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM
-mode=${MODE:-default} topology=${TOPOLOGY:-none (peer sampling)}
+profile=${PROFILE:-none} mode=${MODE:-default} topology=${TOPOLOGY:-none (peer sampling)}
 node_args=${NODE_ARGS[*]:-}
 central_hr10=$CENTRAL itempop_hr10=$ITEMPOP
 started=$(date -u +%FT%TZ)
@@ -171,7 +181,8 @@ for ((j = 0; j < PROCS && first < PEERS; j++)); do
     n=$(( PEERS - first < PER ? PEERS - first : PER ))
     FIRSTS[$j]=$first; COUNTS[$j]=$n
     join=()
-    [[ $j -gt 0 ]] && join=(--join "127.0.0.1:$PORT")
+    # Several seeds from the first process, so a seed that a profile keeps offline does not split the swarm.
+    [[ $j -gt 0 ]] && join=(--join "$(for k in 0 1 2 3 4 5 6 7; do printf '127.0.0.1:%d,' $((PORT + k)); done | sed 's/,$//')")
     launch "$j" "node-$j" "${join[@]}"
     first=$((first + n))
     sleep 0.3
