@@ -175,7 +175,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     /// Builds the peer of slot `i` (user firstUser + i): its data, its learner (resumed from its checkpoint when
     /// checkpoints are on), its config. `seeds`: peers of this process already running (used when neither
     /// --join nor a checkpoint names any).
-    func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], writer: LineWriter, restores: RestoreTally) throws -> PeerNode {
+    /// `origin`: when this process started; a peer started later (a profile's restart or join) logs times on
+    /// the process's clock, not from its own start.
+    func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], writer: LineWriter, restores: RestoreTally, origin: Date) throws -> PeerNode {
         let user = firstUser + i
         let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
         if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
@@ -209,7 +211,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
                             gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
         pc.checkpoint = checkpoint
-        pc.logTimeOffset = logTimeOffset
+        pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
         pc.membership = MembershipSettings()
         pc.faults = faults
         pc.clientGraph = clientGraph
@@ -250,8 +252,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             online = online.filter { !absent.contains(firstUser + $0) }
         }
         let command = self
+        let origin = Date()
         let host = try NodeHost(slotCount: peers, online: online, log: writer) { slot, seeds in
-            try command.makePeer(slot, seeds: seeds, writer: writer, restores: restores)
+            try command.makePeer(slot, seeds: seeds, writer: writer, restores: restores, origin: origin)
         }
         let nodes = host.peers
         if checkpointDir != nil {

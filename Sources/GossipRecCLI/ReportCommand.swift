@@ -13,9 +13,11 @@ struct ReportCommand: Subcommand {
         OptionSpec("summary", "FILE", "write the summary JSON here"),
         OptionSpec("svg", "FILE", "write an SVG plot of HR@10 and MB exchanged over time here"),
         OptionSpec("last", nil, "print only the final summary line"),
+        OptionSpec("online-window", "S", "churn: average HR@10/NDCG@10 only over peers online at each point (an evaluation in the last S seconds and no stop since); 0: every peer's latest evaluation", default: "0"),
     ]
 
     var logs: [String], bucket: Double, central: Double?, itempop: Double?, summaryPath: String?, svgPath: String?, lastOnly: Bool
+    var onlineWindow = 0.0
 
     init(_ o: ParsedOptions) throws {
         logs = try o.string("logs").split(separator: ",").map(String.init)
@@ -25,6 +27,7 @@ struct ReportCommand: Subcommand {
         summaryPath = o.optionalString("summary")
         svgPath = o.optionalString("svg")
         lastOnly = o.has("last")
+        onlineWindow = try o.double("online-window", in: 0...1e6)
     }
 
     struct Event { var t: Double; var peer: Int; var hit: Double?; var ndcg: Double?; var sent: Double; var round: Double }
@@ -57,7 +60,11 @@ struct ReportCommand: Subcommand {
     }
 
     /// At each bucket end: every peer's latest evaluation so far, averaged.
-    static func curve(_ events: [Event], bucket: Double) -> [Point] {
+    /// With `onlineWindow` > 0, metrics at each point average only the peers that count as online then: their
+    /// latest line (an evaluation, or the stop line that every peer writes when it leaves or the run ends) is
+    /// within the window, so a crashed or departed peer drops out once the window has passed. `evaluated` is
+    /// then the online peers' count.
+    static func curve(_ events: [Event], bucket: Double, onlineWindow: Double = 0) -> [Point] {
         guard let end = events.last?.t else { return [] }
         var latest: [Int: Event] = [:]
         var points: [Point] = []
@@ -65,7 +72,9 @@ struct ReportCommand: Subcommand {
         var edge = bucket
         while true {
             while i < events.count && events[i].t <= edge { latest[events[i].peer] = events[i]; i += 1 }
-            let evals = latest.values.filter { $0.hit != nil }
+            let evals = latest.values.filter { e in
+                e.hit != nil && (onlineWindow <= 0 || e.t >= min(edge, end) - onlineWindow)
+            }
             let n = max(latest.count, 1)
             points.append(Point(t: min(edge, end), hr10: evals.isEmpty ? 0 : evals.map { $0.hit! }.reduce(0, +) / Double(evals.count),
                                 ndcg10: evals.isEmpty ? 0 : evals.map { $0.ndcg! }.reduce(0, +) / Double(evals.count),
@@ -79,7 +88,7 @@ struct ReportCommand: Subcommand {
 
     func run() throws -> Int32 {
         let events = try Self.readEvents(logs)
-        let points = Self.curve(events, bucket: bucket)
+        let points = Self.curve(events, bucket: bucket, onlineWindow: onlineWindow)
         guard let last = points.last else { Console.err("report: no events in \(logs.joined(separator: ", "))"); return 1 }
         if !lastOnly {
             Console.out("   time s   round   HR@10  NDCG@10  MB sent/peer  peers evaluated")
@@ -96,7 +105,10 @@ struct ReportCommand: Subcommand {
         if let p = itempop { j.add("itempop_hr10", p) }
         j.add("mb_per_peer", last.mbPerPeer, digits: 2)
         j.add("mean_round", last.meanRound, digits: 1)
-        if let c = central, let reach = points.first(where: { $0.hr10 >= 0.9 * c && $0.evaluated * 10 >= peerCount * 9 }) {
+        // Reached when the mean is over at least 90% of the peers (with --online-window: of those online).
+        let coverage = { (p: Point) in onlineWindow > 0 ? p.evaluated > 0 : p.evaluated * 10 >= peerCount * 9 }
+        if onlineWindow > 0 { j.add("online_peers", last.evaluated) }
+        if let c = central, let reach = points.first(where: { $0.hr10 >= 0.9 * c && coverage($0) }) {
             j.add("seconds_to_90pct_central", reach.t, digits: 1)
         }
         if let path = summaryPath { try writeAtomically(j.text + "\n", to: path) }
