@@ -87,7 +87,10 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         // /proc/net/* is read page by page and can skip rows while other suites open and close sockets, so take
         // the best of a few reads for this sanity check of the helper itself.
         var seen = 0
-        for _ in 0..<40 where seen < 40 { seen = max(seen, socketsTouching(ports: ports).count) }
+        for _ in 0..<200 where seen < 40 {
+            seen = max(seen, socketsTouching(ports: ports).count)
+            if seen < 40 { Thread.sleep(forTimeInterval: 0.01) }
+        }
         #expect(seen >= 40, "each peer holds a UDP and a TCP socket")
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
