@@ -29,13 +29,24 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
     public var isIPv6: Bool { ip.count == 16 }
 
     /// "127.0.0.1:7000" or "[::1]:7000".
-    public var description: String {
-        if ip.count == 4 { return ip.map(String.init).joined(separator: ".") + ":\(port)" }
+    public var description: String { (isIPv6 ? "[\(host)]" : host) + ":\(port)" }
+
+    /// The address alone, without brackets or port: "127.0.0.1" or "0:0:0:0:0:0:0:1" (the form of topology
+    /// files' `host=` and checkpoints' known peers; `init?(host:port:)` reads it back).
+    public var host: String {
+        if ip.count == 4 { return ip.map(String.init).joined(separator: ".") }
         var groups: [String] = []
         for i in stride(from: 0, to: 16, by: 2) {
             groups.append(String(UInt16(ip[i]) << 8 | UInt16(ip[i + 1]), radix: 16))
         }
-        return "[" + groups.joined(separator: ":") + "]:\(port)"
+        return groups.joined(separator: ":")
+    }
+
+    /// A numeric host ("10.0.0.5", "::1" or "[::1]") and a port; nil if the host is not an IP literal.
+    public init?(host: some StringProtocol, port: UInt16) {
+        var h = Substring(host)
+        if h.hasPrefix("[") && h.hasSuffix("]") { h = h.dropFirst().dropLast() }
+        self.init(parsing: h.contains(":") ? "[\(h)]:\(port)" : "\(h):\(port)")
     }
 
     /// Parses "a.b.c.d:port" or "[ipv6]:port" (IPv6 with "::" compression). Host names are not

@@ -152,20 +152,13 @@ public struct Topology: Hashable, Sendable {
             for line in c.split(separator: "\n", omittingEmptySubsequences: false) { s += "# \(line)\n" }
         }
         for (i, a) in addresses.enumerated() {
-            if let a { s += "# peer \(i) host=\(Topology.hostText(a)) port=\(a.port)\n" }
+            if let a { s += "# peer \(i) host=\(a.host) port=\(a.port)\n" }
         }
         let weighted = isWeighted
         for e in edges {
             s += weighted ? "\(e.from) \(e.to) \(e.weight)\n" : "\(e.from) \(e.to)\n"
         }
         return s
-    }
-
-    /// "10.0.0.5" or "2001:db8:0:0:0:0:0:1" (no brackets, no port).
-    static func hostText(_ a: PeerAddress) -> String {
-        let d = a.description
-        let noPort = String(d[..<d.lastIndex(of: ":")!])
-        return a.isIPv6 ? String(noPort.dropFirst().dropLast()) : noPort
     }
 }
 

@@ -170,9 +170,7 @@ struct TopologyParser {
         guard let port = UInt16(portText), port > 0 else {
             error(line, .badDirective, "port '\(portText)' of peer \(index) is not in 1...65535"); return
         }
-        var h = host
-        if h.hasPrefix("[") && h.hasSuffix("]") { h = h.dropFirst().dropLast() }
-        guard let address = PeerAddress(parsing: h.contains(":") ? "[\(h)]:\(port)" : "\(h):\(port)") else {
+        guard let address = PeerAddress(host: host, port: port) else {
             error(line, .badDirective, "host '\(host)' of peer \(index) is not an IPv4 or IPv6 literal (host names are not resolved)")
             return
         }

@@ -113,7 +113,7 @@ struct TopologyCommand: Subcommand {
             recipe = r
             if let h = o.optionalString("hosts") {
                 hosts = h.split(separator: ",").map(String.init)
-                for host in hosts where Self.address(host, port: 1) == nil {
+                for host in hosts where PeerAddress(host: host, port: 1) == nil {
                     throw CLIError.badValue(option: "--hosts", value: host, expected: "an IPv4 or IPv6 literal (host names are not resolved)")
                 }
                 guard !hosts.isEmpty else { throw CLIError.badValue(option: "--hosts", value: h, expected: "a comma-separated list of IP addresses") }
@@ -182,12 +182,6 @@ struct TopologyCommand: Subcommand {
         return 0
     }
 
-    static func address(_ host: String, port: Int) -> PeerAddress? {
-        var h = Substring(host)
-        if h.hasPrefix("[") && h.hasSuffix("]") { h = h.dropFirst().dropLast() }
-        return PeerAddress(parsing: h.contains(":") ? "[\(h)]:\(port)" : "\(h):\(port)")
-    }
-
     func generate() throws -> Int32 {
         let r = recipe!
         var t: Topology
@@ -200,7 +194,7 @@ struct TopologyCommand: Subcommand {
                 throw CLIError.badValue(option: "--port", value: String(port), expected: "at most \(65536 - perHost) so \(perHost) peers per host fit below 65536")
             }
             var addrs: [Int: PeerAddress] = [:]
-            for i in 0..<r.peers { addrs[i] = Self.address(hosts[i / perHost], port: port + i % perHost)! }
+            for i in 0..<r.peers { addrs[i] = PeerAddress(host: hosts[i / perHost], port: UInt16(port + i % perHost))! }
             do { t = try t.withAddresses(addrs) } catch {
                 throw CLIError.badValue(option: "--hosts", value: hosts.joined(separator: ","), expected: "distinct hosts (\(error))")
             }

@@ -50,14 +50,8 @@ public enum PeerCheckpointing {
         result.source = loaded.source
         result.round = checkpoint.round
         result.clock = checkpoint.clock
-        result.seeds = checkpoint.knownPeers.compactMap { PeerAddress(parsing: "\($0.host):\($0.port)") }
+        result.seeds = checkpoint.knownPeers.compactMap { PeerAddress(host: $0.host, port: $0.port) }
         return result
-    }
-
-    /// "127.0.0.1" or "[::1]": the host part of `address`, which `PeerAddress(parsing: host + ":" + port)` reads back.
-    static func hostText(_ address: PeerAddress) -> String {
-        let text = PeerAddress(ip: address.ip, port: 0).description
-        return String(text.dropLast(2))
     }
 
     static func jsonString(_ s: String) -> String {

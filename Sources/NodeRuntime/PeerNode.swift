@@ -54,8 +54,8 @@ public struct CheckpointSettings: Sendable {
     /// Checked on load: a checkpoint of another swarm or peer is rejected, never loaded.
     public var identity: String
     public var period: Duration = .seconds(30)
-    /// At most this many known peers are saved (the live ones membership knows, lowest ids first after a
-    /// random rotation), enough to rejoin without a seed address.
+    /// At most this many known peers are saved (a random sample of the live ones membership knows), enough
+    /// to rejoin without a seed address.
     public var maxKnownPeers = 32
     public init(directory: String, identity: String, period: Duration = .seconds(30)) {
         self.directory = directory; self.identity = identity; self.period = period
@@ -111,7 +111,7 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count <= 2, let host = parts.first, !host.isEmpty else { return nil }
         // PeerAddress parses numeric hosts; a port is needed, any will do.
-        guard let a = PeerAddress(parsing: host.contains(":") ? "[\(host)]:0" : "\(host):0") else { return nil }
+        guard let a = PeerAddress(host: host, port: 0) else { return nil }
         let bits = a.ip.count * 8
         var length = bits
         if parts.count == 2 {
@@ -130,11 +130,7 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// "10.77.2.0/24".
-    public var description: String {
-        let a = PeerAddress(ip: network, port: 0).description
-        let host = network.count == 4 ? String(a.dropLast(2)) : String(a.dropFirst().dropLast(3))
-        return host + "/\(length)"
-    }
+    public var description: String { PeerAddress(ip: network, port: 0).host + "/\(length)" }
 
     private static func maskByte(index: Int, length: Int) -> UInt8 {
         let covered = length - index * 8
@@ -260,7 +256,7 @@ public final class PeerNode: @unchecked Sendable {
                 perform(membership.onJoin(seeds: config.seeds, now: t))
             }
             perform(gossip.onStart(now: t))
-            if clientGraph != nil { perform(clientGraph!.onStart(now: t)) }
+            if let d = clientGraph?.onStart(now: t) { perform(d) }
             if let c = config.checkpoint { scheduleCheckpoint(every: c.period) }
         }
     }
@@ -300,9 +296,9 @@ public final class PeerNode: @unchecked Sendable {
             case .send(let message, let to): sendDatagram(message, to: to)
             case .schedule(let timer, let after): schedule(after: after) { [self] in perform(membership.onTimer(timer, now: now)) }
             case .memberUp(let peer, let address):
-                if clientGraph != nil { perform(clientGraph!.onPeerSeen(peer, address: address, now: now)) }
+                if let d = clientGraph?.onPeerSeen(peer, address: address, now: now) { perform(d) }
             case .memberDown(let peer, _):
-                if clientGraph != nil { perform(clientGraph!.onPeerDead(peer)) }
+                if let d = clientGraph?.onPeerDead(peer) { perform(d) }
             case .log: break
             }
         }
@@ -314,8 +310,7 @@ public final class PeerNode: @unchecked Sendable {
             case .send(let message, _, let address): sendDatagram(message, to: address)
             case .schedule(let timer, let after):
                 schedule(after: after) { [self] in
-                    guard clientGraph != nil else { return }
-                    perform(clientGraph!.onTimer(timer, now: now))
+                    if let d = clientGraph?.onTimer(timer, now: now) { perform(d) }
                 }
             case .neighboursChanged: break
             }
@@ -351,7 +346,7 @@ public final class PeerNode: @unchecked Sendable {
         if staticNeighbours == nil, clientGraph != nil {
             // Client graph: a similar neighbour (or, with the exploration share, any known peer) that membership
             // does not believe dead; else a random live peer as in dynamic mode.
-            if let peer = clientGraph!.choosePartner(), let address = clientGraph!.address(of: peer),
+            if let peer = clientGraph?.choosePartner(), let address = clientGraph?.address(of: peer),
                membership.status(of: peer)?.isLive ?? true {
                 return (peer, address)
             }
@@ -381,7 +376,7 @@ public final class PeerNode: @unchecked Sendable {
             live.shuffle(using: &faultRNG)
             live = Array(live.prefix(settings.maxKnownPeers))
         }
-        let known = live.map { KnownPeer(id: $0.peer.raw, host: PeerCheckpointing.hostText($0.address), port: $0.address.port,
+        let known = live.map { KnownPeer(id: $0.peer.raw, host: $0.address.host, port: $0.address.port,
                                          incarnation: $0.status.incarnation) }
         let checkpoint = PeerCheckpoint(learner: gossip.learner, identity: settings.identity,
                                         savedAt: Date().timeIntervalSince1970, knownPeers: known, mergeRule: mergeName)
@@ -468,7 +463,7 @@ public final class PeerNode: @unchecked Sendable {
         if env.message.wireType.channel != .datagram { stats.drop("model_on_udp"); return }
         let from = PeerAddress(ip: sender.ipBytes, port: sender.port)
         if case .interests = env.message {
-            if clientGraph != nil { perform(clientGraph!.onMessage(env.message, from: env.sender, address: from, now: now)) }
+            if let d = clientGraph?.onMessage(env.message, from: env.sender, address: from, now: now) { perform(d) }
             else { stats.drop("client_graph_off") }
             return
         }
