@@ -9,7 +9,6 @@ import SocketTransport
 public final class LineWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "gossiprec.log")
     private let handle: FileHandle?
-    private var buffer: [UInt8] = []
 
     /// nil path: lines are discarded.
     public init(path: String?) throws {
@@ -23,29 +22,20 @@ public final class LineWriter: @unchecked Sendable {
         }
     }
 
+    /// Written at once, one write(2) per line (a few hundred a second at most), so a process killed with
+    /// SIGKILL loses no line it had logged.
     public func write(_ line: String) {
-        guard handle != nil else { return }
-        queue.async { [self] in
-            buffer.append(contentsOf: line.utf8)
-            buffer.append(0x0A)
-            // Written at once (one write(2) per line, a few hundred a second at most): a process killed with
-            // SIGKILL loses no line it had logged.
-            drain()
-        }
+        guard let handle else { return }
+        queue.async { handle.write(Data(line.utf8) + [0x0A]) }
     }
 
-    private func drain() {
-        guard let handle, !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
+    /// Waits for the lines written so far, then fsyncs.
     public func flush() {
-        queue.sync { drain(); try? handle?.synchronize() }
+        queue.sync { try? handle?.synchronize() }
     }
 
     public func close() {
-        queue.sync { drain(); try? handle?.close() }
+        queue.sync { try? handle?.close() }
     }
 }
 
@@ -68,15 +58,15 @@ public final class NodeHost: @unchecked Sendable {
         self.factory = nil
     }
 
-    /// `slotCount` slots; those in `online` are built now (in slot order; each later one gets the earlier ones'
-    /// addresses as seeds), the others stay offline until `launch`.
+    /// `slotCount` slots; those in `online` are built now (in slot order; each later one gets the first one's
+    /// address as its seed), the others stay offline until `launch`.
     public init(slotCount: Int, online: [Int], log: LineWriter,
                 factory: @escaping @Sendable (_ slot: Int, _ seeds: [PeerAddress]) throws -> PeerNode) throws {
         self.log = log
         self.factory = factory
         var slots = [PeerNode?](repeating: nil, count: slotCount)
         for i in online.sorted() {
-            slots[i] = try factory(i, slots.compactMap { $0?.address }.prefix(1).map { $0 })
+            slots[i] = try factory(i, Array(slots.compactMap { $0?.address }.prefix(1)))
         }
         self.slots = slots
     }

@@ -38,7 +38,8 @@ public final class ScenarioDriver: @unchecked Sendable {
     private var straggle: [Int: (compute: Double, delay: Duration)] = [:]
     private var loss = 0.0
     private var cancelled = false
-    public private(set) var counts = Counts()
+    /// On `queue`; read with `countsSnapshot`.
+    private var counts = Counts()
 
     /// `timeline`: the whole swarm's expanded events; only those of slots `first ..< first + host.slotCount`
     /// (and swarm-wide ones) are applied. `note` receives one line per applied event.
@@ -91,12 +92,9 @@ public final class ScenarioDriver: @unchecked Sendable {
             if graceful { counts.leaves += n } else { counts.kills += n }
             if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(e.peers))") }
         case .restart, .join:
-            var n = 0
-            for p in e.peers where host.peer(inSlot: p - first) == nil {
-                if launch(p, attempt: 1) { n += 1 }
-            }
-            if e.action == .join { counts.joins += n } else { counts.restarts += n }
-            if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(e.peers))") }
+            let due = e.peers.filter { host.peer(inSlot: $0 - first) == nil }
+            for p in due { launch(p, joining: e.action == .join, attempt: 1) }
+            if !due.isEmpty { note("\(e.action) \(due.count) peer\(due.count == 1 ? "" : "s"): \(Scenario.formatPeers(due))") }
         case .loss(let p):
             loss = p
             for node in host.peers { node.updateFaults { $0.dropOutgoingDatagrams = p } }
@@ -114,23 +112,23 @@ public final class ScenarioDriver: @unchecked Sendable {
         }
     }
 
-    /// Builds and starts a peer for swarm index `p`; a port still held by the closing old peer is retried.
-    private func launch(_ p: Int, attempt: Int) -> Bool {
+    /// Builds and starts a peer for swarm index `p` (counted once it runs); a port still held by the closing
+    /// old peer is retried.
+    private func launch(_ p: Int, joining: Bool, attempt: Int) {
         do {
-            guard let node = try host.launch(p - first) else { return false }
+            guard let node = try host.launch(p - first) else { return }
             configure(node, peer: p)
-            return true
+            if joining { counts.joins += 1 } else { counts.restarts += 1 }
         } catch {
             if attempt < 5 {
                 queue.asyncAfter(deadline: .now() + .milliseconds(500)) { [self] in
                     guard !cancelled, host.peer(inSlot: p - first) == nil else { return }
-                    _ = launch(p, attempt: attempt + 1)
+                    launch(p, joining: joining, attempt: attempt + 1)
                 }
             } else {
                 counts.failedLaunches += 1
                 note("could not start peer \(p): \(error)")
             }
-            return false
         }
     }
 
