@@ -392,3 +392,23 @@ public struct ClientGraphInstance: Sendable {
         }
     }
 }
+
+extension ClientGraphInstance {
+    /// For experiments and tests without a network: peer `a` of `peers` (peer i has PeerID i) meets peer `b`
+    /// through peer sampling, and every disclosure and reply this causes is delivered at once, in order, until
+    /// quiet. Returns the number of messages delivered.
+    @discardableResult
+    public static func meet(_ a: Int, _ b: Int, in peers: inout [ClientGraphInstance],
+                            address: (Int) -> PeerAddress, now: Instant) -> Int {
+        var queue = peers[a].onPeerSeen(PeerID(UInt64(b)), address: address(b), now: now).map { (a, $0) }
+        var delivered = 0
+        while !queue.isEmpty {
+            let (sender, d) = queue.removeFirst()
+            guard case .send(let m, let to, _) = d else { continue }
+            delivered += 1
+            let out = peers[Int(to.raw)].onMessage(m, from: PeerID(UInt64(sender)), address: address(sender), now: now)
+            queue += out.map { (Int(to.raw), $0) }
+        }
+        return delivered
+    }
+}

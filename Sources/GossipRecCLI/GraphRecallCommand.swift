@@ -56,16 +56,7 @@ struct GraphRecallCommand: Subcommand {
                 ClientGraphInstance(id: PeerID(UInt64(u)), realItems: items, catalogueSize: data.itemCount, settings: settings, seed: seed &+ UInt64(u))
             }
             let address = { (i: Int) in PeerAddress(ip: [10, 0, UInt8(i >> 8), UInt8(i & 0xFF)], port: 7000) }
-            // Delivers a's directives and every reply they cause, until quiet.
-            func meet(_ a: Int, _ b: Int) {
-                var queue = peers[a].onPeerSeen(PeerID(UInt64(b)), address: address(b), now: .zero).map { (a, $0) }
-                while !queue.isEmpty {
-                    let (sender, d) = queue.removeFirst()
-                    guard case .send(let m, let to, _) = d else { continue }
-                    let out = peers[Int(to.raw)].onMessage(m, from: PeerID(UInt64(sender)), address: address(sender), now: .zero)
-                    queue += out.map { (Int(to.raw), $0) }
-                }
-            }
+            func meet(_ a: Int, _ b: Int) { ClientGraphInstance.meet(a, b, in: &peers, address: address, now: .zero) }
             var rng = SplitMix64(seed: seed ^ 0x6E7)
             var met = [Set<Int>](repeating: [], count: n)
             for a in 0..<n {

@@ -21,22 +21,9 @@ struct GraphSwarm {
         }
     }
 
-    /// Delivers directives (and the replies they cause) until quiet.
-    mutating func run(_ from: Int, _ directives: [ClientGraphDirective]) {
-        var queue = directives.map { (from, $0) }
-        while !queue.isEmpty {
-            let (sender, d) = queue.removeFirst()
-            guard case .send(let m, let to, _) = d else { continue }
-            delivered += 1
-            let out = peers[Int(to.raw)].onMessage(m, from: PeerID(UInt64(sender)), address: Self.address(sender), now: now)
-            queue += out.map { (Int(to.raw), $0) }
-        }
-    }
-
     /// Peer `a` meets peer `b` through peer sampling.
     mutating func meet(_ a: Int, _ b: Int) {
-        let out = peers[a].onPeerSeen(PeerID(UInt64(b)), address: Self.address(b), now: now)
-        run(a, out)
+        delivered += ClientGraphInstance.meet(a, b, in: &peers, address: Self.address, now: now)
     }
 
     /// Every peer meets every other (an upper bound of what peer sampling eventually offers).
@@ -172,11 +159,12 @@ struct GraphSwarm {
 
     @Test func oneRoundTripScoresBothSidesWithoutEchoes() {
         var swarm = GraphSwarm(log: Self.planted, settings: Self.settings(), seed: 7)
-        let first = swarm.peers[0].onPeerSeen(PeerID(6), address: GraphSwarm.address(6), now: .zero)
+        var probe = swarm.peers[0]   // a copy: what peer 0 sends when it meets peer 6
+        let first = probe.onPeerSeen(PeerID(6), address: GraphSwarm.address(6), now: .zero)
         guard case .send(.interests(_, _, _, true), PeerID(6), _) = first.first else {
             Issue.record("expected a disclosure asking for a reply: \(first)"); return
         }
-        swarm.run(0, first)
+        swarm.meet(0, 6)
         #expect(swarm.delivered == 2, "a disclosure and one reply")
         #expect(swarm.peers[0].similarity(of: PeerID(6)) != nil)
         #expect(swarm.peers[6].similarity(of: PeerID(0)) != nil)
