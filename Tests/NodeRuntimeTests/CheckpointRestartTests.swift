@@ -15,8 +15,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let settings = { (u: Int) in CheckpointSettings(directory: root + "/peer-\(u)", identity: "test user \(u)", period: .milliseconds(150)) }
         let lines = Lines()
-        var config = TrainingConfig()
-        config.dimension = 8; config.optimizer = .sgd; config.learningRate = 0.3; config.l2 = 0.001
+        let config = fastTestSettings(period: .milliseconds(40)).config
         let learner = { (u: Int) in PeerLearner(shard: split.shards[u], config: config, tableSeed: 99, peerSeed: UInt64(u) + 1) }
         let nodes = try makeSwarm(split: split, count: 15, period: .milliseconds(40), lines: lines) { pc in
             pc.checkpoint = settings(Int(pc.id.raw))

@@ -48,9 +48,8 @@ final class Lines: @unchecked Sendable {
     var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
 }
 
-/// Builds `count` peers over a planted split on 127.0.0.1 with fast timers; the first is everyone's seed.
-func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lines,
-               configure: (inout PeerConfig) -> Void = { _ in }) throws -> [PeerNode] {
+/// The small model and fast timers of the loopback swarm tests.
+func fastTestSettings(period: Duration) -> (config: TrainingConfig, gossip: GossipSettings, membership: MembershipSettings) {
     var config = TrainingConfig()
     config.dimension = 8
     config.optimizer = .sgd
@@ -63,6 +62,13 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
     membership.protocolPeriod = .milliseconds(200)
     membership.pingTimeout = .milliseconds(60)
     membership.shufflePeriod = .milliseconds(200)
+    return (config, gossip, membership)
+}
+
+/// Builds `count` peers over a planted split on 127.0.0.1 with fast timers; the first is everyone's seed.
+func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lines,
+               configure: (inout PeerConfig) -> Void = { _ in }) throws -> [PeerNode] {
+    let (config, gossip, membership) = fastTestSettings(period: period)
     var nodes: [PeerNode] = []
     for u in 0..<count {
         let learner = PeerLearner(shard: split.shards[u], config: config, tableSeed: 99, peerSeed: UInt64(u) + 1)

@@ -22,18 +22,9 @@ import Testing
         let timeline = scenario.timeline(peers: 12, duration: .seconds(10), seed: 1)
         #expect(timeline.contains { $0.action == .kill && $0.peers == [2, 5] })
 
-        var config = TrainingConfig()
-        config.dimension = 8; config.optimizer = .sgd; config.learningRate = 0.3; config.l2 = 0.001
-        var gossip = GossipSettings()
-        gossip.period = .milliseconds(40)
-        gossip.evaluationPeriod = .milliseconds(200)
-        var membership = MembershipSettings()
-        membership.protocolPeriod = .milliseconds(200)
-        membership.pingTimeout = .milliseconds(60)
-        membership.shufflePeriod = .milliseconds(200)
         let lines = Lines()
         let ports = PortBook()
-        let (cfg, gs, ms) = (config, gossip, membership)
+        let (cfg, gs, ms) = fastTestSettings(period: .milliseconds(40))
         let host = try NodeHost(slotCount: 12, online: Array(0..<12), log: try LineWriter(path: nil)) { slot, seeds in
             var learner = PeerLearner(shard: split.shards[slot], config: cfg, tableSeed: 99, peerSeed: UInt64(slot) + 1)
             let c = CheckpointSettings(directory: root + "/peer-\(slot)", identity: "t \(slot)", period: .milliseconds(150))
