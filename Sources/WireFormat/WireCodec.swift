@@ -130,12 +130,13 @@ public enum WireCodec {
     }
 
     private static func writeAddress(_ a: PeerAddress, field: String, into w: inout ByteWriter) throws(DecodeError) {
-        // `ip` is a public var, so its length is re-checked here rather than trusted to the initializer.
-        guard a.ip.count == 4 || a.ip.count == 16 else {
-            throw .invalid("\(field) has \(a.ip.count) address bytes (must be 4 or 16)")
+        if let v4 = a.ipv4Value {
+            w.writeInteger(UInt8(4))
+            w.writeInteger(v4.byteSwapped)   // network order: writeInteger writes little-endian
+        } else {
+            w.writeInteger(UInt8(16))
+            w.writeBytes(a.ip)
         }
-        w.writeInteger(UInt8(a.ip.count))
-        w.writeBytes(a.ip)
         w.writeInteger(a.port)
     }
 
@@ -374,6 +375,10 @@ public enum WireCodec {
         let length: UInt8 = try r.read()
         guard length == 4 || length == 16 else {
             throw .invalid("\(field) has address length \(length) (must be 4 or 16)")
+        }
+        if length == 4 {
+            let v4: UInt32 = try r.read()   // read little-endian; the bytes are in network order
+            return PeerAddress(ipv4: v4.byteSwapped, port: try r.read())
         }
         let ip = try r.read(byteCount: Int(length))
         return PeerAddress(ip: ip, port: try r.read())

@@ -166,10 +166,8 @@ func encodeError(_ e: Envelope, limits: WireLimits = .default) -> DecodeError? {
         bad = m; bad.weights[0] = .infinity
         #expect(encodeError(push(bad)) == .nonFiniteFloat(field: "modelPush.model.weights[0]"))
 
-        var address = PeerAddress.ipv4(1, 2, 3, 4, port: 5)
-        address.ip.append(5)
-        #expect(encodeError(Envelope(swarmID: 1, sender: PeerID(1), sequence: 1,
-                                     message: .join(address: address, incarnation: 1)))?.reason == "invalid")
+        // An address of other than 4 or 16 bytes cannot be built any more (PeerAddress stores two integers and its
+        // `ip` setter traps), so the encoder has no such address to refuse; the decoder still rejects one.
         let updates = (0..<33).map { MemberUpdate(peer: PeerID(UInt64($0)), address: .ipv4(1, 1, 1, 1, port: 1),
                                                    status: .alive(incarnation: 0)) }
         #expect(encodeError(Envelope(swarmID: 1, sender: PeerID(1), sequence: 1, message: .ping(seq: 1, updates: updates)))
