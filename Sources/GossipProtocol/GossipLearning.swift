@@ -157,7 +157,7 @@ public struct GossipLearningInstance: Sendable {
         counters.rounds += 1
         let saved = (learner.items, learner.user)
         for _ in 0..<settings.localEpochs { learner.trainLocal(absorbingWith: merge) }
-        if !(learner.items.isFinite && learner.user.values.allSatisfy(\.isFinite)) {
+        if !(learner.items.isFinite && ModelChecks.allFinite(learner.user.values)) {
             learner.items = saved.0
             learner.user = saved.1
             counters.rollbacks += 1
@@ -176,22 +176,20 @@ public struct GossipLearningInstance: Sendable {
     public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant, weightScale: Float = 1) -> [GossipDirective] {
         switch message {
         case .modelPush(let seq, let model, let wantsReply):
-            guard learner.items.accepts(model) else {
+            // The reply is this peer's copy from before the merge; `learner.merge` checks the payload (shape,
+            // finite numbers) and changes nothing if it fails.
+            let mine = wantsReply ? snapshot() : nil
+            guard learner.merge(model, using: merge, weightScale: weightScale) else {
                 counters.pushesDeclined += 1
                 let reason: DeclineReason = model.values.allSatisfy(\.isFinite) && model.weights.allSatisfy(\.isFinite) ? .shapeMismatch : .nonFinite
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
             }
-            let mine = wantsReply ? snapshot() : nil
-            learner.merge(model, using: merge, weightScale: weightScale)
             counters.mergesApplied += 1
             return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
-            if learner.items.accepts(model) {
-                learner.merge(model, using: merge, weightScale: weightScale)
-                counters.mergesApplied += 1
-            }
+            if learner.merge(model, using: merge, weightScale: weightScale) { counters.mergesApplied += 1 }
             return []
         case .modelDecline(let seq, _):
             if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }

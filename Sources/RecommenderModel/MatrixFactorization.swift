@@ -66,7 +66,7 @@ public struct ItemTable: Sendable, Equatable {
 
     /// True when every parameter is finite (a poisoned model must never be used).
     public var isFinite: Bool {
-        factors.allSatisfy(\.isFinite) && bias.allSatisfy(\.isFinite)
+        ModelChecks.allFinite(factors) && ModelChecks.allFinite(bias)
     }
 }
 

@@ -6,10 +6,12 @@ import Glibc
 /// variants implement the same protocol.
 public protocol MergeRule: Sendable {
     var name: String { get }
-    /// Folds `incoming` into `local`. `localRound` is the receiver's model clock (`PeerLearner.clock`), to be
-    /// compared with `incoming.round` for staleness. The caller advances its clock after the merge
-    /// (`PeerLearner.merge(_:using:)`).
-    func merge(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64)
+    /// Folds `incoming`, which has already passed `local.accepts(incoming)`, into `local`. `localRound` is the
+    /// receiver's model clock (`PeerLearner.clock`), to be compared with `incoming.round` for staleness. The
+    /// caller advances its clock after the merge (`PeerLearner.merge(_:using:)`). Call `merge(_:into:localRound:)`
+    /// for a payload that has not been checked: the check is a pass over the whole payload, so a peer makes it
+    /// once per received copy rather than once per layer.
+    func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64)
     /// True when the rule must see each local epoch (`absorbLocalEpoch`): the caller then keeps a copy of the
     /// table from before the epoch.
     var absorbsLocalEpochs: Bool { get }
@@ -19,6 +21,13 @@ public protocol MergeRule: Sendable {
 }
 
 extension MergeRule {
+    /// Folds `incoming` into `local` (`mergeAccepted`) if `local.accepts(incoming)`; a payload of another shape
+    /// or with any non-finite number is ignored whole.
+    public func merge(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64) {
+        guard local.accepts(incoming) else { return }
+        mergeAccepted(incoming, into: &local, localRound: localRound)
+    }
+
     /// By default a rule keeps the epoch's moves and step counts as they are.
     public var absorbsLocalEpochs: Bool { false }
     public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {}
@@ -64,12 +73,23 @@ extension ItemTable {
 
     /// The rows whose training weight is at least `minWeight`, as a payload (all rows with `minWeight: 0`).
     public func payload(round: UInt64, minWeight: Float = 0) -> ModelPayload {
-        var ids: [UInt32] = [], ws: [Float] = [], vals: [Float] = []
         let d = dimension
-        ids.reserveCapacity(itemCount); ws.reserveCapacity(itemCount); vals.reserveCapacity(itemCount * (d + 1))
-        for i in 0..<itemCount where trainedSteps[i] >= minWeight {
-            ids.append(UInt32(i)); ws.append(trainedSteps[i])
-            vals.append(contentsOf: factors[i * d..<(i + 1) * d]); vals.append(bias[i])
+        let rows = trainedSteps.reduce(0) { $0 + ($1 >= minWeight ? 1 : 0) }
+        // Filled through raw buffers (one copy of each row): this runs twice per exchange, and appending array
+        // slices row by row spent most of its time on reference counting.
+        var ids = [UInt32](repeating: 0, count: rows), ws = [Float](repeating: 0, count: rows)
+        let vals = [Float](unsafeUninitializedCapacity: rows * (d + 1)) { V, count in
+            factors.withUnsafeBufferPointer { F in
+                var r = 0
+                for i in 0..<itemCount where trainedSteps[i] >= minWeight {
+                    ids[r] = UInt32(i); ws[r] = trainedSteps[i]
+                    let dst = V.baseAddress! + r * (d + 1)
+                    dst.initialize(from: F.baseAddress! + i * d, count: d)
+                    (dst + d).initialize(to: bias[i])
+                    r += 1
+                }
+                count = r * (d + 1)
+            }
         }
         return ModelPayload(itemCount: UInt32(itemCount), dimension: UInt16(d + 1), round: round, items: ids, weights: ws, values: vals)
     }
@@ -104,8 +124,7 @@ public struct WeightedAverageMerge: MergeRule {
         self.halfLife = halfLife; self.combine = combine
     }
 
-    public func merge(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
-        guard t.accepts(p) else { return }
+    public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
         let age = localRound > p.round ? Double(localRound - p.round) : 0
         let s = Float(halfLife.isFinite ? pow(2, -age / halfLife) : 1)
         let d = t.dimension, w = t.wireDimension

@@ -4,7 +4,7 @@
 public struct NoMerge: MergeRule {
     public var name: String { "none" }
     public init() {}
-    public func merge(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64) {}
+    public func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64) {}
 }
 
 /// Diagnostic lower bound: item rows never move (each local epoch's item steps are undone), only the private
@@ -12,7 +12,7 @@ public struct NoMerge: MergeRule {
 public struct FrozenItemsMerge: MergeRule {
     public var name: String { "frozen" }
     public init() {}
-    public func merge(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64) {}
+    public func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64) {}
     public var absorbsLocalEpochs: Bool { true }
     public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {
         table = before

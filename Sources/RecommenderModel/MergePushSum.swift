@@ -89,12 +89,10 @@ public struct PushSumVoteMerge: MergeRule {
 
     public var absorbsLocalEpochs: Bool { true }
 
-    /// Mass-conserving push-pull average of every received row (see the type's docs). A payload of another
-    /// shape or with any non-finite number is ignored whole. Before averaging, the weights of the staler of
+    /// Mass-conserving push-pull average of every received row (see the type's docs). Before averaging, the weights of the staler of
     /// the two copies (receiver's clock `localRound` against the sender's `p.round`) are multiplied by
     /// `stalenessDecay^lag` (`Staleness`); at lag 0 or with `stalenessDecay` = 1 nothing is discounted.
-    public func merge(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
-        guard t.accepts(p) else { return }
+    public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
         let d = t.dimension, w = t.wireDimension
         let (sl, sr) = Staleness.factors(local: localRound, remote: p.round, decay: stalenessDecay)
         t.factors.withUnsafeMutableBufferPointer { F in

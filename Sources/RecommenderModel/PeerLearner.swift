@@ -64,9 +64,9 @@ public struct PeerLearner: Sendable {
         if weightScale < 1, weightScale > 0 {
             var scaled = payload
             for i in scaled.weights.indices { scaled.weights[i] *= weightScale }
-            rule.merge(scaled, into: &items, localRound: clock)
+            rule.mergeAccepted(scaled, into: &items, localRound: clock)
         } else {
-            rule.merge(payload, into: &items, localRound: clock)
+            rule.mergeAccepted(payload, into: &items, localRound: clock)
         }
         clock = max(clock, payload.round)
         return true
