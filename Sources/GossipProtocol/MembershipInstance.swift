@@ -31,6 +31,8 @@ public enum MemberDownReason: Hashable, Sendable {
     case reportedDead
     /// It announced its own graceful leave.
     case left
+    /// Forgotten to make room for a peer that contacted us (`MembershipSettings.maxMembers`); it may well be alive.
+    case evicted
 }
 
 /// What a `MembershipInstance` asks its shell to do. The shell performs directives in order.
@@ -158,13 +160,13 @@ public struct MembershipInstance: Sendable {
     var lastSeq: UInt64 = 0
     var probe: Probe?
     var probeOrder: [PeerID] = []
+    /// The members in `probeOrder` (kept in step), so a newly live member is queued in O(1).
+    var probeQueued: Set<PeerID> = []
     var probeIndex = 0
     var relays: [UInt64: Relay] = [:]
     var suspicions: [PeerID: Suspicion] = [:]
-    var gossip: [PeerID: PendingUpdate] = [:]
-    var gossipCounter: UInt64 = 0
-    /// `gossip[p].order` -> p, to walk the queue in (transmissions, order) order without sorting updates.
-    var gossipPeerByOrder: [UInt64: PeerID] = [:]
+    /// Updates waiting to be piggy-backed.
+    var gossip = RumourQueue()
     var pendingShuffle: (seq: UInt64, sent: [ViewEntry])?
 
     struct Record: Sendable {
@@ -199,12 +201,6 @@ public struct MembershipInstance: Sendable {
         var minTimeout: Duration
         var maxTimeout: Duration
         var deadline: Instant
-    }
-
-    struct PendingUpdate: Sendable {
-        var update: MemberUpdate
-        var transmissions: Int
-        var order: UInt64
     }
 
     /// - Parameters:
@@ -466,7 +462,7 @@ public struct MembershipInstance: Sendable {
     /// Costs one update slot per active suspicion; re-sends come from us, so they add no confirmations.
     private mutating func keepSuspicionsCirculating() {
         guard !suspicions.isEmpty else { return }
-        for peer in suspicions.keys.sorted() where gossip[peer] == nil {
+        for peer in suspicions.keys.sorted() where !gossip.contains(peer) {
             guard let r = table[peer], case .suspect = r.status else { continue }
             enqueue(MemberUpdate(peer: peer, address: r.address, status: r.status))
         }
@@ -477,6 +473,7 @@ public struct MembershipInstance: Sendable {
             if probeIndex >= probeOrder.count {
                 probeOrder = sortedPeers { $0.status.isLive }
                 partialShuffle(&probeOrder, first: probeOrder.count, rng: &rng)
+                probeQueued = Set(probeOrder)
                 probeIndex = 0
                 if probeOrder.isEmpty { return nil }
             }
@@ -490,10 +487,17 @@ public struct MembershipInstance: Sendable {
     /// Inserts a newly live member at a random position of the round-robin list (as memberlist does), so it is
     /// probed within the current pass.
     private mutating func addToProbeOrder(_ peer: PeerID) {
-        guard !probeOrder.contains(peer) else { return }
+        guard probeQueued.insert(peer).inserted else { return }
+        // A uniformly random position among the members not yet probed this pass; the member there moves to the
+        // end (an inside-out Fisher-Yates step: the unprobed rest stays a uniformly random order) in O(1).
         let lower = min(probeIndex, probeOrder.count)
         let position = lower + rng.next(below: probeOrder.count - lower + 1)
-        probeOrder.insert(peer, at: position)
+        if position == probeOrder.count {
+            probeOrder.append(peer)
+        } else {
+            probeOrder.append(probeOrder[position])
+            probeOrder[position] = peer
+        }
     }
 
     private mutating func adjustHealth(_ delta: Int) {
@@ -556,6 +560,7 @@ public struct MembershipInstance: Sendable {
         if u.peer == id { return handleRumourAboutSelf(u.status, &out) }
         let reason: MemberDownReason = sender == u.peer ? .left : .reportedDead
         guard let old = table[u.peer] else {
+            if isFull { return }   // someone else's member: the peers that hold it spread the rumour
             if case .dead = u.status {
                 // Remember the tombstone (so older alive rumours cannot resurrect it) without re-spreading it.
                 table[u.peer] = Record(address: u.address, status: u.status, since: now)
@@ -583,7 +588,7 @@ public struct MembershipInstance: Sendable {
                 adjustHealth(1)
                 out.append(.log("\(id): refuting \(status) with incarnation \(incarnation)"))
                 enqueue(MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation)))
-            } else if gossip[id] == nil {
+            } else if !gossip.contains(id) {
                 // Someone still carries an old accusation; make sure our current incarnation keeps circulating.
                 enqueue(MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation)))
             }
@@ -595,6 +600,7 @@ public struct MembershipInstance: Sendable {
     private mutating func admitDirectly(_ peer: PeerID, address: PeerAddress, incarnation claimed: UInt64,
                                         now: Instant, _ out: inout [MembershipDirective]) {
         let status: MemberStatus
+        if table[peer] == nil { makeRoom(now: now, &out) }
         switch table[peer]?.status {
         case nil: status = .alive(incarnation: claimed)
         case .alive(let m)?:
@@ -612,8 +618,45 @@ public struct MembershipInstance: Sendable {
     private mutating func noteContact(_ peer: PeerID, address: PeerAddress, now: Instant,
                                       _ out: inout [MembershipDirective]) {
         guard table[peer] == nil else { return }
+        makeRoom(now: now, &out)
         setStatus(peer, address: address, status: .alive(incarnation: 0), sender: peer, reason: .reportedDead,
                   now: now, &out)
+    }
+
+    /// True when `settings.maxMembers` is set and reached.
+    private var isFull: Bool { settings.maxMembers.map { table.count >= $0 } ?? false }
+
+    /// With `maxMembers` reached, forgets one member to admit a peer that contacted us directly: a tombstone if
+    /// there is one, else a random `alive` member that is not in the view, not being probed and not suspected
+    /// (the first such member of the probe list from a random position on: the list's order is deterministic).
+    /// Only when no member qualifies does the table grow by one (the cap is a target, never a reason to refuse a
+    /// live contact).
+    private mutating func makeRoom(now: Instant, _ out: inout [MembershipDirective]) {
+        guard isFull else { return }
+        if table.count > liveCount, let oldest = table.filter({ !$0.value.status.isLive })
+            .min(by: { ($0.value.since, $0.key) < ($1.value.since, $1.key) })?.key {
+            forget(oldest)
+            return
+        }
+        guard !probeOrder.isEmpty else { return }
+        let start = rng.next(below: probeOrder.count)
+        for k in 0..<probeOrder.count {
+            let peer = probeOrder[(start + k) % probeOrder.count]
+            guard probeQueued.contains(peer), let r = table[peer], r.status.isAlive, !view.contains(peer),
+                  probe?.target != peer, suspicions[peer] == nil else { continue }
+            forget(peer)
+            liveCount -= 1
+            out.append(.memberDown(peer, reason: .evicted))
+            return
+        }
+    }
+
+    /// Drops every trace of `peer` (the caller adjusts `liveCount` and reports it).
+    private mutating func forget(_ peer: PeerID) {
+        table[peer] = nil
+        removeGossip(peer)
+        suspicions[peer] = nil
+        probeQueued.remove(peer)   // a stale entry may stay in `probeOrder`; `nextProbeTarget` skips it
     }
 
     /// The one place a member's record changes: emits memberUp/memberDown, maintains suspicions, the probe list
@@ -652,11 +695,7 @@ public struct MembershipInstance: Sendable {
         if !relays.isEmpty { relays = relays.filter { now - $0.value.created < relayLifetime } }
         guard table.count > liveCount else { return }
         let expired = table.filter { !$0.value.status.isLive && now - $0.value.since >= settings.deadRetention }
-        for peer in expired.keys {
-            table[peer] = nil
-            removeGossip(peer)
-            suspicions[peer] = nil
-        }
+        for peer in expired.keys { forget(peer) }
     }
 
     // MARK: Dissemination
@@ -666,16 +705,9 @@ public struct MembershipInstance: Sendable {
         settings.retransmitMultiplier * Int(log10(Double(clusterSize + 1)).rounded(.up))
     }
 
-    private mutating func enqueue(_ update: MemberUpdate) {
-        removeGossip(update.peer)
-        gossipCounter += 1
-        gossip[update.peer] = PendingUpdate(update: update, transmissions: 0, order: gossipCounter)
-        gossipPeerByOrder[gossipCounter] = update.peer
-    }
+    private mutating func enqueue(_ update: MemberUpdate) { gossip.enqueue(update) }
 
-    private mutating func removeGossip(_ peer: PeerID) {
-        if let old = gossip.removeValue(forKey: peer) { gossipPeerByOrder[old.order] = nil }
-    }
+    private mutating func removeGossip(_ peer: PeerID) { gossip.remove(peer) }
 
     /// Updates to piggy-back on a message to `destination`: our record of the destination first when it is
     /// suspect or dead (so it can refute), then queued updates, least transmitted and oldest first.
@@ -684,37 +716,8 @@ public struct MembershipInstance: Sendable {
         if let r = table[destination], !r.status.isAlive {
             out.append(MemberUpdate(peer: destination, address: r.address, status: r.status))
         }
-        let destinationIncluded = !out.isEmpty
-        guard !gossip.isEmpty else { return out }
-        let limit = retransmitLimit
-        // One integer key per update, (transmissions, enqueue order) packed into a UInt64; only the smallest
-        // `maxUpdatesPerMessage + 1` keys are needed (one may be skipped below), so keep just those, sorted, instead
-        // of sorting every pending update: this runs for every message, and a swarm of hundreds of peers queues
-        // hundreds of updates while it forms.
-        let wanted = settings.maxUpdatesPerMessage + 1
-        var keys: [UInt64] = []
-        keys.reserveCapacity(wanted + 1)
-        for pending in gossip.values {
-            let key = UInt64(min(pending.transmissions, 0xFFFF)) << 48 | (pending.order & 0xFFFF_FFFF_FFFF)
-            if keys.count == wanted, key >= keys[wanted - 1] { continue }
-            var i = keys.count
-            keys.append(key)
-            while i > 0 && keys[i - 1] > key { keys[i] = keys[i - 1]; i -= 1 }
-            keys[i] = key
-            if keys.count > wanted { keys.removeLast() }
-        }
-        for key in keys where out.count < settings.maxUpdatesPerMessage {
-            guard let peer = gossipPeerByOrder[key & 0xFFFF_FFFF_FFFF] else { continue }
-            if peer == destination, destinationIncluded { continue }
-            guard var pending = gossip[peer] else { continue }
-            out.append(pending.update)
-            pending.transmissions += 1
-            if pending.transmissions >= limit {
-                removeGossip(peer)
-            } else {
-                gossip[peer] = pending
-            }
-        }
+        out += gossip.take(settings.maxUpdatesPerMessage - out.count, skipping: out.isEmpty ? nil : destination,
+                           retransmitLimit: retransmitLimit)
         return out
     }
 

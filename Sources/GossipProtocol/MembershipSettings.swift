@@ -59,6 +59,15 @@ public struct MembershipSettings: Hashable, Sendable {
     /// tombstone). After this it is forgotten. Default 60 s.
     public var deadRetention: Duration = .seconds(60)
 
+    /// At most this many other members are remembered (nil: all, as SWIM and memberlist do). With a cap, a
+    /// rumour about a member we do not hold is ignored once the table is full (neither stored nor spread: the
+    /// members that hold it spread it), and a peer that contacts us directly (join, ping, any message) is
+    /// admitted in place of a random `alive` member outside the Cyclon view, the probe and any suspicion,
+    /// reported as `memberDown(_, reason: .evicted)`. Full membership costs O(N) per peer, which is fine on a
+    /// device but O(N²) for a simulator hosting 10,000 peers; a few hundred members keep every peer on a
+    /// random, well-connected overlay. Default nil.
+    public var maxMembers: Int? = nil
+
     // MARK: Joining
 
     /// While no `joinReply` has arrived, `join` is re-sent to every seed this often. Default 2 s.
@@ -105,6 +114,9 @@ public struct MembershipSettings: Hashable, Sendable {
         if joinRetryInterval <= .zero { return "joinRetryInterval must be positive, got \(joinRetryInterval)" }
         if let r = rejoinInterval, r <= .zero { return "rejoinInterval must be positive or nil, got \(r)" }
         if leaveFanout < 0 { return "leaveFanout must be >= 0, got \(leaveFanout)" }
+        if let m = maxMembers, m < viewSize + indirectProbeCount + 2 {
+            return "maxMembers must be nil or >= viewSize + indirectProbeCount + 2 (\(viewSize + indirectProbeCount + 2)), got \(m)"
+        }
         if viewSize < 1 { return "viewSize must be >= 1, got \(viewSize)" }
         if shuffleLength < 1 || shuffleLength > viewSize {
             return "shuffleLength must be in 1...viewSize (\(viewSize)), got \(shuffleLength)"

@@ -24,6 +24,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("target-hr", "X", "events: report the virtual time to reach this mean HR@10", default: "0.55"),
         OptionSpec("train-ns-per-sample", "NS", "events: virtual training cost per sample at compute factor 1", default: "300"),
         OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
+        OptionSpec("max-members", "N|all|auto", "events: members each peer remembers (MembershipSettings.maxMembers); auto: all up to 2,000 peers, else 300", default: "auto"),
         OptionSpec("round-trip-models", nil, "events: encode and decode every model message through WireFormat (slower)"),
         OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
         OptionSpec("rounds", "N", "rounds: gossip rounds", default: "100"),
@@ -41,6 +42,8 @@ struct SimulateCommand: Subcommand {
     ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
     enum Engine: String, CaseIterable { case rounds, events }
+    enum MemberCap { case auto, fixed(Int?) }
+    var maxMembers = MemberCap.auto
     enum Source { case split(String), usersDir(String), synthetic(users: Int, items: Int, groups: Int, perUser: Int) }
 
     var engine: Engine, source: Source, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
@@ -110,6 +113,13 @@ struct SimulateCommand: Subcommand {
         events.trainingCostPerSample = .nanoseconds(Int64(try o.double("train-ns-per-sample", in: 0...1e9).rounded()))
         events.bandwidthBitsPerSecond = try o.double("bandwidth-mbit", in: 0.001...1e6) * 1e6
         events.roundTripModels = o.has("round-trip-models")
+        switch o.optionalString("max-members") ?? "auto" {
+        case "auto": maxMembers = .auto
+        case "all": maxMembers = .fixed(nil)
+        default:
+            let n = try o.int("max-members", in: 25...10_000_000)
+            maxMembers = .fixed(n)
+        }
         printTimeline = o.has("print-timeline")
         peers = try o.optionalString("peers").map { _ in try o.int("peers", in: 1...10_000_000) }
         profilePath = o.optionalString("profile")
@@ -154,8 +164,14 @@ struct SimulateCommand: Subcommand {
             return 0
         }
         let t0 = Date()
+        var events = self.events
+        switch maxMembers {
+        case .auto: events.membership.maxMembers = shards.count <= 2000 ? nil : 300
+        case .fixed(let n): events.membership.maxMembers = n
+        }
+        if let problem = events.membership.validate() { throw CLIError.badValue(option: "--max-members", value: "\(events.membership.maxMembers ?? 0)", expected: problem) }
         var sim = EventSimulation(shards: shards, config: config, merge: merge, scenario: scenario, settings: events)
-        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), seed \(events.seed)")
+        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all")")
         Console.out("#     t  HR@10   NDCG@10  MB/peer  online  round  exch_ok  exch_failed")
         var lastProgress = Date()
         let summary = sim.run { p in
@@ -179,7 +195,8 @@ struct SimulateCommand: Subcommand {
         j.add("exchanges_failed", c.gossip.exchangesFailed); j.add("connects_failed", c.connectsFailed)
         j.add("streams_broken", c.streamsBroken); j.add("datagrams_sent", c.datagramsSent)
         j.add("datagrams_lost", c.datagramsLost + c.datagramsToOffline + c.datagramsPartitioned)
-        j.add("member_downs", c.memberDowns); j.add("events", c.events)
+        j.add("member_downs", c.memberDowns); j.add("evictions", c.evictions); j.add("events", c.events)
+        j.add("max_members", events.membership.maxMembers ?? shards.count - 1)
         j.add("wall_seconds", Date().timeIntervalSince(t0), digits: 1)
         Console.out(j.text)
         return 0

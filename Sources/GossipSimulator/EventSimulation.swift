@@ -115,7 +115,10 @@ public struct EventSimulation {
         public var repliesToOffline = 0
         public var bytesSent = 0
         public var modelBytesSent = 0
+        /// Members declared down (failed, reported dead, or left), evictions not included.
         public var memberDowns = 0
+        /// Members forgotten to stay within `MembershipSettings.maxMembers`.
+        public var evictions = 0
         public var memberUps = 0
         public var events = 0
         public var gossip = GossipCounters()
@@ -236,12 +239,12 @@ public struct EventSimulation {
     // MARK: Addresses and queries
 
     static func address(_ i: Int) -> PeerAddress {
-        .ipv4(10, UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i), port: 7000)
+        PeerAddress(ipv4: 0x0A00_0000 | UInt32(truncatingIfNeeded: i) & 0xFF_FFFF, port: 7000)
     }
 
     func index(of a: PeerAddress) -> Int? {
-        guard a.ip.count == 4, a.ip[0] == 10, a.port == 7000 else { return nil }
-        let i = Int(a.ip[1]) << 16 | Int(a.ip[2]) << 8 | Int(a.ip[3])
+        guard let v = a.ipv4Value, v >> 24 == 10, a.port == 7000 else { return nil }
+        let i = Int(v & 0xFF_FFFF)
         return i < peers.count ? i : nil
     }
 
@@ -432,6 +435,7 @@ public struct EventSimulation {
                 queue.push(.membershipTimer(peer: Int32(i), generation: peers[i].generation, timer),
                            at: base + max(0, after.wholeNanoseconds))
             case .memberUp: counters.memberUps += 1
+            case .memberDown(_, .evicted): counters.evictions += 1
             case .memberDown: counters.memberDowns += 1
             case .log: break
             }

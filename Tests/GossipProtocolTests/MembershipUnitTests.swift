@@ -303,4 +303,45 @@ private func suspectPing(_ target: Int, incarnation: UInt64 = 0) -> Message {
         #expect(run(5) == run(5))
         #expect(run(5) != run(6))
     }
+
+    @Test func memberCapIgnoresRumoursAndEvictsForDirectContacts() {
+        var s = MembershipSettings()
+        s.viewSize = 5; s.shuffleLength = 3; s.maxMembers = 12
+        #expect(s.validate() == nil)
+        var m = MembershipInstance(id: pid(0), address: addr(0), seed: 3, settings: s)
+        _ = m.onJoin(seeds: [addr(1)], now: t0)
+        let members = (1...30).map { MemberUpdate(peer: pid($0), address: addr($0), status: .alive(incarnation: 0)) }
+        _ = m.onMessage(.joinReply(members: members), from: pid(1), address: addr(1), now: t0)
+        #expect(m.knownMembers.count == 12)
+        #expect(m.status(of: pid(1)) == .alive(incarnation: 0))
+        // A rumour about a member we do not hold is ignored once the table is full (alive or dead).
+        let rumours = [MemberUpdate(peer: pid(40), address: addr(40), status: .alive(incarnation: 3)),
+                       MemberUpdate(peer: pid(41), address: addr(41), status: .dead(incarnation: 0))]
+        _ = m.onMessage(.ping(seq: 1, updates: rumours), from: pid(2), address: addr(2), now: t0)
+        #expect(m.status(of: pid(40)) == nil && m.status(of: pid(41)) == nil)
+        // A peer that contacts us directly is admitted in place of an alive member outside the view.
+        let view = Set(m.viewEntries.map(\.peer))
+        let out = m.onMessage(.ping(seq: 2, updates: []), from: pid(50), address: addr(50), now: t0)
+        let evicted = out.compactMap { d -> PeerID? in if case .memberDown(let p, .evicted) = d { return p } else { return nil } }
+        #expect(evicted.count == 1)
+        if let e = evicted.first {
+            #expect(!view.contains(e) && e != pid(50))
+            #expect(m.status(of: e) == nil)
+        }
+        #expect(m.status(of: pid(50)) == .alive(incarnation: 0))
+        #expect(m.knownMembers.count == 12)
+        // Below the cap nothing is evicted: an uncapped instance keeps everyone.
+        var all = MembershipInstance(id: pid(0), address: addr(0), seed: 3)
+        _ = all.onJoin(seeds: [addr(1)], now: t0)
+        _ = all.onMessage(.joinReply(members: members), from: pid(1), address: addr(1), now: t0)
+        #expect(all.knownMembers.count == 30)
+    }
+
+    @Test func memberCapMustLeaveRoomForViewAndRelays() {
+        var s = MembershipSettings()
+        s.maxMembers = s.viewSize + s.indirectProbeCount + 1
+        #expect(s.validate()?.contains("maxMembers") == true)
+        s.maxMembers = s.viewSize + s.indirectProbeCount + 2
+        #expect(s.validate() == nil)
+    }
 }

@@ -106,6 +106,31 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(final.mbPerPeer > 0)
     }
 
+    @Test func cappedMembershipStillMixesTheSwarm() throws {
+        // 120 peers that each remember at most 30 others: the overlay stays connected through direct contacts,
+        // every peer keeps exchanging, and the swarm learns as well as with full membership (within noise).
+        let split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 120, items: 60, groups: 4, perUser: 9, seed: 3),
+                                              negatives: 30, seed: 3, file: "planted")
+        func run(cap: Int?) -> (EventSimulation, EventSimulation.Summary) {
+            var s = settings(seconds: 60)
+            s.membership.maxMembers = cap
+            var sim = EventSimulation(shards: split.shards, config: trainingConfig(), merge: PushSumVoteMerge(decay: 0.9),
+                                      scenario: .none, settings: s)
+            let r = sim.run()
+            return (sim, r)
+        }
+        let (capped, rc) = run(cap: 30)
+        let (_, rf) = run(cap: nil)
+        #expect(rc.counters.evictions > 0 && rf.counters.evictions == 0)
+        for i in 0..<capped.peerCount {
+            let live = capped.livePeers(of: i)?.count ?? -1
+            #expect(live >= 20 && live <= 30, "peer \(i) knows \(live) members")
+            #expect((capped.gossipCounters(of: i)?.exchangesCompleted ?? 0) > 20, "peer \(i)")
+        }
+        let hc = try #require(rc.final).hr10, hf = try #require(rf.final).hr10
+        #expect(hc > hf - 0.1, "capped HR@10 \(hc), full membership \(hf)")
+    }
+
     @Test func churnKeepsLearning() throws {
         var sim = try simulation("churn sessions exponential mean 15s offline 30%", seconds: 60)
         let r = sim.run()
