@@ -91,12 +91,16 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         let nodes = try makeSwarm(split: split, count: 20, period: .milliseconds(40), lines: lines)
         let ports = Set(nodes.map(\.address.port))
         // /proc/net/* is read page by page and can skip rows while other suites open and close sockets, so take
-        // the best of a few reads for this sanity check of the helper itself.
-        var seen = 0
-        for _ in 0..<200 where seen < 40 {
-            seen = max(seen, socketsTouching(ports: ports).count)
-            if seen < 40 { Thread.sleep(forTimeInterval: 0.01) }
+        // the union of a few reads (by table and inode) for this sanity check of the helper itself.
+        var rows = Set<String>()
+        for _ in 0..<200 where rows.count < 40 {
+            for row in socketsTouching(ports: ports) {
+                let f = row.split(separator: " ")
+                if f.count > 10 { rows.insert(String(f[0]) + String(f[10])) }   // "/proc/net/tcp:" + inode
+            }
+            if rows.count < 40 { Thread.sleep(forTimeInterval: 0.01) }
         }
+        let seen = rows.count
         #expect(seen >= 40, "each peer holds a UDP and a TCP socket")
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
