@@ -359,15 +359,15 @@ public struct MembershipInstance: Sendable {
             noteContact(from, address: address, now: now, &out)
             let reply = view.sample(settings.shuffleLength, excluding: from, rng: &rng)
             out.append(.send(.shuffleReply(seq: seq, entries: reply), to: address))
-            mergeIntoView(entries, sent: reply)
+            mergeIntoView(entries, sent: reply, now: now, &out)
 
         case .shuffleReply(let seq, let entries):
             noteContact(from, address: address, now: now, &out)
             if let pending = pendingShuffle, pending.seq == seq {
                 pendingShuffle = nil
-                mergeIntoView(entries, sent: pending.sent)
+                mergeIntoView(entries, sent: pending.sent, now: now, &out)
             } else {
-                mergeIntoView(entries, sent: [])
+                mergeIntoView(entries, sent: [], now: now, &out)
             }
 
         case .modelPush, .modelReply, .modelDecline, .interests:
@@ -662,7 +662,8 @@ public struct MembershipInstance: Sendable {
     /// The one place a member's record changes: emits memberUp/memberDown, maintains suspicions, the probe list
     /// and the Cyclon view, and queues the new record for dissemination.
     private mutating func setStatus(_ peer: PeerID, address: PeerAddress, status: MemberStatus, sender: PeerID,
-                                    reason: MemberDownReason, now: Instant, _ out: inout [MembershipDirective]) {
+                                    reason: MemberDownReason, now: Instant, disseminate: Bool = true,
+                                    _ out: inout [MembershipDirective]) {
         let old = table[peer]
         table[peer] = Record(address: address, status: status, since: now)
         let wasLive = old?.status.isLive ?? false
@@ -686,7 +687,7 @@ public struct MembershipInstance: Sendable {
             view.remove(peer)
             if wasLive { out.append(.memberDown(peer, reason: reason)) }
         }
-        enqueue(MemberUpdate(peer: peer, address: address, status: status))
+        if disseminate { enqueue(MemberUpdate(peer: peer, address: address, status: status)) }
     }
 
     /// Forgets tombstones older than `deadRetention` and relay records no requester can still be waiting for.
@@ -780,7 +781,19 @@ public struct MembershipInstance: Sendable {
         out.append(.send(.shuffleRequest(seq: seq, entries: entries), to: table[oldest.peer]?.address ?? oldest.address))
     }
 
-    private mutating func mergeIntoView(_ received: [ViewEntry], sent: [ViewEntry]) {
+    private mutating func mergeIntoView(_ received: [ViewEntry], sent: [ViewEntry], now: Instant,
+                                        _ out: inout [MembershipDirective]) {
+        if settings.maxMembers != nil {
+            // With a member cap the table is a sample, and Cyclon is what keeps it (and the view) moving: an entry
+            // about a peer we do not hold is admitted at alive(0), the weakest claim (SWIM probes it like any
+            // member), without being spread as news. Without this, views freeze on the first members learned
+            // (everyone's join contact's) and those few peers receive most model pushes.
+            for e in received where e.peer != id && table[e.peer] == nil {
+                makeRoom(now: now, &out)
+                setStatus(e.peer, address: e.address, status: .alive(incarnation: 0), sender: e.peer,
+                          reason: .reportedDead, now: now, disseminate: false, &out)
+            }
+        }
         let snapshot = table
         view.merge(received: received, sent: sent, selfID: id) { snapshot[$0]?.status.isLive == true }
     }

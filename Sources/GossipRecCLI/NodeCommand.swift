@@ -264,8 +264,18 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         }
         var driver: ScenarioDriver?
         if profile != nil {
+            // Swarm index u listens at the base port + u (swarm.sh's layout), which partitions need.
+            let base: Int = Int(listen.port) - firstUser
+            let ip: [UInt8] = listen.ipBytes
+            let swarmAddress: @Sendable (Int) -> PeerAddress? = { u in
+                let port: Int = base + u
+                guard port > 0, port <= 65535 else { return nil }
+                return PeerAddress(ip: ip, port: UInt16(port))
+            }
+            let address = listen.port == 0 ? nil : swarmAddress
             driver = try ScenarioDriver(host: host, timeline: timeline, first: firstUser,
-                                        baseLinkDelay: .milliseconds(profileBaseDelayMs)) { Console.err("node: profile: " + $0) }
+                                        baseLinkDelay: .milliseconds(profileBaseDelayMs),
+                                        swarmSize: swarmPeers ?? (firstUser + peers), address: address) { Console.err("node: profile: " + $0) }
             Console.err("node: profile \(profilePath!): \(driver!.eventCount) events for this process's peers; \(online.count) of \(peers) start online")
         }
         Console.err("node: \(peers) peers on \(listen.withPort(listen.port == 0 ? 0 : listen.port))+, \(nodes.count) online, swarm \(swarmID)"

@@ -91,6 +91,11 @@ public struct FaultInjection: Sendable {
     public var destinations: [IPPrefix] = []
     /// Accept model streams but never read or answer them: a peer that stalls mid-exchange (any source).
     public var silentModelStreams = false
+    /// Peers this one cannot reach: datagrams to them are dropped (counted `partitioned`) and model exchanges
+    /// with them fail at once. A partition made at the senders: give every peer on each side the addresses of
+    /// the other side (`ScenarioDriver` does for a profile's `partition`), and no traffic crosses in either
+    /// direction, on one loopback address where routes cannot be cut. Exchanges already open run to their end.
+    public var unreachable: Set<PeerAddress> = []
     public init() {}
 
     /// Whether faults apply to traffic towards `ip` (4 or 16 bytes).
@@ -413,6 +418,7 @@ public final class PeerNode: @unchecked Sendable {
     private func sendDatagram(_ message: Message, to: PeerAddress) {
         guard !stopped else { return }   // a graceful leave still goes out while stopping
         let faults = self.faults
+        if !faults.unreachable.isEmpty, faults.unreachable.contains(to) { stats.drop("partitioned"); return }
         let faulty = faults.applies(to: to.ip)
         if faulty && faults.dropOutgoingDatagrams > 0 && faultRNG.nextUnitDouble() < faults.dropOutgoingDatagrams {
             stats.drop("fault_injected"); return
@@ -486,6 +492,11 @@ public final class PeerNode: @unchecked Sendable {
 
     private func startExchange(seq: UInt64, message: Message, to: PeerAddress) {
         guard !stopping else { return }
+        if !faults.unreachable.isEmpty, faults.unreachable.contains(to) {
+            stats.drop("partitioned")
+            loop.execute { [self] in gossip.onExchangeFailed(seq: seq, now: now) }
+            return
+        }
         if let delay = faultDelay(to: to.ip) {
             stats.fault("delayed_exchanges")
             schedule(after: delay) { [self] in connectAndPush(seq: seq, message: message, to: to) }

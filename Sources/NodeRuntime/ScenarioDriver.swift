@@ -16,7 +16,10 @@ import GossipProtocol
 /// - `straggle compute k, link-delay f (+e)`: the peer's rounds come k times less often, and its outgoing
 ///   datagrams, model pushes and replies wait `baseLinkDelay x (f - 1) + e` (loopback has no latency to
 ///   multiply, so `baseLinkDelay` stands for the one-way latency of a real link; default 20 ms).
-/// - `partition`/`heal` cannot be made on one loopback address; `init` rejects a timeline that has them.
+/// - `partition groups`: every peer of the process stops sending to the peers of the other groups
+///   (`FaultInjection.unreachable`: datagrams dropped, exchanges failed at once); every process does the same for
+///   its peers, so no traffic crosses in either direction, even on one loopback address. `heal` lifts it. This
+///   needs the address of every swarm index (`address`); without it `init` rejects a timeline with partitions.
 public final class ScenarioDriver: @unchecked Sendable {
     public struct Counts: Sendable, Hashable {
         public var kills = 0, leaves = 0, restarts = 0, joins = 0, failedLaunches = 0, stragglers = 0
@@ -37,22 +40,29 @@ public final class ScenarioDriver: @unchecked Sendable {
     private let note: @Sendable (String) -> Void
     private var straggle: [Int: (compute: Double, delay: Duration)] = [:]
     private var loss = 0.0
+    private let address: (@Sendable (Int) -> PeerAddress?)?
+    private let swarmSize: Int
+    /// The current partition's group of every swarm index, or nil.
+    private var group: [Int]?
     private var cancelled = false
     /// On `queue`; read with `countsSnapshot`.
     private var counts = Counts()
 
     /// `timeline`: the whole swarm's expanded events; only those of slots `first ..< first + host.slotCount`
-    /// (and swarm-wide ones) are applied. `note` receives one line per applied event.
+    /// (and swarm-wide ones) are applied. `note` receives one line per applied event. `address` maps a swarm index
+    /// (0 ..< `swarmSize`) to where that peer listens, for partitions.
     public init(host: NodeHost, timeline: [ScenarioEvent], first: Int, baseLinkDelay: Duration = .milliseconds(20),
+                swarmSize: Int = 0, address: (@Sendable (Int) -> PeerAddress?)? = nil,
                 note: @escaping @Sendable (String) -> Void) throws {
         for e in timeline {
-            switch e.action {
-            case .partition, .heal:
-                throw DriverError.unsupported("profile event '\(e)': partitions need separate network addresses; "
-                                              + "use the simulator (gossiprec simulate --engine events) or network namespaces")
-            default: continue
+            guard case .partition = e.action else { continue }
+            guard address != nil, swarmSize > 0 else {
+                throw DriverError.unsupported("profile event '\(e)': a partition needs the address of every peer of the swarm; "
+                                              + "give the node a fixed --listen port (peer u at PORT + u - first-user) and --swarm-peers")
             }
         }
+        self.address = address
+        self.swarmSize = swarmSize
         self.host = host
         self.first = first
         self.baseLinkDelay = baseLinkDelay
@@ -107,9 +117,28 @@ public final class ScenarioDriver: @unchecked Sendable {
             }
             counts.stragglers += e.peers.count
             note("straggle \(e.peers.count) peers: rounds \(compute)x less often, +\(delay.wholeNanoseconds / 1_000_000) ms on outgoing traffic")
-        case .partition, .heal:
-            break   // rejected in init
+        case .partition(let groups):
+            var g = [Int](repeating: 0, count: swarmSize)
+            for (k, list) in groups.enumerated() { for p in list where p < swarmSize { g[p] = k } }
+            group = g
+            for slot in 0..<host.slotCount { if let node = host.peer(inSlot: slot) { configure(node, peer: first + slot) } }
+            note("partition into \(groups.count) groups of \(groups.map { String($0.count) }.joined(separator: ", ")) peers")
+        case .heal:
+            guard group != nil else { return }
+            group = nil
+            for slot in 0..<host.slotCount { if let node = host.peer(inSlot: slot) { configure(node, peer: first + slot) } }
+            note("heal the partition")
         }
+    }
+
+    /// The addresses peer `p` cannot reach under the current partition (empty without one).
+    private func unreachable(from p: Int) -> Set<PeerAddress> {
+        guard let group, let address, p < group.count else { return [] }
+        var out = Set<PeerAddress>()
+        for q in 0..<group.count where group[q] != group[p] {
+            if let a = address(q) { out.insert(a) }
+        }
+        return out
     }
 
     /// Builds and starts a peer for swarm index `p` (counted once it runs); a port still held by the closing
@@ -132,14 +161,16 @@ public final class ScenarioDriver: @unchecked Sendable {
         }
     }
 
-    /// Loss and straggling survive restarts: a restarted peer gets them again.
+    /// Loss, straggling and partitions survive restarts: a restarted peer gets them again.
     private func configure(_ node: PeerNode, peer p: Int) {
         let loss = self.loss
         let s = straggle[p]
-        if loss > 0 || s != nil {
+        let blocked = unreachable(from: p)
+        if loss > 0 || s != nil || address != nil {
             node.updateFaults { f in
                 if loss > 0 { f.dropOutgoingDatagrams = loss }
                 if let s { f.outgoingDelay = s.delay }
+                f.unreachable = blocked
             }
         }
         if let s { node.setSlowdown(s.compute) }

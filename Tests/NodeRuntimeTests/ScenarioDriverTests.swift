@@ -72,12 +72,71 @@ import Testing
         #expect(notes.all.contains { $0.hasPrefix("kill 2 peers") })
     }
 
-    @Test func partitionsAreRejectedWithAReason() throws {
+    @Test func partitionsWithoutPeerAddressesAreRejectedWithAReason() throws {
         let scenario = try Scenario.parse(text: "at 5s partition 0-2 | 3-5\nat 9s heal", file: "p.profile")
         let host = NodeHost(peers: [], log: try LineWriter(path: nil))
         #expect(throws: ScenarioDriver.DriverError.self) {
             _ = try ScenarioDriver(host: host, timeline: scenario.timeline(peers: 6, duration: .seconds(10)), first: 0) { _ in }
         }
+    }
+
+    @Test func aPartitionCutsTrafficBetweenGroupsOnOneLoopbackAddressUntilHealed() throws {
+        let log = SyntheticData.planted(users: 8, items: 32, groups: 2, perUser: 8, seed: 4)
+        let split = try LeaveOneOutSplit.make(from: log, negatives: 10, seed: 9)
+        let scenario = try Scenario.parse(text: "at 1500ms partition 0-3 | 4-7\nat 5s heal", file: "p.profile")
+        let timeline = scenario.timeline(peers: 8, duration: .seconds(20), seed: 1)
+        let ports = PortBook()
+        let (cfg, gs, fast) = fastTestSettings(period: .milliseconds(40))
+        var ms = fast
+        ms.rejoinInterval = .seconds(1)   // after the heal, the far side is re-learned through the seed
+        let membership = ms
+        let host = try NodeHost(slotCount: 8, online: Array(0..<8), log: try LineWriter(path: nil)) { slot, seeds in
+            let learner = PeerLearner(shard: split.shards[slot], config: cfg, tableSeed: 99, peerSeed: UInt64(slot) + 1)
+            var pc = PeerConfig(id: PeerID(UInt64(slot)), listen: .loopbackIPv4(port: ports.port(of: slot)), seeds: seeds,
+                                swarmID: 9, gossip: gs, seed: UInt64(slot) * 7 + 1)
+            pc.membership = membership
+            let node = try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
+                                    sink: { _ in })
+            ports.remember(slot, node.address.port)
+            return node
+        }
+        let notes = Lines()
+        let driver = try ScenarioDriver(host: host, timeline: timeline, first: 0, swarmSize: 8,
+                                        address: { u in PeerAddress.ipv4(127, 0, 0, 1, port: ports.port(of: u)) }) { notes.add($0) }
+        host.start()
+        driver.start()
+        let t0 = Date()
+        defer { driver.cancel(); host.stop() }
+        func side(_ p: PeerID) -> Int { p.raw < 4 ? 0 : 1 }
+        /// Exchanges completed (by the pusher) with a peer of the same side and of the other side.
+        func completions() -> (same: Int, cross: Int) {
+            var same = 0, cross = 0
+            for s in host.snapshots() {
+                for (q, n) in s.stats.completedWith { if side(q) == side(s.peer) { same += n } else { cross += n } }
+            }
+            return (same, cross)
+        }
+        func sleep(until t: TimeInterval) { Thread.sleep(forTimeInterval: max(0, t - Date().timeIntervalSince(t0))) }
+        sleep(until: 1.4)
+        let before = completions()
+        #expect(before.cross > 0, "exchanges crossed before the partition: \(before)")
+        sleep(until: 2.0)   // exchanges open at 1.5 s have ended (they run to completion)
+        let cut = completions()
+        sleep(until: 4.8)
+        let during = completions()
+        #expect(during.cross == cut.cross, "an exchange crossed the partition: \(cut) -> \(during)")
+        #expect(during.same > cut.same + 20, "each side kept exchanging: \(cut) -> \(during)")
+        let dropped = host.snapshots().map { $0.stats.dropped["partitioned", default: 0] }
+        #expect(dropped.allSatisfy { $0 > 0 }, "every peer had traffic held back: \(dropped)")
+        #expect(notes.all.contains { $0.hasPrefix("partition into 2 groups of 4, 4") })
+        // After the heal (5 s) the sides find each other again and exchange.
+        var after = during
+        while Date().timeIntervalSince(t0) < 20 && after.cross < during.cross + 10 {
+            Thread.sleep(forTimeInterval: 0.2)
+            after = completions()
+        }
+        #expect(after.cross >= during.cross + 10, "exchanges crossed again after the heal: \(during) -> \(after)")
+        #expect(notes.all.contains("heal the partition"))
     }
 }
 
