@@ -5,14 +5,15 @@
 # of final HR@10 and time to 90% of the centralized MF's HR@10, with each run's ratio to its churn-free run.
 #
 # Usage: Scripts/churn-table.sh [--duration S] [--real "P1 P2 ..."] [--sim "P1 P2 ..."] [--out DIR] [--skip-build]
-# Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real: none churn30
-# churn30-stragglers20; sim: none churn10 churn30 churn50 stragglers20 churn30-stragglers20.
+# Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
+# churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
 # Real runs go one after another (each has the machine to itself); simulator runs two at a time afterwards.
 set -euo pipefail
 {
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
-DURATION=400; REAL="none churn30 churn30-stragglers20"; SIM="none churn10 churn30 churn50 stragglers20 churn30-stragglers20"
+ALL="none churn10 churn30 churn50 stragglers20 churn30-stragglers20 partition50"
+DURATION=400; REAL="$ALL"; SIM="$ALL"
 OUT=""; SKIP=""
 die() { echo "churn-table: error: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
@@ -36,6 +37,11 @@ for p in $REAL; do
         --out "$OUT/real-$p" > "$OUT/real-$p.log" 2>&1 || echo "churn-table: real run $p failed (see $OUT/real-$p.log)" >&2
     SKIP="--skip-build"
     USERS="$OUT/real-$p/split.users"
+    # The same logs averaged only over peers online at each point (offline peers keep their last evaluation above).
+    LOGS=$(ls "$OUT/real-$p"/node-*.jsonl 2>/dev/null | paste -sd, -)
+    CEN=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['hr10'])" "$OUT/real-$p/central.json" 2>/dev/null || echo 0)
+    [[ -n "$LOGS" ]] && "$BIN" report --logs "$LOGS" --bucket 10 --central-hr10 "$CEN" --online-window 15 \
+        --summary "$OUT/real-$p/summary-online.json" > /dev/null 2>&1 || true
 done
 if [[ -z "$USERS" ]]; then   # no real run: make the split with the swarm script's data steps
     bash "$ROOT/Scripts/swarm.sh" $SKIP --duration 1 --out "$OUT/data" > "$OUT/data.log" 2>&1 || true
@@ -58,10 +64,10 @@ done
 python3 - "$OUT" "$CENTRAL" "$REAL" "$SIM" <<'PY'
 import json, os, sys
 out, central, real, sim = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
-def real_row(p):
-    f = os.path.join(out, f"real-{p}", "summary.json")
+def real_row(p, name="summary.json"):
+    f = os.path.join(out, f"real-{p}", name)
     if not os.path.exists(f): return None
-    d = json.load(open(f)); return d["hr10"], d.get("seconds_to_90pct_central")
+    d = json.load(open(f)); return d["hr10"], d.get("seconds_to_90pct_central"), d.get("peers")
 def sim_row(p):
     f = os.path.join(out, f"sim-{p}.txt")
     if not os.path.exists(f): return None
@@ -71,15 +77,19 @@ def sim_row(p):
             return d["hr10"], (None if t is None or t != t else t)
     return None
 print(f"centralized MF HR@10 {central:.4f}; 90% = {0.9*central:.4f}\n")
-print("| profile | real HR@10 | real vs none | real s to 90% | sim HR@10 | sim vs none | sim s to 90% |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("real: every peer's latest evaluation (offline peers included); real online: only peers heard from in the last 15 s")
+print("(gossiprec report --online-window 15). sim: peers online at the end.\n")
+print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 | sim vs none | sim s to 90% |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 r0, s0 = real_row("none"), sim_row("none")
 fmt = lambda x, d=4: "-" if x is None else f"{x:.{d}f}"
 for p in dict.fromkeys(real + sim):
     r, s = real_row(p) if p in real else None, sim_row(p) if p in sim else None
+    o = real_row(p, "summary-online.json") if p in real else None
     rr = None if not (r and r0) else r[0] / r0[0]
     sr = None if not (s and s0) else s[0] / s0[0]
-    print(f"| {p} | {fmt(r and r[0])} | {fmt(rr, 3)} | {fmt(r and r[1], 0)} | {fmt(s and s[0])} | {fmt(sr, 3)} | {fmt(s and s[1], 0)} |")
+    on = "-" if not o else f"{o[0]:.4f} ({o[2]})"
+    print(f"| {p} | {fmt(r and r[0])} | {fmt(rr, 3)} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {fmt(s and s[0])} | {fmt(sr, 3)} | {fmt(s and s[1], 0)} |")
 PY
 exit 0
 }
