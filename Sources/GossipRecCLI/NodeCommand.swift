@@ -16,6 +16,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("listen", "ADDR:PORT", "address and first port; peer i uses PORT+i (port 0: any free port)", default: "127.0.0.1:0"),
         OptionSpec("join", "HOST:PORT", "seed to join through (comma-separated list allowed); default: this process's first peer"),
         OptionSpec("swarm-id", "N", "swarm identifier; frames of other swarms are rejected", default: "1"),
+        OptionSpec("max-members", "N|all", "members each peer remembers (a random, changing sample when the swarm is larger; see README)", default: "all"),
         OptionSpec("period-ms", "MS", "mean gossip period", default: "1000"),
         OptionSpec("eval-period-ms", "MS", "how often each peer evaluates its held-out item", default: "5000"),
         OptionSpec("local-epochs", "E", "local epochs per gossip round", default: "1"),
@@ -52,6 +53,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
+    var membership = MembershipSettings()
     var checkpointDir: String?, checkpointSeconds = 30.0, logTimeOffset = 0.0
     var profile: Scenario?, profilePath: String?, swarmPeers: Int?, profileBaseDelayMs = 20
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
@@ -75,6 +77,12 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         let sid = try o.string("swarm-id")
         guard let s = UInt32(sid) else { throw CLIError.badValue(option: "--swarm-id", value: sid, expected: "an integer in 0...4294967295") }
         swarmID = s
+        if o.optionalString("max-members").map({ $0 != "all" }) ?? false {
+            membership.maxMembers = try o.int("max-members", in: 1...10_000_000)
+            if let problem = membership.validate() {
+                throw CLIError.badValue(option: "--max-members", value: "\(membership.maxMembers!)", expected: problem)
+            }
+        }
         gossip.period = .milliseconds(try o.int("period-ms", in: 1...3_600_000))
         gossip.evaluationPeriod = .milliseconds(try o.int("eval-period-ms", in: 0...3_600_000))
         gossip.localEpochs = try o.int("local-epochs", in: 0...1000)
@@ -212,7 +220,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
                             gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
         pc.checkpoint = checkpoint
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
-        pc.membership = MembershipSettings()
+        pc.membership = membership
         pc.faults = faults
         pc.clientGraph = clientGraph
         if let t = topology {

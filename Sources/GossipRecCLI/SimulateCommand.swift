@@ -117,7 +117,7 @@ struct SimulateCommand: Subcommand {
         case "auto": maxMembers = .auto
         case "all": maxMembers = .fixed(nil)
         default:
-            let n = try o.int("max-members", in: 25...10_000_000)
+            let n = try o.int("max-members", in: 1...10_000_000)
             maxMembers = .fixed(n)
         }
         printTimeline = o.has("print-timeline")

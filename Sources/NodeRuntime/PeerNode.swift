@@ -302,8 +302,9 @@ public final class PeerNode: @unchecked Sendable {
             case .schedule(let timer, let after): schedule(after: after) { [self] in perform(membership.onTimer(timer, now: now)) }
             case .memberUp(let peer, let address):
                 if let d = clientGraph?.onPeerSeen(peer, address: address, now: now) { perform(d) }
-            case .memberDown(let peer, _):
-                if let d = clientGraph?.onPeerDead(peer) { perform(d) }
+            case .memberDown(let peer, let reason):
+                // An evicted member (member cap) is alive: the client graph keeps what it learned of it.
+                if reason != .evicted, let d = clientGraph?.onPeerDead(peer) { perform(d) }
             case .log: break
             }
         }

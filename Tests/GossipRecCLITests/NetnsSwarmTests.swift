@@ -116,4 +116,14 @@ func canCreateNetworkNamespaces() -> Bool {
         let useless = error(["--fault-to", "10.77.3.0/24"])
         #expect(useless.contains("--fault-to") && useless.contains("--fault-delay-ms"), "\(useless)")
     }
+
+    @Test func memberCapIsParsedAndCheckedAgainstTheView() throws {
+        #expect(try node([]).membership.maxMembers == nil)
+        #expect(try node(["--max-members", "all"]).membership.maxMembers == nil)
+        #expect(try node(["--max-members", "300"]).membership.maxMembers == 300)
+        let small = error(["--max-members", "24"])   // the default view (20) plus relays (3) plus 2 does not fit
+        #expect(small.contains("--max-members") && small.contains("maxMembers"), "\(small)")
+        let word = error(["--max-members", "many"])
+        #expect(word.contains("--max-members") && word.contains("'many'"), "\(word)")
+    }
 }
