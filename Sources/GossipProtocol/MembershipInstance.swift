@@ -519,6 +519,10 @@ public struct MembershipInstance: Sendable {
                                      minTimeout: minTimeout, maxTimeout: maxTimeout, deadline: now + timeout)
         out.append(.schedule(.suspicion(peer), after: timeout))
         out.append(.log("\(id): suspect \(peer) incarnation \(n), timeout \(timeout)"))
+        // Tell the accused at once (the accusation rides first on any message to it): a peer that was only cut
+        // off for a moment refutes now instead of when some prober happens to reach it, which after a short
+        // outage was often too late (dynamic suspicion shrinks timeouts to the minimum within seconds).
+        if let r = table[peer] { out.append(.send(.ping(seq: nextSeq(), updates: piggyback(for: peer)), to: r.address)) }
     }
 
     /// A further, distinct confirmation of the suspicion about `peer` shortens its deadline.
@@ -587,7 +591,17 @@ public struct MembershipInstance: Sendable {
                 incarnation = n + 1
                 adjustHealth(1)
                 out.append(.log("\(id): refuting \(status) with incarnation \(incarnation)"))
-                enqueue(MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation)))
+                let refutation = MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation))
+                enqueue(refutation)
+                // Push the refutation to a few members now rather than only on our own probes, which Lifeguard
+                // slows down right after an outage (memberlist gossips to 3 peers every 200 ms for the same reason).
+                var targets = sortedPeers { $0.status.isLive }
+                partialShuffle(&targets, first: settings.indirectProbeCount, rng: &rng)
+                for peer in targets.prefix(settings.indirectProbeCount) {
+                    let updates = [refutation] + gossip.take(settings.maxUpdatesPerMessage - 1, skipping: id,
+                                                             retransmitLimit: retransmitLimit)
+                    out.append(.send(.ping(seq: nextSeq(), updates: updates), to: table[peer]!.address))
+                }
             } else if !gossip.contains(id) {
                 // Someone still carries an old accusation; make sure our current incarnation keeps circulating.
                 enqueue(MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation)))

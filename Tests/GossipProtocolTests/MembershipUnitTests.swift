@@ -115,13 +115,35 @@ private func suspectPing(_ target: Int, incarnation: UInt64 = 0) -> Message {
         let out = m.onMessage(suspectPing(0, incarnation: 0), from: pid(2), address: addr(2), now: t0)
         #expect(m.incarnation == 1)
         #expect(m.localHealth == 1, "Lifeguard: refuting raises the local health multiplier")
-        guard case .ack(77, pid(0), let updates)? = sends(out).first?.0 else {
+        let refutation = MemberUpdate(peer: pid(0), address: addr(0), status: .alive(incarnation: 1))
+        guard let (ack, to) = sends(out).first(where: { if case .ack = $0.0 { return true } else { return false } }),
+              case .ack(77, pid(0), let updates) = ack else {
             Issue.record("expected an ack, got \(out)"); return
         }
-        #expect(updates.contains(MemberUpdate(peer: pid(0), address: addr(0), status: .alive(incarnation: 1))))
+        #expect(to == addr(2) && updates.contains(refutation))
+        // The refutation is also pushed at once to indirectProbeCount (3) distinct members, first in each ping.
+        let pushes = sends(out).filter { if case .ping(_, let u) = $0.0 { return u.first == refutation } else { return false } }
+        #expect(pushes.count == 3 && Set(pushes.map(\.1)).count == 3, "\(pushes)")
         // A stale accusation does not bump again.
         _ = m.onMessage(suspectPing(0, incarnation: 0), from: pid(3), address: addr(3), now: t0)
         #expect(m.incarnation == 1)
+    }
+
+    @Test func startingASuspicionTellsTheAccusedAtOnce() {
+        var m = instance(members: 5)
+        // A rumour that member 4 is suspect: we start our own suspicion and ping 4 with the accusation first.
+        let out = m.onMessage(suspectPing(4), from: pid(2), address: addr(2), now: t0)
+        #expect(m.status(of: pid(4)) == .suspect(incarnation: 0))
+        let toAccused = sends(out).filter { $0.1 == addr(4) }
+        #expect(toAccused.count == 1)
+        if case .ping(_, let updates)? = toAccused.first?.0 {
+            #expect(updates.first == MemberUpdate(peer: pid(4), address: addr(4), status: .suspect(incarnation: 0)))
+        } else {
+            Issue.record("expected a ping to the accused, got \(toAccused)")
+        }
+        // A repeated rumour (a confirmation) does not ping again.
+        let again = m.onMessage(suspectPing(4), from: pid(3), address: addr(3), now: t0)
+        #expect(sends(again).filter { $0.1 == addr(4) }.isEmpty)
     }
 
     @Test func joinOverridesDeathAndTellsTheJoinerItsIncarnation() {
@@ -235,8 +257,11 @@ private func suspectPing(_ target: Int, incarnation: UInt64 = 0) -> Message {
         #expect(schedules(next).contains {
             if case .probeTimeout = $0.0 { return $0.1 == .milliseconds(300) * (expectedHealth + 1) } else { return false }
         })
-        // A successful probe lowers it again.
-        guard case .ping(let seq2, _)? = sends(next).first?.0, let (_, a2) = sends(next).first else { return }
+        // A successful probe lowers it again. (The new suspect was also sent its accusation: pick the probe's ping,
+        // the one whose seq has a probe timeout.)
+        let probeSeq = schedules(next).compactMap { if case .probeTimeout(let s) = $0.0 { return s } else { return nil } }.first
+        guard let (probe, a2) = sends(next).first(where: { if case .ping(let s, _) = $0.0 { return s == probeSeq } else { return false } }),
+              case .ping(let seq2, _) = probe else { Issue.record("no probe ping in \(next)"); return }
         let acker = PeerID(UInt64(a2.ip[3]))
         _ = m.onMessage(.ack(seq: seq2, target: acker, updates: []), from: acker, address: a2, now: now)
         #expect(m.localHealth == max(0, expectedHealth - 1))
