@@ -5,6 +5,7 @@
 # of final HR@10 and time to 90% of the centralized MF's HR@10, with each run's ratio to its churn-free run.
 #
 # Usage: Scripts/churn-table.sh [--duration S] [--real "P1 P2 ..."] [--sim "P1 P2 ..."] [--out DIR] [--skip-build]
+#        Scripts/churn-table.sh --table-only --out DIR    (print the table of a finished run again)
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
 # churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
 # Real runs go one after another (each has the machine to itself); simulator runs two at a time afterwards.
@@ -14,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
 ALL="none churn10 churn30 churn50 stragglers20 churn30-stragglers20 partition50"
 DURATION=400; REAL="$ALL"; SIM="$ALL"
-OUT=""; SKIP=""
+OUT=""; SKIP=""; TABLE_ONLY=0
 die() { echo "churn-table: error: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -23,15 +24,23 @@ while [[ $# -gt 0 ]]; do
         --sim) SIM="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --skip-build) SKIP="--skip-build"; shift ;;
+        --table-only) TABLE_ONLY=1; shift ;;
         -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) die "unknown option '$1' (try --help)" ;;
     esac
 done
 for p in $REAL $SIM; do [[ -r "$ROOT/Scripts/profiles/$p.profile" ]] || die "no profile Scripts/profiles/$p.profile"; done
+if [[ "$TABLE_ONLY" -eq 1 ]]; then
+    [[ -d "$OUT" ]] || die "--table-only needs --out DIR of a finished run"
+    REAL=$(for p in $REAL; do if [[ -d "$OUT/real-$p" ]]; then echo -n "$p "; fi; done)
+    SIM=$(for p in $SIM; do if [[ -f "$OUT/sim-$p.txt" ]]; then echo -n "$p "; fi; done)
+fi
 OUT="${OUT:-$ROOT/runs/churn-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
 USERS=""
-for p in $REAL; do
+[[ "$TABLE_ONLY" -eq 1 ]] && REAL_RUN="" || REAL_RUN="$REAL"
+[[ "$TABLE_ONLY" -eq 1 ]] && SIM_RUN="" || SIM_RUN="$SIM"
+for p in $REAL_RUN; do
     echo "churn-table: real swarm, profile $p (${DURATION} s)" >&2
     bash "$ROOT/Scripts/swarm.sh" $SKIP --duration "$DURATION" --profile "$ROOT/Scripts/profiles/$p.profile" \
         --out "$OUT/real-$p" > "$OUT/real-$p.log" 2>&1 || echo "churn-table: real run $p failed (see $OUT/real-$p.log)" >&2
@@ -43,14 +52,16 @@ for p in $REAL; do
     [[ -n "$LOGS" ]] && "$BIN" report --logs "$LOGS" --bucket 10 --central-hr10 "$CEN" --online-window 15 \
         --summary "$OUT/real-$p/summary-online.json" > /dev/null 2>&1 || true
 done
-if [[ -z "$USERS" ]]; then   # no real run: make the split with the swarm script's data steps
+if [[ "$TABLE_ONLY" -eq 1 ]]; then
+    USERS=$(ls -d "$OUT"/real-*/split.users "$OUT"/data/split.users 2>/dev/null | head -1 || true)
+elif [[ -z "$USERS" ]]; then   # no real run: make the split with the swarm script's data steps
     bash "$ROOT/Scripts/swarm.sh" $SKIP --duration 1 --out "$OUT/data" > "$OUT/data.log" 2>&1 || true
     USERS="$OUT/data/split.users"
 fi
 [[ -d "$USERS" ]] || die "no per-user split at $USERS"
 CENTRAL=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['hr10'])" "$(dirname "$USERS")/central.json")
 TARGET=$(python3 -c "print(round(0.9 * $CENTRAL, 4))")
-set -- $SIM
+set -- $SIM_RUN
 while [[ $# -gt 0 ]]; do
     for p in "$1" "${2:-}"; do
         [[ -z "$p" ]] && continue
@@ -67,7 +78,7 @@ out, central, real, sim = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), 
 def real_row(p, name="summary.json"):
     f = os.path.join(out, f"real-{p}", name)
     if not os.path.exists(f): return None
-    d = json.load(open(f)); return d["hr10"], d.get("seconds_to_90pct_central"), d.get("peers")
+    d = json.load(open(f)); return d["hr10"], d.get("seconds_to_90pct_central"), d.get("online_peers", d.get("peers"))
 def sim_row(p):
     f = os.path.join(out, f"sim-{p}.txt")
     if not os.path.exists(f): return None
