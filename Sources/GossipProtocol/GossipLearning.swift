@@ -152,16 +152,10 @@ public struct GossipLearningInstance: Sendable {
         }
     }
 
-    /// Local training, rolled back if it produced anything non-finite.
+    /// Local training, rolled back if it produced anything non-finite (`PeerLearner.trainRound`).
     mutating func trainRound() {
         counters.rounds += 1
-        let saved = (learner.items, learner.user)
-        for _ in 0..<settings.localEpochs { learner.trainLocal(absorbingWith: merge) }
-        if !(learner.items.isFinite && ModelChecks.allFinite(learner.user.values)) {
-            learner.items = saved.0
-            learner.user = saved.1
-            counters.rollbacks += 1
-        }
+        if !learner.trainRound(epochs: settings.localEpochs, absorbingWith: merge) { counters.rollbacks += 1 }
     }
 
     /// The rows this peer sends.

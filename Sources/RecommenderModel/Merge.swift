@@ -12,12 +12,12 @@ public protocol MergeRule: Sendable {
     /// for a payload that has not been checked: the check is a pass over the whole payload, so a peer makes it
     /// once per received copy rather than once per layer.
     func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64)
-    /// True when the rule must see each local epoch (`absorbLocalEpoch`): the caller then keeps a copy of the
-    /// table from before the epoch.
+    /// True when the rule must see each local epoch (`absorbLocalEpoch`): the caller then records the rows the
+    /// epoch changes (`EpochJournal`).
     var absorbsLocalEpochs: Bool { get }
-    /// Called once per local round, after training, with the table from before the epoch: the rule may turn
-    /// the epoch's moves into whatever its merge needs (e.g. push-sum votes, `PushSumVoteMerge`).
-    func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32])
+    /// Called once per local epoch, after training, with the rows the epoch changed as they were before it: the
+    /// rule may turn the epoch's moves into whatever its merge needs (e.g. push-sum votes, `PushSumVoteMerge`).
+    func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32])
 }
 
 extension MergeRule {
@@ -30,7 +30,12 @@ extension MergeRule {
 
     /// By default a rule keeps the epoch's moves and step counts as they are.
     public var absorbsLocalEpochs: Bool { false }
-    public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {}
+    public func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32]) {}
+
+    /// `absorbLocalEpoch` for a caller that kept a whole copy of the table from before the epoch.
+    public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {
+        absorbLocalEpoch(EpochJournal(before: before, after: table), into: &table, positivesSorted: positivesSorted)
+    }
 }
 
 /// The staleness discount shared by merge rules.

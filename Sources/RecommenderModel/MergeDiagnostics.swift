@@ -14,7 +14,7 @@ public struct FrozenItemsMerge: MergeRule {
     public init() {}
     public func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64) {}
     public var absorbsLocalEpochs: Bool { true }
-    public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {
-        table = before
+    public func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32]) {
+        epoch.restore(into: &table)
     }
 }

@@ -116,28 +116,31 @@ public struct PushSumVoteMerge: MergeRule {
         }
     }
 
-    /// Turns one local epoch into votes. `before` is the table as it was before the epoch, `table` the table
-    /// after it (training has moved rows and added its step counts to `trainedSteps`, which this replaces by
-    /// push-sum weights). A trained row whose new value is not finite is restored and does not vote.
-    public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {
-        precondition(before.itemCount == table.itemCount && before.dimension == table.dimension,
-                     "absorbLocalEpoch: tables of different shapes")
+    /// Turns one local epoch into votes. `epoch` holds the rows the epoch trained as they were before it; `table`
+    /// is the table after it (training has moved those rows and added its step counts to `trainedSteps`, which
+    /// this replaces by push-sum weights). Every weight decays; a trained row whose new value is not finite is
+    /// restored and does not vote.
+    public func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32]) {
+        precondition(epoch.itemCount == table.itemCount && epoch.dimension == table.dimension,
+                     "absorbLocalEpoch: journal of another table shape")
         let d = table.dimension, g = decay
+        // Untouched rows only decay (touched rows are recomputed below from their pre-epoch weights).
+        for i in 0..<table.itemCount {
+            let wb = g * table.trainedSteps[i]
+            table.trainedSteps[i] = wb < Self.weightFloor ? 0 : wb
+        }
         table.factors.withUnsafeMutableBufferPointer { F in
-            before.factors.withUnsafeBufferPointer { B in
+            epoch.factors.withUnsafeBufferPointer { J in
                 positivesSorted.withUnsafeBufferPointer { P in
-                    for i in 0..<table.itemCount {
-                        let wb = g * before.trainedSteps[i]
-                        guard table.trainedSteps[i] != before.trainedSteps[i] else {
-                            table.trainedSteps[i] = wb < Self.weightFloor ? 0 : wb
-                            continue
-                        }
-                        let dst = F.baseAddress! + i * d, src = B.baseAddress! + i * d
+                    for (k, row) in epoch.rows.enumerated() {
+                        let i = Int(row)
+                        let wb = g * epoch.steps[k]
+                        let dst = F.baseAddress! + i * d, src = J.baseAddress! + k * d
                         var finite = table.bias[i].isFinite
-                        for k in 0..<d where !dst[k].isFinite { finite = false }
+                        for t in 0..<d where !dst[t].isFinite { finite = false }
                         if !finite {
-                            for k in 0..<d { dst[k] = src[k] }
-                            table.bias[i] = before.bias[i]
+                            for t in 0..<d { dst[t] = src[t] }
+                            table.bias[i] = epoch.bias[k]
                             table.trainedSteps[i] = wb < Self.weightFloor ? 0 : wb
                             continue
                         }
@@ -155,8 +158,8 @@ public struct PushSumVoteMerge: MergeRule {
                         let nw = wb + c
                         // v ← v_before + c δ / (γ w + c); a = 1 when the row had no weight yet.
                         let a: Float = nw > 0 ? c / nw : 0
-                        for k in 0..<d { dst[k] = src[k] + a * (dst[k] - src[k]) }
-                        table.bias[i] = before.bias[i] + a * (table.bias[i] - before.bias[i])
+                        for t in 0..<d { dst[t] = src[t] + a * (dst[t] - src[t]) }
+                        table.bias[i] = epoch.bias[k] + a * (table.bias[i] - epoch.bias[k])
                         table.trainedSteps[i] = nw < Self.weightFloor ? 0 : nw
                     }
                 }

@@ -34,11 +34,16 @@ public struct PeerLearner: Sendable {
     /// One local epoch over the peer's own training positives. Returns the mean loss per positive.
     @discardableResult
     public mutating func trainLocal(learnItems: Bool = true) -> Double {
+        trainLocal(learnItems: learnItems, journal: nil)
+    }
+
+    /// One local epoch; `journal`, when given, receives the item rows it changes as they were before.
+    mutating func trainLocal(learnItems: Bool, journal: UnsafeMutablePointer<EpochJournal>?) -> Double {
         round += 1
         clock = clock == .max ? .max : clock + 1
         guard !positivesSorted.isEmpty else { return 0 }
         let total = LocalTrainer.trainUser(user: &user, items: &items, positivesSorted: positivesSorted,
-                                           config: config, rng: &rng, learnItems: learnItems)
+                                           config: config, rng: &rng, learnItems: learnItems, journal: journal)
         return total / Double(positivesSorted.count)
     }
 
@@ -47,10 +52,36 @@ public struct PeerLearner: Sendable {
     @discardableResult
     public mutating func trainLocal(absorbingWith rule: any MergeRule, learnItems: Bool = true) -> Double {
         guard rule.absorbsLocalEpochs, learnItems else { return trainLocal(learnItems: learnItems) }
-        let before = items
-        let loss = trainLocal(learnItems: true)
-        rule.absorbLocalEpoch(before: before, into: &items, positivesSorted: positivesSorted)
+        var journal = EpochJournal(for: items)
+        return trainEpoch(absorbingWith: rule, learnItems: true, journal: &journal)
+    }
+
+    @discardableResult
+    private mutating func trainEpoch(absorbingWith rule: any MergeRule, learnItems: Bool, journal: inout EpochJournal) -> Double {
+        let loss = withUnsafeMutablePointer(to: &journal) { trainLocal(learnItems: learnItems, journal: $0) }
+        if rule.absorbsLocalEpochs, learnItems {
+            rule.absorbLocalEpoch(journal, into: &items, positivesSorted: positivesSorted)
+        }
         return loss
+    }
+
+    /// A gossip round's training: `epochs` local epochs (each absorbed by `rule`), then a check that the user
+    /// vector and every item row they touched are finite. If not, the item table and user vector go back to
+    /// where they were before the first epoch (the round and clock counters stay advanced) and this returns
+    /// false: no training input can leave a non-finite number in the model.
+    public mutating func trainRound(epochs: Int, absorbingWith rule: any MergeRule) -> Bool {
+        let savedUser = user, savedSteps = items.trainedSteps
+        var journals: [EpochJournal] = []
+        for _ in 0..<epochs {
+            var journal = EpochJournal(for: items)
+            trainEpoch(absorbingWith: rule, learnItems: true, journal: &journal)
+            journals.append(journal)
+        }
+        if ModelChecks.allFinite(user.values) && journals.allSatisfy({ $0.touchedRowsAreFinite(in: items) }) { return true }
+        for journal in journals.reversed() { journal.restore(into: &items) }   // latest epoch first: ends pre-round
+        items.trainedSteps = savedSteps   // the decay of untouched rows too
+        user = savedUser
+        return false
     }
 
     /// Folds a received copy into this peer's table with `rule` (the receiver's clock is the `localRound`

@@ -26,6 +26,15 @@ public enum LocalTrainer {
         let BG: UnsafeMutablePointer<Float>
         let steps: UnsafeMutablePointer<Float>
         let scratch: UnsafeMutablePointer<Float>   // 2 * d floats
+        /// When set, every item row is recorded here before its first change.
+        let journal: UnsafeMutablePointer<EpochJournal>?
+
+        /// Records row `item` in the journal (if any) before it changes.
+        @inline(__always)
+        func willChange(_ item: Int) {
+            guard let journal else { return }
+            journal.pointee.record(item, V: V, B: B, S: steps, VG: adagrad ? VG : nil, BG: adagrad ? BG : nil)
+        }
     }
 
     /// p -= lr * (a * x + l2 * p), with Adagrad scaling when `g2` is non-nil.
@@ -135,6 +144,7 @@ public enum LocalTrainer {
                 loss -= logf(max(t == 0 ? p : 1 - p, 1e-30))
                 Vec.axpy(g, v, gradU, d)
                 if c.learnItems {
+                    c.willChange(item)
                     apply(v, VG.map { $0 + item * d }, g, U, c.l2, ilr, d)
                     if c.useBias { applyBias(c.B + item, BG.map { $0 + item }, g, ilr) }
                     c.steps[item] += 1
@@ -153,6 +163,8 @@ public enum LocalTrainer {
                 loss -= logf(max(s, 1e-30))
                 Vec.difference(vi, vj, diff, d)
                 if c.learnItems {
+                    c.willChange(i)
+                    c.willChange(j)
                     apply(vi, VG.map { $0 + i * d }, g, U, c.l2, ilr, d)
                     apply(vj, VG.map { $0 + j * d }, -g, U, c.l2, ilr, d)
                     if c.useBias {
@@ -202,7 +214,7 @@ public enum LocalTrainer {
     /// Runs `body` with a step context over `items`.
     @inline(__always)
     static func withContext<R>(_ items: inout ItemTable, _ config: TrainingConfig, learnItems: Bool = true,
-                               _ body: (Context) -> R) -> R {
+                               journal: UnsafeMutablePointer<EpochJournal>? = nil, _ body: (Context) -> R) -> R {
         let d = items.dimension
         let adagrad = config.optimizer == .adagrad && !items.factorsG2.isEmpty
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * d)
@@ -220,7 +232,7 @@ public enum LocalTrainer {
                                              loss: config.loss, learnItems: learnItems,
                                              V: V.baseAddress!, B: B.baseAddress!,
                                              VG: VG.baseAddress ?? dp, BG: BG.baseAddress ?? dp,
-                                             steps: S.baseAddress!, scratch: scratch))
+                                             steps: S.baseAddress!, scratch: scratch, journal: journal))
                             }
                         }
                     }
@@ -233,13 +245,15 @@ public enum LocalTrainer {
     /// `config.negatives` sampled negatives. This is what a peer runs on its own data. Returns the summed loss.
     /// With `learnItems: false` only the user vector moves (personal fine-tuning against a fixed table).
     @discardableResult
+    /// `journal`, when given, receives every item row the epoch changes, as it was before (`EpochJournal`).
     public static func trainUser(user: inout UserVector, items: inout ItemTable, positivesSorted: [Int32],
-                                 config: TrainingConfig, rng: inout SplitMix64, learnItems: Bool = true) -> Double {
+                                 config: TrainingConfig, rng: inout SplitMix64, learnItems: Bool = true,
+                                 journal: UnsafeMutablePointer<EpochJournal>? = nil) -> Double {
         guard !positivesSorted.isEmpty else { return 0 }
         var order = positivesSorted
         order.shuffle(using: &rng)
         let adagrad = config.optimizer == .adagrad && !user.g2.isEmpty
-        return withContext(&items, config, learnItems: learnItems) { c in
+        return withContext(&items, config, learnItems: learnItems, journal: journal) { c in
             user.values.withUnsafeMutableBufferPointer { U in
                 user.g2.withUnsafeMutableBufferPointer { UG in
                     positivesSorted.withUnsafeBufferPointer { P in
