@@ -95,22 +95,31 @@ public struct PushSumVoteMerge: MergeRule {
     public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
         let d = t.dimension, w = t.wireDimension
         let (sl, sr) = Staleness.factors(local: localRound, remote: p.round, decay: stalenessDecay)
+        // Raw pointers throughout: this loop runs twice per exchange over every row of the table.
         t.factors.withUnsafeMutableBufferPointer { F in
-            p.values.withUnsafeBufferPointer { V in
-                for (r, item) in p.items.enumerated() {
-                    let i = Int(item)
-                    let wr = p.weights[r] * sr, wl = t.trainedSteps[i] * sl
-                    let total = wl + wr
-                    if total > 0 {
-                        let a = wr / total
-                        if a > 0 {
-                            let dst = F.baseAddress! + i * d, src = V.baseAddress! + r * w
-                            for k in 0..<d { dst[k] += a * (src[k] - dst[k]) }
-                            t.bias[i] += a * (src[d] - t.bias[i])
+            t.bias.withUnsafeMutableBufferPointer { B in
+                t.trainedSteps.withUnsafeMutableBufferPointer { S in
+                    p.values.withUnsafeBufferPointer { V in
+                        p.weights.withUnsafeBufferPointer { W in
+                            p.items.withUnsafeBufferPointer { I in
+                                for r in 0..<I.count {
+                                    let i = Int(I[r])
+                                    let wr = W[r] * sr, wl = S[i] * sl
+                                    let total = wl + wr
+                                    if total > 0 {
+                                        let a = wr / total
+                                        if a > 0 {
+                                            let dst = F.baseAddress! + i * d, src = V.baseAddress! + r * w
+                                            for k in 0..<d { dst[k] += a * (src[k] - dst[k]) }
+                                            B[i] += a * (src[d] - B[i])
+                                        }
+                                    }
+                                    let nw = 0.5 * wl + 0.5 * wr
+                                    S[i] = nw < Self.weightFloor ? 0 : nw
+                                }
+                            }
                         }
                     }
-                    let nw = 0.5 * wl + 0.5 * wr
-                    t.trainedSteps[i] = nw < Self.weightFloor ? 0 : nw
                 }
             }
         }
