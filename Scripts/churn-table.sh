@@ -6,6 +6,9 @@
 #
 # Usage: Scripts/churn-table.sh [--duration S] [--real "P1 P2 ..."] [--sim "P1 P2 ..."] [--out DIR] [--skip-build]
 #        Scripts/churn-table.sh --table-only --out DIR    (print the table of a finished run again)
+# --sim-seeds "1 2 3": run every simulated profile with each of these seeds (default "1") and report means with a
+# 95% interval from the per-seed differences to the churn-free run of the same seed. Real rows get a 95% interval
+# from per-peer paired differences (the same 943 users in both runs; a peer's hit or miss at its last evaluation).
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
 # churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
 # Real runs go one after another (each has the machine to itself); simulator runs two at a time afterwards.
@@ -15,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
 ALL="none churn10 churn30 churn50 stragglers20 churn30-stragglers20 partition50"
 DURATION=400; REAL="$ALL"; SIM="$ALL"
-OUT=""; SKIP=""; TABLE_ONLY=0
+OUT=""; SKIP=""; TABLE_ONLY=0; SEEDS="1"
 die() { echo "churn-table: error: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -25,6 +28,7 @@ while [[ $# -gt 0 ]]; do
         --out) OUT="$2"; shift 2 ;;
         --skip-build) SKIP="--skip-build"; shift ;;
         --table-only) TABLE_ONLY=1; shift ;;
+        --sim-seeds) SEEDS="$2"; shift 2 ;;
         -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -33,7 +37,7 @@ for p in $REAL $SIM; do [[ -r "$ROOT/Scripts/profiles/$p.profile" ]] || die "no 
 if [[ "$TABLE_ONLY" -eq 1 ]]; then
     [[ -d "$OUT" ]] || die "--table-only needs --out DIR of a finished run"
     REAL=$(for p in $REAL; do if [[ -d "$OUT/real-$p" ]]; then echo -n "$p "; fi; done)
-    SIM=$(for p in $SIM; do if [[ -f "$OUT/sim-$p.txt" ]]; then echo -n "$p "; fi; done)
+    SIM=$(for p in $SIM; do if [[ -f "$OUT/sim-$p.txt" ]] || compgen -G "$OUT/sim-$p-seed*.txt" > /dev/null; then echo -n "$p "; fi; done)
 fi
 OUT="${OUT:-$ROOT/runs/churn-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
@@ -61,46 +65,82 @@ fi
 [[ -d "$USERS" ]] || die "no per-user split at $USERS"
 CENTRAL=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['hr10'])" "$(dirname "$USERS")/central.json")
 TARGET=$(python3 -c "print(round(0.9 * $CENTRAL, 4))")
-set -- $SIM_RUN
+for s in $SEEDS; do [[ "$s" =~ ^[0-9]+$ ]] || die "--sim-seeds: '$s' is not a whole number"; done
+JOBS=()
+for p in $SIM_RUN; do for s in $SEEDS; do JOBS+=("$p:$s"); done; done
+set -- "${JOBS[@]}"
 while [[ $# -gt 0 ]]; do
-    for p in "$1" "${2:-}"; do
-        [[ -z "$p" ]] && continue
-        echo "churn-table: simulator, profile $p (${DURATION} virtual s)" >&2
-        "$BIN" simulate --engine events --users-dir "$USERS" --profile "$ROOT/Scripts/profiles/$p.profile" \
-            --duration "${DURATION}s" --target-hr "$TARGET" > "$OUT/sim-$p.txt" 2> "$OUT/sim-$p.err" &
+    for job in "$1" "${2:-}"; do
+        [[ -z "$job" ]] && continue
+        p="${job%%:*}"; s="${job##*:}"
+        name="sim-$p"; [[ "$s" == 1 ]] || name="sim-$p-seed$s"
+        echo "churn-table: simulator, profile $p, seed $s (${DURATION} virtual s)" >&2
+        "$BIN" simulate --engine events --users-dir "$USERS" --profile "$ROOT/Scripts/profiles/$p.profile" --seed "$s" \
+            --duration "${DURATION}s" --target-hr "$TARGET" > "$OUT/$name.txt" 2> "$OUT/$name.err" &
     done
     wait
     shift; [[ $# -gt 0 ]] && shift
 done
 python3 - "$OUT" "$CENTRAL" "$REAL" "$SIM" <<'PY'
-import json, os, sys
+import glob, json, math, os, re, sys
 out, central, real, sim = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
+def last_hits(p):
+    """Each peer's hit (rank < 10) at its latest evaluation in real run p."""
+    last = {}
+    for f in glob.glob(os.path.join(out, f"real-{p}", "node-*.jsonl")):
+        for line in open(f):
+            if '"rank"' not in line: continue
+            d = json.loads(line)
+            if d.get("rank") is None: continue
+            if d["peer"] not in last or d["t"] >= last[d["peer"]][0]: last[d["peer"]] = (d["t"], 1 if d["rank"] < 10 else 0)
+    return {k: h for k, (t, h) in last.items()}
+def paired(base, other):
+    """(ratio of means, half-width of its 95% interval) from paired samples, or None."""
+    keys = sorted(set(base) & set(other))
+    if len(keys) < 2: return None
+    d = [other[k] - base[k] for k in keys]
+    m = sum(d) / len(d); sd = math.sqrt(sum((x - m) ** 2 for x in d) / (len(d) - 1))
+    b = sum(base[k] for k in keys) / len(keys)
+    return (1 + m / b, 1.96 * sd / math.sqrt(len(d)) / b) if b > 0 else None
 def real_row(p, name="summary.json"):
     f = os.path.join(out, f"real-{p}", name)
     if not os.path.exists(f): return None
     d = json.load(open(f)); return d["hr10"], d.get("seconds_to_90pct_central"), d.get("online_peers", d.get("peers"))
+def sim_seeds(p):
+    """{seed: (hr10, seconds to target)} over the simulator runs of profile p."""
+    runs = {}
+    for f in glob.glob(os.path.join(out, f"sim-{p}.txt")) + glob.glob(os.path.join(out, f"sim-{p}-seed*.txt")):
+        m = re.search(r"-seed(\d+)\.txt$", f)
+        for line in reversed(open(f).read().splitlines()):
+            if line.startswith("{"):
+                d = json.loads(line); t = d.get("seconds_to_target")
+                runs[int(m.group(1)) if m else 1] = (d["hr10"], None if t is None or t != t else t)
+                break
+    return runs
 def sim_row(p):
-    f = os.path.join(out, f"sim-{p}.txt")
-    if not os.path.exists(f): return None
-    for line in reversed(open(f).read().splitlines()):
-        if line.startswith("{"):
-            d = json.loads(line); t = d.get("seconds_to_target")
-            return d["hr10"], (None if t is None or t != t else t)
-    return None
+    runs = sim_seeds(p)
+    if not runs: return None
+    ts = [t for _, t in runs.values() if t is not None]
+    return (sum(h for h, _ in runs.values()) / len(runs), sum(ts) / len(ts) if len(ts) == len(runs) else None, len(runs))
 print(f"centralized MF HR@10 {central:.4f}; 90% = {0.9*central:.4f}\n")
 print("real: every peer's latest evaluation (offline peers included); real online: only peers heard from in the last 15 s")
-print("(gossiprec report --online-window 15). sim: peers online at the end.\n")
-print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 | sim vs none | sim s to 90% |")
+print("(gossiprec report --online-window 15). sim: peers online at the end, mean over seeds. vs none: ratio to the")
+print("churn-free run, with the half-width of its 95% interval (real: paired per peer; sim: paired per seed).\n")
+print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim s to 90% |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-r0, s0 = real_row("none"), sim_row("none")
+hits0, seeds0 = last_hits("none") if "none" in real else {}, sim_seeds("none")
 fmt = lambda x, d=4: "-" if x is None else f"{x:.{d}f}"
 for p in dict.fromkeys(real + sim):
     r, s = real_row(p) if p in real else None, sim_row(p) if p in sim else None
     o = real_row(p, "summary-online.json") if p in real else None
-    rr = None if not (r and r0) else r[0] / r0[0]
-    sr = None if not (s and s0) else s[0] / s0[0]
+    rp = paired(hits0, last_hits(p)) if p in real and hits0 else None
+    sp = paired({k: v[0] for k, v in seeds0.items()}, {k: v[0] for k, v in sim_seeds(p).items()}) if p in sim else None
+    if p in sim and sp is None and seeds0 and s: sp = (s[0] / (sum(h for h, _ in seeds0.values()) / len(seeds0)), None)
+    rv = "-" if not rp else (f"{rp[0]:.3f}" if p == "none" else f"{rp[0]:.3f} ± {rp[1]:.3f}")
+    sv = "-" if not sp else (f"{sp[0]:.3f}" if p == "none" or sp[1] is None else f"{sp[0]:.3f} ± {sp[1]:.3f}")
     on = "-" if not o else f"{o[0]:.4f} ({o[2]})"
-    print(f"| {p} | {fmt(r and r[0])} | {fmt(rr, 3)} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {fmt(s and s[0])} | {fmt(sr, 3)} | {fmt(s and s[1], 0)} |")
+    sh = "-" if not s else f"{s[0]:.4f} ({s[2]})"
+    print(f"| {p} | {fmt(r and r[0])} | {rv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {sv} | {fmt(s and s[1], 0)} |")
 PY
 exit 0
 }
