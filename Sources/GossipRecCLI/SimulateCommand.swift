@@ -32,6 +32,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "pushsum"),
         OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
         OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
+        OptionSpec("stale-decay", "S", "pushsum: discount per model-clock version of the staler copy in a merge, in (0, 1]", default: "0.98"),
         OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
         OptionSpec("negative-vote", "C", "pushsum: vote weight of a row sampled only as a negative, or local", default: "1"),
         OptionSpec("row-fraction", "F", "rounds: fraction of rows exchanged per push-pull (same rows both ways)", default: "1"),
@@ -91,7 +92,8 @@ struct SimulateCommand: Subcommand {
             if nv == "local" { neg = .local } else if let x = Float(nv), x >= 0, x.isFinite { neg = .vote(x) } else {
                 throw CLIError.badValue(option: "--negative-vote", value: nv, expected: "a number >= 0 or local")
             }
-            merge = PushSumVoteMerge(decay: Float(g), positiveVote: Float(pos), negatives: neg)
+            let stale = try o.double("stale-decay", in: 1e-6...1)
+            merge = PushSumVoteMerge(decay: Float(g), positiveVote: Float(pos), negatives: neg, stalenessDecay: Float(stale))
         case "none": merge = NoMerge()
         case "frozen": merge = FrozenItemsMerge()
         case let other:
@@ -181,6 +183,9 @@ struct SimulateCommand: Subcommand {
                 lastProgress = Date()
                 Console.err(String(format: "simulate: virtual %.0f s of %.0f, wall %.1f s", p.seconds, events.duration.inSeconds, Date().timeIntervalSince(t0)))
             }
+        }
+        for g in sim.breakdown() {
+            Console.err("simulate: at the end, \(g.group): \(g.peers) online, " + String(format: "HR@10 %.4f, mean round %.1f", g.hr10, g.meanRound))
         }
         let c = summary.counters
         var j = JSONLine()

@@ -607,6 +607,34 @@ public struct EventSimulation {
         return c
     }
 
+    /// HR@10 of one group of online peers now (`breakdown`).
+    public struct GroupResult: Sendable, Hashable {
+        public var group: String
+        public var peers: Int
+        public var hr10: Double
+        public var meanRound: Double
+    }
+
+    /// The online peers' HR@10 now, split by straggler or not (compute factor above 1) and by whether the peer
+    /// was ever stopped (a returning peer): where a profile's cost comes from.
+    public func breakdown() -> [GroupResult] {
+        var groups: [String: (RankingSummary, Int, Double)] = [:]
+        for p in peers {
+            guard p.state == .online, let gossip = p.gossip else { continue }
+            // `generation` counts starts and stops: 1 for a peer that has run since its first start.
+            let name = (p.compute > 1 ? "stragglers" : "others") + (p.generation > 1 ? ", returned" : ", never stopped")
+            var g = groups[name] ?? (RankingSummary(k: 10), 0, 0)
+            if let r = gossip.learner.testRank() { g.0.add(rank: r) }
+            g.1 += 1
+            g.2 += Double(gossip.learner.round)
+            groups[name] = g
+        }
+        return groups.keys.sorted().map { k in
+            let g = groups[k]!
+            return GroupResult(group: k, peers: g.1, hr10: g.0.hitRate, meanRound: g.2 / Double(max(1, g.1)))
+        }
+    }
+
     private func samplePoint() -> Point {
         var s = RankingSummary(k: 10)
         var online = 0

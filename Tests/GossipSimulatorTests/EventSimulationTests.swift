@@ -131,6 +131,18 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(hc > hf - 0.1, "capped HR@10 \(hc), full membership \(hf)")
     }
 
+    @Test func breakdownSplitsOnlinePeersByStragglingAndReturning() throws {
+        var sim = try simulation("stragglers 25% compute 5x\nat 10s kill peers 1,2\nat 15s restart peers 1,2", seconds: 30)
+        let r = sim.run()
+        let groups = sim.breakdown()
+        #expect(groups.map(\.peers).reduce(0, +) == r.final?.online)
+        let stragglers = groups.filter { $0.group.hasPrefix("stragglers") }, others = groups.filter { $0.group.hasPrefix("others") }
+        #expect(stragglers.map(\.peers).reduce(0, +) == 6, "25% of 24 peers")
+        #expect(groups.filter { $0.group.hasSuffix("returned") }.map(\.peers).reduce(0, +) == 2)
+        let slow = stragglers.map(\.meanRound).max() ?? 0, fast = others.map(\.meanRound).min() ?? 0
+        #expect(slow < fast / 2, "straggler rounds \(slow), others \(fast)")
+    }
+
     @Test func churnKeepsLearning() throws {
         var sim = try simulation("churn sessions exponential mean 15s offline 30%", seconds: 60)
         let r = sim.run()
