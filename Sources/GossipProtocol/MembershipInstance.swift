@@ -620,7 +620,7 @@ public struct MembershipInstance: Sendable {
     private mutating func admitDirectly(_ peer: PeerID, address: PeerAddress, incarnation claimed: UInt64,
                                         now: Instant, _ out: inout [MembershipDirective]) {
         let status: MemberStatus
-        if table[peer] == nil { makeRoom(now: now, &out) }
+        if table[peer] == nil { makeRoom(&out) }
         switch table[peer]?.status {
         case nil: status = .alive(incarnation: claimed)
         case .alive(let m)?:
@@ -634,13 +634,13 @@ public struct MembershipInstance: Sendable {
     }
 
     /// Any message from a peer we do not know at all proves it is running: admit it as `alive(0)`, the weakest
-    /// claim, which every real record of it overrides.
-    private mutating func noteContact(_ peer: PeerID, address: PeerAddress, now: Instant,
+    /// claim, which every real record of it overrides. `disseminate: false` keeps the admission to ourselves.
+    private mutating func noteContact(_ peer: PeerID, address: PeerAddress, now: Instant, disseminate: Bool = true,
                                       _ out: inout [MembershipDirective]) {
         guard table[peer] == nil else { return }
-        makeRoom(now: now, &out)
+        makeRoom(&out)
         setStatus(peer, address: address, status: .alive(incarnation: 0), sender: peer, reason: .reportedDead,
-                  now: now, &out)
+                  now: now, disseminate: disseminate, &out)
     }
 
     /// True when `settings.maxMembers` is set and reached.
@@ -651,7 +651,7 @@ public struct MembershipInstance: Sendable {
     /// (the first such member of the probe list from a random position on: the list's order is deterministic).
     /// Only when no member qualifies does the table grow by one (the cap is a target, never a reason to refuse a
     /// live contact).
-    private mutating func makeRoom(now: Instant, _ out: inout [MembershipDirective]) {
+    private mutating func makeRoom(_ out: inout [MembershipDirective]) {
         guard isFull else { return }
         if table.count > liveCount, let oldest = table.filter({ !$0.value.status.isLive })
             .min(by: { ($0.value.since, $0.key) < ($1.value.since, $1.key) })?.key {
@@ -662,8 +662,8 @@ public struct MembershipInstance: Sendable {
         let start = rng.next(below: probeOrder.count)
         for k in 0..<probeOrder.count {
             let peer = probeOrder[(start + k) % probeOrder.count]
-            guard probeQueued.contains(peer), let r = table[peer], r.status.isAlive, !view.contains(peer),
-                  probe?.target != peer, suspicions[peer] == nil else { continue }
+            guard let r = table[peer], r.status.isAlive, !view.contains(peer), probe?.target != peer,
+                  suspicions[peer] == nil else { continue }
             forget(peer)
             liveCount -= 1
             out.append(.memberDown(peer, reason: .evicted))
@@ -808,10 +808,8 @@ public struct MembershipInstance: Sendable {
             // about a peer we do not hold is admitted at alive(0), the weakest claim (SWIM probes it like any
             // member), without being spread as news. Without this, views freeze on the first members learned
             // (everyone's join contact's) and those few peers receive most model pushes.
-            for e in received where e.peer != id && table[e.peer] == nil {
-                makeRoom(now: now, &out)
-                setStatus(e.peer, address: e.address, status: .alive(incarnation: 0), sender: e.peer,
-                          reason: .reportedDead, now: now, disseminate: false, &out)
+            for e in received where e.peer != id {
+                noteContact(e.peer, address: e.address, now: now, disseminate: false, &out)
             }
         }
         let snapshot = table

@@ -44,6 +44,9 @@ public final class ScenarioDriver: @unchecked Sendable {
     private let swarmSize: Int
     /// The current partition's group of every swarm index, or nil.
     private var group: [Int]?
+    /// Under a partition, for each group the addresses of every peer outside it (computed once per event and
+    /// shared by that group's peers).
+    private var outside: [Set<PeerAddress>] = []
     private var cancelled = false
     /// On `queue`; read with `countsSnapshot`.
     private var counts = Counts()
@@ -121,11 +124,15 @@ public final class ScenarioDriver: @unchecked Sendable {
             var g = [Int](repeating: 0, count: swarmSize)
             for (k, list) in groups.enumerated() { for p in list where p < swarmSize { g[p] = k } }
             group = g
+            outside = groups.indices.map { k in
+                Set((0..<swarmSize).compactMap { q in g[q] == k ? nil : address?(q) })
+            }
             for slot in 0..<host.slotCount { if let node = host.peer(inSlot: slot) { configure(node, peer: first + slot) } }
             note("partition into \(groups.count) groups of \(groups.map { String($0.count) }.joined(separator: ", ")) peers")
         case .heal:
             guard group != nil else { return }
             group = nil
+            outside = []
             for slot in 0..<host.slotCount { if let node = host.peer(inSlot: slot) { configure(node, peer: first + slot) } }
             note("heal the partition")
         }
@@ -133,12 +140,8 @@ public final class ScenarioDriver: @unchecked Sendable {
 
     /// The addresses peer `p` cannot reach under the current partition (empty without one).
     private func unreachable(from p: Int) -> Set<PeerAddress> {
-        guard let group, let address, p < group.count else { return [] }
-        var out = Set<PeerAddress>()
-        for q in 0..<group.count where group[q] != group[p] {
-            if let a = address(q) { out.insert(a) }
-        }
-        return out
+        guard let group, p < group.count else { return [] }
+        return outside[group[p]]
     }
 
     /// Builds and starts a peer for swarm index `p` (counted once it runs); a port still held by the closing

@@ -43,11 +43,6 @@ public struct EpochJournal: Sendable {
     /// Whether `row` was touched.
     public func contains(_ row: Int) -> Bool { seen[row] }
 
-    /// Pre-epoch step count of the `k`-th recorded row.
-    public func steps(at k: Int) -> Float { steps[k] }
-    /// Pre-epoch bias of the `k`-th recorded row.
-    public func bias(at k: Int) -> Float { bias[k] }
-
     /// Records `row` of `table` unless it was recorded already (a no-op then: the first touch wins).
     public mutating func record(row i: Int, of table: ItemTable) {
         table.factors.withUnsafeBufferPointer { V in
@@ -108,14 +103,7 @@ public struct EpochJournal: Sendable {
     public func touchedRowsAreFinite(in table: ItemTable) -> Bool {
         let d = dimension
         return table.factors.withUnsafeBufferPointer { F in
-            F.withMemoryRebound(to: UInt32.self) { bits in
-                var acc: UInt32 = 0
-                for row in rows {
-                    let base = Int(row) * d
-                    for t in 0..<d { acc |= (bits[base + t] & 0x7F80_0000) &+ 0x0080_0000 }
-                }
-                return acc & 0x8000_0000 == 0
-            }
+            rows.allSatisfy { ModelChecks.allFinite(UnsafeBufferPointer(rebasing: F[Int($0) * d ..< (Int($0) + 1) * d])) }
         } && rows.allSatisfy { table.bias[Int($0)].isFinite }
     }
 }

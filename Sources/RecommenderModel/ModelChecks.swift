@@ -31,12 +31,15 @@ public enum ModelChecks {
 
     /// Every float finite.
     public static func allFinite(_ values: [Float]) -> Bool {
-        values.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: UInt32.self) { bits in
-                var acc: UInt32 = 0
-                for b in bits { acc |= (b & 0x7F80_0000) &+ 0x0080_0000 }
-                return acc & 0x8000_0000 == 0
-            }
+        values.withUnsafeBufferPointer { allFinite($0) }
+    }
+
+    /// Every float of `p` finite.
+    public static func allFinite(_ p: UnsafeBufferPointer<Float>) -> Bool {
+        p.withMemoryRebound(to: UInt32.self) { bits in
+            var acc: UInt32 = 0
+            for b in bits { acc |= (b & 0x7F80_0000) &+ 0x0080_0000 }
+            return acc & 0x8000_0000 == 0
         }
     }
 

@@ -244,8 +244,8 @@ public enum LocalTrainer {
     /// One local epoch of one user: every training positive once, in a random order, each with
     /// `config.negatives` sampled negatives. This is what a peer runs on its own data. Returns the summed loss.
     /// With `learnItems: false` only the user vector moves (personal fine-tuning against a fixed table).
-    @discardableResult
     /// `journal`, when given, receives every item row the epoch changes, as it was before (`EpochJournal`).
+    @discardableResult
     public static func trainUser(user: inout UserVector, items: inout ItemTable, positivesSorted: [Int32],
                                  config: TrainingConfig, rng: inout SplitMix64, learnItems: Bool = true,
                                  journal: UnsafeMutablePointer<EpochJournal>? = nil) -> Double {
