@@ -26,6 +26,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
         OptionSpec("max-members", "N|all|auto", "events: members each peer remembers (MembershipSettings.maxMembers); auto: all up to 2,000 peers, else 300", default: "auto"),
         OptionSpec("round-trip-models", nil, "events: encode and decode every model message through WireFormat (slower)"),
+        OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round) for paired comparisons"),
         OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
         OptionSpec("rounds", "N", "rounds: gossip rounds", default: "100"),
         OptionSpec("local-epochs", "E", "local epochs per round", default: "1"),
@@ -49,6 +50,7 @@ struct SimulateCommand: Subcommand {
 
     var engine: Engine, source: Source, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
     var events = EventSimulation.Settings(), peers: Int?, profilePath: String?, scenario = Scenario.none, printTimeline = false
+    var ranksPath: String?
 
     init(_ o: ParsedOptions) throws {
         engine = try o.choice("engine", Engine.self)
@@ -123,6 +125,7 @@ struct SimulateCommand: Subcommand {
             maxMembers = .fixed(n)
         }
         printTimeline = o.has("print-timeline")
+        ranksPath = o.optionalString("ranks")
         peers = try o.optionalString("peers").map { _ in try o.int("peers", in: 1...10_000_000) }
         profilePath = o.optionalString("profile")
         if let path = profilePath {
@@ -182,6 +185,15 @@ struct SimulateCommand: Subcommand {
             if Date().timeIntervalSince(lastProgress) >= 5 {
                 lastProgress = Date()
                 Console.err(String(format: "simulate: virtual %.0f s of %.0f, wall %.1f s", p.seconds, events.duration.inSeconds, Date().timeIntervalSince(t0)))
+            }
+        }
+        if let path = ranksPath {
+            var tsv = "peer\tonline\tstraggler\treturned\trank\tround\n"
+            for r in sim.peerResults() {
+                tsv += "\(r.index)\t\(r.online ? 1 : 0)\t\(r.straggler ? 1 : 0)\t\(r.returned ? 1 : 0)\t\(r.rank.map(String.init) ?? "-")\t\(r.round)\n"
+            }
+            do { try tsv.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+                throw CLIError.badValue(option: "--ranks", value: path, expected: "a writable file (\(error.localizedDescription))")
             }
         }
         for g in sim.breakdown() {

@@ -29,8 +29,9 @@ import WireFormat
 /// as work queued behind a busy serial queue does. Merging and evaluation are charged nothing.
 ///
 /// **Network.** Each peer has a base one-way latency drawn uniformly from `latency`; a link's latency is the
-/// mean of its ends' (times straggler link factors, plus straggler extra delays), times a uniform jitter in
-/// `[1, 1 + jitter]` per message.
+/// mean of its ends', times (f_a + f_b - 1) for straggler link factors f (each slow end adds its slowness: x f
+/// to a normal peer, x (2f - 1) between two stragglers, as the real node's per-sender delay gives), times a
+/// uniform jitter in `[1, 1 + jitter]` per message, plus both ends' straggler extra delays.
 /// - Membership messages are datagrams, encoded and decoded through `WireCodec` (so sizes and limits are the
 ///   real ones); each is lost with the scenario's loss probability, dropped across a partition, and dropped if
 ///   the destination is not running when it arrives.
@@ -478,7 +479,7 @@ public struct EventSimulation {
 
     /// One-way latency of a message from `a` to `b` (nanoseconds), with jitter from the network generator.
     private mutating func latency(_ a: Int, _ b: Int) -> Int64 {
-        let base = Double(peers[a].baseLatency + peers[b].baseLatency) / 2 * peers[a].linkFactor * peers[b].linkFactor
+        let base = Double(peers[a].baseLatency + peers[b].baseLatency) / 2 * (peers[a].linkFactor + peers[b].linkFactor - 1)
         let j = 1 + settings.jitter * net.nextUnitDouble()
         return Int64((base * j).rounded()) + peers[a].extraDelay + peers[b].extraDelay
     }
@@ -615,18 +616,41 @@ public struct EventSimulation {
         public var meanRound: Double
     }
 
+    /// One peer's state now (`peerResults`).
+    public struct PeerResult: Sendable, Hashable {
+        public var index: Int
+        public var online: Bool
+        /// Compute factor above 1 (a straggler).
+        public var straggler: Bool
+        /// Stopped at least once since its first start (a returning peer).
+        public var returned: Bool
+        /// Rank of its held-out item under its own model (nil when offline or without a test item).
+        public var rank: Int?
+        public var round: UInt64
+    }
+
+    /// Every peer's state now, in index order: what `breakdown` groups, and what a paired comparison of two runs
+    /// of the same swarm (`gossiprec simulate --ranks`) reads.
+    public func peerResults() -> [PeerResult] {
+        peers.indices.map { i in
+            let p = peers[i]
+            let live = p.state == .online && p.gossip != nil
+            // `generation` counts starts and stops: 1 for a peer that has run since its first start.
+            return PeerResult(index: i, online: live, straggler: p.compute > 1, returned: p.generation > 1,
+                              rank: live ? p.gossip!.learner.testRank() : nil, round: p.gossip?.learner.round ?? 0)
+        }
+    }
+
     /// The online peers' HR@10 now, split by straggler or not (compute factor above 1) and by whether the peer
     /// was ever stopped (a returning peer): where a profile's cost comes from.
     public func breakdown() -> [GroupResult] {
         var groups: [String: (RankingSummary, Int, Double)] = [:]
-        for p in peers {
-            guard p.state == .online, let gossip = p.gossip else { continue }
-            // `generation` counts starts and stops: 1 for a peer that has run since its first start.
-            let name = (p.compute > 1 ? "stragglers" : "others") + (p.generation > 1 ? ", returned" : ", never stopped")
+        for p in peerResults() where p.online {
+            let name = (p.straggler ? "stragglers" : "others") + (p.returned ? ", returned" : ", never stopped")
             var g = groups[name] ?? (RankingSummary(k: 10), 0, 0)
-            if let r = gossip.learner.testRank() { g.0.add(rank: r) }
+            if let r = p.rank { g.0.add(rank: r) }
             g.1 += 1
-            g.2 += Double(gossip.learner.round)
+            g.2 += Double(p.round)
             groups[name] = g
         }
         return groups.keys.sorted().map { k in

@@ -141,6 +141,26 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(groups.filter { $0.group.hasSuffix("returned") }.map(\.peers).reduce(0, +) == 2)
         let slow = stragglers.map(\.meanRound).max() ?? 0, fast = others.map(\.meanRound).min() ?? 0
         #expect(slow < fast / 2, "straggler rounds \(slow), others \(fast)")
+        // The per-peer list behind it: peers 1 and 2 returned, and the online ones are exactly those grouped.
+        let each = sim.peerResults()
+        #expect(each.map(\.index) == Array(0..<24))
+        #expect(Set(each.filter(\.returned).map(\.index)) == [1, 2])
+        #expect(each.filter(\.online).count == r.final?.online)
+        #expect(each.filter { $0.online && $0.straggler }.count == stragglers.map(\.peers).reduce(0, +))
+        #expect(each.allSatisfy { $0.online || $0.rank == nil })
+    }
+
+    @Test func slowEndsAddTheirLinkDelayRatherThanMultiplyIt() throws {
+        // Every peer 10x slower on the wire, 20 ms base: a link between two of them is 19x (380 ms one way, as two
+        // real stragglers each delaying their own sends), so a push-pull (handshake, push, reply: four legs, about
+        // 1.5 s) completes within the 5 s exchange timeout. Multiplying the factors (100x, 2 s a leg) would fail them all.
+        var sim = try simulation("stragglers 100% link-delay 10x", seconds: 30) { s in
+            s.latency = .milliseconds(20) ... .milliseconds(20)
+            s.jitter = 0
+        }
+        let r = sim.run()
+        #expect(r.counters.gossip.exchangesCompleted > 100)
+        #expect(r.counters.gossip.exchangesFailed == 0)
     }
 
     @Test func churnKeepsLearning() throws {
