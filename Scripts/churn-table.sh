@@ -6,8 +6,9 @@
 #
 # Usage: Scripts/churn-table.sh [--duration S] [--real "P1 P2 ..."] [--sim "P1 P2 ..."] [--out DIR] [--skip-build]
 #        Scripts/churn-table.sh --table-only --out DIR    (print the table of a finished run again)
-# --sim-seeds "1 2 3": run every simulated profile with each of these seeds (default "1") and report means with a
-# 95% interval from the per-seed differences to the churn-free run of the same seed. Real rows get a 95% interval
+# --sim-seeds "1 2 3": run every simulated profile with each of these seeds (default "1") and report means; "vs none"
+# is, per seed, the HR@10 of the profile's online peers over that of the same peers in the churn-free run of the seed
+# (simulate --ranks), with a t interval over seeds. Real rows get a 95% interval
 # from per-peer paired differences (the same 943 users in both runs; a peer's hit or miss at its last evaluation).
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
 # churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
@@ -76,7 +77,7 @@ while [[ $# -gt 0 ]]; do
         name="sim-$p"; [[ "$s" == 1 ]] || name="sim-$p-seed$s"
         echo "churn-table: simulator, profile $p, seed $s (${DURATION} virtual s)" >&2
         "$BIN" simulate --engine events --users-dir "$USERS" --profile "$ROOT/Scripts/profiles/$p.profile" --seed "$s" \
-            --duration "${DURATION}s" --target-hr "$TARGET" > "$OUT/$name.txt" 2> "$OUT/$name.err" &
+            --duration "${DURATION}s" --target-hr "$TARGET" --ranks "$OUT/$name.ranks.tsv" > "$OUT/$name.txt" 2> "$OUT/$name.err" &
     done
     wait
     shift; [[ $# -gt 0 ]] && shift
@@ -117,6 +118,33 @@ def sim_seeds(p):
                 runs[int(m.group(1)) if m else 1] = (d["hr10"], None if t is None or t != t else t)
                 break
     return runs
+T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23}
+def sim_ranks(p, seed):
+    """{peer: hit} over the peers online at the end of simulator run (p, seed), from its --ranks file, or None."""
+    f = os.path.join(out, f"sim-{p}.ranks.tsv" if seed == 1 else f"sim-{p}-seed{seed}.ranks.tsv")
+    if not os.path.exists(f): return None
+    rows = [l.split("\t") for l in open(f).read().splitlines()[1:]]
+    return {int(r[0]): 1 if int(r[4]) < 10 else 0 for r in rows if r[1] == "1" and r[4] != "-"}
+def sim_paired(p):
+    """(ratio, half-width of its 95% interval) of profile p to none over the seeds both ran. Per seed the ratio is
+    paired per peer: p's HR@10 over its online peers against none's HR@10 over the same peers (so a profile that
+    ends with a different set of users online is not credited or blamed for who they are); across seeds, mean and
+    a t interval. Without rank files: the ratio of per-seed means, paired per seed."""
+    base, other = sim_seeds("none"), sim_seeds(p)
+    seeds = sorted(set(base) & set(other))
+    ratios = []
+    for s in seeds:
+        a, b = sim_ranks("none", s), sim_ranks(p, s)
+        if a is None or b is None: ratios = None; break
+        keys = [k for k in b if k in a]
+        hb = sum(a[k] for k in keys)
+        if not keys or hb == 0: ratios = None; break
+        ratios.append(sum(b[k] for k in keys) / hb)
+    if ratios is None:
+        return paired({k: base[k][0] for k in seeds}, {k: other[k][0] for k in seeds})
+    if len(ratios) < 2: return (ratios[0], None) if ratios else None
+    m = sum(ratios) / len(ratios); sd = math.sqrt(sum((x - m) ** 2 for x in ratios) / (len(ratios) - 1))
+    return (m, T95.get(len(ratios) - 1, 1.96) * sd / math.sqrt(len(ratios)))
 def sim_row(p):
     runs = sim_seeds(p)
     if not runs: return None
@@ -125,7 +153,8 @@ def sim_row(p):
 print(f"centralized MF HR@10 {central:.4f}; 90% = {0.9*central:.4f}\n")
 print("real: every peer's latest evaluation (offline peers included); real online: only peers heard from in the last 15 s")
 print("(gossiprec report --online-window 15). sim: peers online at the end, mean over seeds. vs none: ratio to the")
-print("churn-free run, with the half-width of its 95% interval (real: paired per peer; sim: paired per seed).\n")
+print("churn-free run, with the half-width of its 95% interval (real: paired per peer; sim: per seed, the profile's")
+print("online peers against the same peers in the churn-free run of that seed, then a t interval over seeds).\n")
 print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim s to 90% |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 hits0, seeds0 = last_hits("none") if "none" in real else {}, sim_seeds("none")
@@ -134,7 +163,7 @@ for p in dict.fromkeys(real + sim):
     r, s = real_row(p) if p in real else None, sim_row(p) if p in sim else None
     o = real_row(p, "summary-online.json") if p in real else None
     rp = paired(hits0, last_hits(p)) if p in real and hits0 else None
-    sp = paired({k: v[0] for k, v in seeds0.items()}, {k: v[0] for k, v in sim_seeds(p).items()}) if p in sim else None
+    sp = sim_paired(p) if p in sim else None
     if p in sim and sp is None and seeds0 and s: sp = (s[0] / (sum(h for h, _ in seeds0.values()) / len(seeds0)), None)
     rv = "-" if not rp else (f"{rp[0]:.3f}" if p == "none" else f"{rp[0]:.3f} ± {rp[1]:.3f}")
     sv = "-" if not sp else (f"{sp[0]:.3f}" if p == "none" or sp[1] is None else f"{sp[0]:.3f} ± {sp[1]:.3f}")
