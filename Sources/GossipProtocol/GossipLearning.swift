@@ -155,7 +155,9 @@ public struct GossipLearningInstance: Sendable {
     /// Local training, rolled back if it produced anything non-finite (`PeerLearner.trainRound`).
     mutating func trainRound() {
         counters.rounds += 1
-        if !learner.trainRound(epochs: settings.localEpochs, absorbingWith: merge) { counters.rollbacks += 1 }
+        // A straggler's round stands for `periodScale` rounds of the swarm's time (`MergeRule.spanning`).
+        let rule = periodScale > 0 && periodScale != 1 ? merge.spanning(periods: periodScale) : merge
+        if !learner.trainRound(epochs: settings.localEpochs, absorbingWith: rule) { counters.rollbacks += 1 }
     }
 
     /// The rows this peer sends.

@@ -18,6 +18,10 @@ public protocol MergeRule: Sendable {
     /// Called once per local epoch, after training, with the rows the epoch changed as they were before it: the
     /// rule may turn the epoch's moves into whatever its merge needs (e.g. push-sum votes, `PushSumVoteMerge`).
     func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32])
+    /// The rule for the rounds of a peer whose rounds come `periods` (> 0) times less often than the swarm's (a
+    /// straggler's): a rule that weighs each round's contribution (push-sum votes) gives such a round `periods`
+    /// times the weight, so that every peer's data counts alike per unit of time. Others return themselves.
+    func spanning(periods: Double) -> any MergeRule
 }
 
 extension MergeRule {
@@ -31,6 +35,7 @@ extension MergeRule {
     /// By default a rule keeps the epoch's moves and step counts as they are.
     public var absorbsLocalEpochs: Bool { false }
     public func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32]) {}
+    public func spanning(periods: Double) -> any MergeRule { self }
 
     /// `absorbLocalEpoch` for a caller that kept a whole copy of the table from before the epoch.
     public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {

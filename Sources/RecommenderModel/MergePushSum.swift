@@ -89,6 +89,18 @@ public struct PushSumVoteMerge: MergeRule {
 
     public var absorbsLocalEpochs: Bool { true }
 
+    /// Votes `periods` times heavier. Votes decay by γ per round of the swarm, so the consensus holds the votes of the
+    /// last 1 / (1 - γ) rounds or so; a peer that votes `periods` times less often would otherwise be represented
+    /// `periods` times less in it, forever, not just later.
+    public func spanning(periods: Double) -> any MergeRule {
+        guard periods > 0, periods != 1, periods.isFinite else { return self }
+        var r = self
+        let k = Float(periods)
+        r.positiveVote = positiveVote * k
+        if case .vote(let c) = negatives { r.negatives = .vote(c * k) }
+        return r
+    }
+
     /// Mass-conserving push-pull average of every received row (see the type's docs). Before averaging, the weights of the staler of
     /// the two copies (receiver's clock `localRound` against the sender's `p.round`) are multiplied by
     /// `stalenessDecay^lag` (`Staleness`); at lag 0 or with `stalenessDecay` = 1 nothing is discounted.

@@ -36,6 +36,24 @@ import Testing
         #expect(delays[0] >= period * 0.75 && delays[0] <= period * 1.25)
     }
 
+    @Test func aStragglersRoundVotesForTheTimeItStandsFor() throws {
+        // Rounds 10x rarer: each of its push-sum votes weighs 10, so its data counts per unit of time as much as a
+        // normal peer's in a consensus that forgets old votes; rows the epoch does not touch only decay, as anyone's.
+        var normal = try Self.instance(id: 1), slow = try Self.instance(id: 1)
+        normal.merge = PushSumVoteMerge(decay: 0.9)
+        slow.merge = PushSumVoteMerge(decay: 0.9)
+        slow.periodScale = 10
+        for i in 0..<normal.learner.items.itemCount { normal.learner.items.trainedSteps[i] = 1; slow.learner.items.trainedSteps[i] = 1 }
+        _ = normal.onTimer(.round, partner: nil, now: .zero)
+        _ = slow.onTimer(.round, partner: nil, now: .zero)
+        let positive = Int(try #require(normal.learner.positivesSorted.first))
+        #expect(abs(normal.learner.items.trainedSteps[positive] - 1.9) < 1e-5)
+        #expect(abs(slow.learner.items.trainedSteps[positive] - 10.9) < 1e-5)
+        let untouched = try #require((0..<normal.learner.items.itemCount).first { normal.learner.items.trainedSteps[$0] == 0.9 })
+        #expect(slow.learner.items.trainedSteps[untouched] == 0.9)
+        #expect(WeightedAverageMerge().spanning(periods: 10).name == WeightedAverageMerge().name)
+    }
+
     @Test func aPushIsAnsweredWithTheCopyAsItWasBeforeMerging() throws {
         var a = try Self.instance(id: 1, user: 0), b = try Self.instance(id: 2, user: 1)
         _ = b.onTimer(.round, partner: nil, now: .zero)
