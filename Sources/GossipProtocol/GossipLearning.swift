@@ -85,7 +85,8 @@ public struct GossipLearningInstance: Sendable {
     public let id: PeerID
     public let settings: GossipSettings
     /// A straggler's slowness: its rounds come `periodScale` times less often (a device k times slower gets
-    /// through k times fewer rounds). 1 for a normal peer.
+    /// through k times fewer rounds), and each stands for that many rounds of the swarm's time in the merge rule's
+    /// bookkeeping (`MergeRule.spanning(periods:)`: push-sum votes weigh k times more). 1 for a normal peer.
     public var periodScale: Double = 1
     public var learner: PeerLearner
     public var merge: any MergeRule

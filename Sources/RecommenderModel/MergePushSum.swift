@@ -16,7 +16,7 @@
 ///   epoch trained, moving from v_i to v_i + δ_i, casts a vote of weight c at its trained value:
 ///   s_i ← γ s_i + c (v_i + δ_i), w_i ← γ w_i + c. The row's local value becomes v_i + c δ_i / (γ w_i + c).
 ///   c is `positiveVote` for rows among the peer's positives, `negatives` decides the rows it only sampled as
-///   negatives.
+///   negatives. A peer whose rounds come k times less often (a straggler) votes with k c (`spanning(periods:)`).
 /// - **Merge** (`merge`): a push-pull exchange averages the two pairs, s ← (s_l + s_r)/2, w ← (w_l + w_r)/2,
 ///   i.e. v ← (w_l v_l + w_r v_r)/(w_l + w_r) and w ← (w_l + w_r)/2. When both sides merge the other's
 ///   pre-exchange copy, Σ s and Σ w over the swarm are unchanged (mass conservation), so the ratio Σ s / Σ w
