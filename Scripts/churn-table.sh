@@ -118,7 +118,8 @@ def sim_seeds(p):
                 runs[int(m.group(1)) if m else 1] = (d["hr10"], None if t is None or t != t else t)
                 break
     return runs
-T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23}
+T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 11: 2.20, 12: 2.18,
+       13: 2.16, 14: 2.14, 15: 2.13, 16: 2.12, 17: 2.11, 18: 2.10, 19: 2.09, 20: 2.09}
 def sim_ranks(p, seed):
     """{peer: hit} over the peers online at the end of simulator run (p, seed), from its --ranks file, or None."""
     f = os.path.join(out, f"sim-{p}.ranks.tsv" if seed == 1 else f"sim-{p}-seed{seed}.ranks.tsv")
