@@ -8,6 +8,10 @@ public struct GossipSettings: Hashable, Sendable {
     public var jitter: Double = 0.25
     /// Local epochs over the peer's own data per round.
     public var localEpochs: Int = 1
+    /// A peer that resumes a model it trained before (a restart from a checkpoint) skips training for up to this
+    /// many rounds, until it has merged a copy from the swarm: its own copy may be far behind, and training on it
+    /// would cast votes for stale positions. It still exchanges. 0: train at once.
+    public var catchUpRounds: Int = 3
     /// Exchanges this peer may have outstanding at once; a round that finds them all busy trains and skips
     /// the exchange rather than waiting.
     public var maxInFlight: Int = 2
@@ -24,6 +28,7 @@ public struct GossipSettings: Hashable, Sendable {
         if period <= .zero { return "gossip period must be positive" }
         if !(0...0.9).contains(jitter) { return "gossip jitter must be in 0...0.9" }
         if localEpochs < 0 { return "local epochs must be >= 0" }
+        if catchUpRounds < 0 { return "catch-up rounds must be >= 0" }
         if maxInFlight < 1 { return "max in-flight exchanges must be >= 1" }
         if exchangeTimeout <= .zero { return "exchange timeout must be positive" }
         return nil
@@ -66,6 +71,8 @@ public struct GossipCounters: Hashable, Sendable {
     public var mergesApplied = 0
     public var pushesDeclined = 0
     public var rollbacks = 0
+    /// Rounds a resumed peer did not train while waiting for its first merge (`GossipSettings.catchUpRounds`).
+    public var roundsCatchingUp = 0
     public init() {}
 }
 
@@ -96,6 +103,8 @@ public struct GossipLearningInstance: Sendable {
     /// Outstanding exchanges: seq -> partner.
     public private(set) var inFlight: [UInt64: PeerID] = [:]
     var started = false
+    /// Rounds left in which a resumed peer waits for a merge before training (`GossipSettings.catchUpRounds`).
+    public private(set) var catchUpLeft = 0
 
     public init(id: PeerID, learner: PeerLearner, merge: any MergeRule, settings: GossipSettings = .init(), seed: UInt64) {
         precondition(settings.validate() == nil, settings.validate() ?? "")
@@ -116,6 +125,7 @@ public struct GossipLearningInstance: Sendable {
     public mutating func onStart(now: Instant) -> [GossipDirective] {
         guard !started else { return [] }
         started = true
+        if learner.round > 0 { catchUpLeft = settings.catchUpRounds }
         var out: [GossipDirective] = [.schedule(.round, after: settings.period * rng.nextUnitDouble())]
         if settings.evaluationPeriod > .zero { out.append(.schedule(.evaluate, after: settings.evaluationPeriod)) }
         return out
@@ -126,7 +136,12 @@ public struct GossipLearningInstance: Sendable {
         switch timer {
         case .round:
             var out: [GossipDirective] = []
-            trainRound()
+            if catchUpLeft > 0 {
+                catchUpLeft -= 1
+                counters.roundsCatchingUp += 1
+            } else {
+                trainRound()
+            }
             if let (peer, address) = partner, peer != id {
                 if inFlight.count < settings.maxInFlight {
                     let seq = nextSeq
@@ -182,11 +197,12 @@ public struct GossipLearningInstance: Sendable {
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
             }
             counters.mergesApplied += 1
+            catchUpLeft = 0
             return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
-            if learner.merge(model, using: merge, weightScale: weightScale) { counters.mergesApplied += 1 }
+            if learner.merge(model, using: merge, weightScale: weightScale) { counters.mergesApplied += 1; catchUpLeft = 0 }
             return []
         case .modelDecline(let seq, _):
             if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }

@@ -210,6 +210,7 @@ struct SimulateCommand: Subcommand {
         j.add("seconds_to_target", summary.timeToTarget ?? .nan, digits: 1)
         j.add("rounds", c.gossip.rounds); j.add("exchanges_completed", c.gossip.exchangesCompleted)
         j.add("exchanges_failed", c.gossip.exchangesFailed); j.add("pushes_declined", c.gossip.pushesDeclined)
+        j.add("rounds_catching_up", c.gossip.roundsCatchingUp)
         j.add("exchanges_skipped_busy", c.gossip.exchangesSkippedBusy); j.add("connects_failed", c.connectsFailed)
         j.add("streams_broken", c.streamsBroken); j.add("datagrams_sent", c.datagramsSent)
         j.add("datagrams_lost", c.datagramsLost + c.datagramsToOffline + c.datagramsPartitioned)

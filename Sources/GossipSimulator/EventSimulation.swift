@@ -690,5 +690,6 @@ extension GossipCounters {
         mergesApplied += o.mergesApplied
         pushesDeclined += o.pushesDeclined
         rollbacks += o.rollbacks
+        roundsCatchingUp += o.roundsCatchingUp
     }
 }

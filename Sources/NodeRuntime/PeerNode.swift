@@ -678,6 +678,7 @@ public struct PeerSnapshot: Sendable {
         s += ",\"exchanges_failed\":\(counters.exchangesFailed),\"merges\":\(counters.mergesApplied)"
         s += ",\"live_peers\":\(livePeers)"
         if stats.checkpointsSaved > 0 { s += ",\"checkpoints\":\(stats.checkpointsSaved)" }
+        if counters.roundsCatchingUp > 0 { s += ",\"rounds_catching_up\":\(counters.roundsCatchingUp)" }
         if !stats.faultsInjected.isEmpty {
             s += ",\"faults\":{" + stats.faultsInjected.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
         }

@@ -54,6 +54,37 @@ import Testing
         #expect(WeightedAverageMerge().spanning(periods: 10).name == WeightedAverageMerge().name)
     }
 
+    @Test func aResumedPeerExchangesButWaitsForAMergeBeforeTraining() throws {
+        var fresh = try Self.instance(id: 1)
+        _ = fresh.onStart(now: .zero)
+        _ = fresh.onTimer(.round, partner: Self.partner, now: .zero)
+        #expect(fresh.learner.round == 1, "a peer starting from scratch trains at once")
+
+        var resumed = try Self.instance(id: 1)
+        resumed.learner.trainLocal()   // it has trained before: a model restored from a checkpoint
+        _ = resumed.onStart(now: .zero)
+        let before = resumed.learner.items
+        let out = resumed.onTimer(.round, partner: Self.partner, now: .zero)
+        #expect(resumed.learner.round == 1 && resumed.learner.items == before, "no training on the old copy")
+        let (seq, _) = try #require(push(out), "it still exchanges")
+        let other = try Self.instance(id: 2, user: 1)
+        _ = resumed.onModelMessage(.modelReply(seq: seq, model: other.snapshot()), from: PeerID(2), now: .zero)
+        _ = resumed.onTimer(.round, partner: nil, now: .zero)
+        #expect(resumed.learner.round == 2, "trains once it has merged a copy")
+        #expect(resumed.counters.roundsCatchingUp == 1)
+    }
+
+    @Test func aResumedPeerThatHearsFromNobodyTrainsAfterItsCatchUpRounds() throws {
+        var settings = GossipSettings()
+        settings.catchUpRounds = 2
+        var resumed = try Self.instance(id: 1, settings: settings)
+        resumed.learner.trainLocal()
+        _ = resumed.onStart(now: .zero)
+        for _ in 0..<3 { _ = resumed.onTimer(.round, partner: nil, now: .zero) }
+        #expect(resumed.learner.round == 2, "two rounds skipped, the third trains")
+        #expect(resumed.counters.roundsCatchingUp == 2)
+    }
+
     @Test func aPushIsAnsweredWithTheCopyAsItWasBeforeMerging() throws {
         var a = try Self.instance(id: 1, user: 0), b = try Self.instance(id: 2, user: 1)
         _ = b.onTimer(.round, partner: nil, now: .zero)
