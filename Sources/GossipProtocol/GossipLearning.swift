@@ -171,8 +171,9 @@ public struct GossipLearningInstance: Sendable {
     /// Local training, rolled back if it produced anything non-finite (`PeerLearner.trainRound`).
     mutating func trainRound() {
         counters.rounds += 1
-        // A straggler's round stands for `periodScale` rounds of the swarm's time (`MergeRule.spanning`).
-        let rule = periodScale > 0 && periodScale != 1 ? merge.spanning(periods: periodScale) : merge
+        // A straggler's round stands for `periodScale` rounds of the swarm's time (`spanning` returns the rule itself
+        // for 1, or for a rule with nothing to scale).
+        let rule = merge.spanning(periods: periodScale)
         if !learner.trainRound(epochs: settings.localEpochs, absorbingWith: rule) { counters.rollbacks += 1 }
     }
 

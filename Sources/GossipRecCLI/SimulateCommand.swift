@@ -187,16 +187,17 @@ struct SimulateCommand: Subcommand {
                 Console.err(String(format: "simulate: virtual %.0f s of %.0f, wall %.1f s", p.seconds, events.duration.inSeconds, Date().timeIntervalSince(t0)))
             }
         }
+        let results = sim.peerResults()
         if let path = ranksPath {
             var tsv = "peer\tonline\tstraggler\treturned\trank\tround\n"
-            for r in sim.peerResults() {
+            for r in results {
                 tsv += "\(r.index)\t\(r.online ? 1 : 0)\t\(r.straggler ? 1 : 0)\t\(r.returned ? 1 : 0)\t\(r.rank.map(String.init) ?? "-")\t\(r.round)\n"
             }
             do { try tsv.write(toFile: path, atomically: true, encoding: .utf8) } catch {
                 throw CLIError.badValue(option: "--ranks", value: path, expected: "a writable file (\(error.localizedDescription))")
             }
         }
-        for g in sim.breakdown() {
+        for g in EventSimulation.breakdown(results) {
             Console.err("simulate: at the end, \(g.group): \(g.peers) online, " + String(format: "HR@10 %.4f, mean round %.1f", g.hr10, g.meanRound))
         }
         let c = summary.counters

@@ -643,9 +643,12 @@ public struct EventSimulation {
 
     /// The online peers' HR@10 now, split by straggler or not (compute factor above 1) and by whether the peer
     /// was ever stopped (a returning peer): where a profile's cost comes from.
-    public func breakdown() -> [GroupResult] {
+    public func breakdown() -> [GroupResult] { Self.breakdown(peerResults()) }
+
+    /// `breakdown` of results already taken (`peerResults`), so a caller that also needs them ranks every peer once.
+    public static func breakdown(_ results: [PeerResult]) -> [GroupResult] {
         var groups: [String: (RankingSummary, Int, Double)] = [:]
-        for p in peerResults() where p.online {
+        for p in results where p.online {
             let name = (p.straggler ? "stragglers" : "others") + (p.returned ? ", returned" : ", never stopped")
             var g = groups[name] ?? (RankingSummary(k: 10), 0, 0)
             if let r = p.rank { g.0.add(rank: r) }
