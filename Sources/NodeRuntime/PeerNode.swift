@@ -174,6 +174,8 @@ public final class PeerNode: @unchecked Sendable {
     public let loop: EventLoop
     public let address: PeerAddress
     private let sockets: PeerSockets
+    /// The UDP socket's and the TCP listener's descriptors (tests check they are closed after `stop`).
+    var socketDescriptors: [FileDescriptor] { sockets.descriptors }
     private var membership: MembershipInstance
     private var gossip: GossipLearningInstance
     private var clientGraph: ClientGraphInstance?

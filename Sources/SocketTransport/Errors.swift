@@ -38,7 +38,8 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
 /// A file descriptor number (C `int`). A plain value: it does not own anything. Ownership (closing
 /// exactly once) belongs to the socket classes in this module; see `SocketHandle`.
 public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
-    let rawValue: Int32
+    /// The number (read-only outside this module, for diagnostics such as /proc/self/fd/N).
+    public let rawValue: Int32
     init(rawValue: Int32) { self.rawValue = rawValue }
     public var description: String { "fd \(rawValue)" }
 }

@@ -74,6 +74,8 @@ public final class UDPSocket: @unchecked Sendable {
     }
 
     public var isOpen: Bool { handle.isOpen }
+    /// The descriptor number, also after close (diagnostics only: this socket owns it).
+    public var descriptor: FileDescriptor { handle.descriptor }
 
     /// The kernel's effective receive buffer (SO_RCVBUF as reported by getsockopt).
     public var receiveBufferBytes: Int {
@@ -155,6 +157,8 @@ public final class TCPListener: @unchecked Sendable {
     }
 
     public var isOpen: Bool { handle.isOpen }
+    /// The descriptor number, also after close (diagnostics only: this listener owns it).
+    public var descriptor: FileDescriptor { handle.descriptor }
 
     /// Accepts one pending connection (non-blocking, TCP_NODELAY set); nil when none is waiting.
     public func accept() throws(TransportError) -> TCPConnection? {
@@ -267,6 +271,8 @@ public struct PeerSockets: Sendable {
     public let udp: UDPSocket
     /// The shared port.
     public var port: UInt16 { tcp.localAddress.port }
+    /// The listener's and the UDP socket's descriptor numbers (diagnostics: tests match them in /proc/self/fd).
+    public var descriptors: [FileDescriptor] { [tcp.descriptor, udp.descriptor] }
 
     /// Binds TCP and UDP on `address`. With port 0, binds TCP to a kernel-chosen port first, then
     /// UDP to the same port; if that UDP port is taken, closes the listener and retries with a new

@@ -27,6 +27,19 @@ func socketsTouching(ports: Set<UInt16>) -> [String] {
     return out
 }
 
+/// The inode of the socket open on descriptor `fd` in this process, or nil if `fd` is not an open socket.
+func socketInode(fd: Int32) -> String? {
+    guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+          link.hasPrefix("socket:[") else { return nil }
+    return String(link.dropFirst(8).dropLast())
+}
+
+/// Inodes of every socket open in this process now.
+func openSocketInodes() -> Set<String> {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return Set(names.compactMap { Int32($0).flatMap(socketInode(fd:)) })
+}
+
 /// Polls the host's snapshots every `interval` until `done` holds or `timeout` passes (bounded waits only);
 /// returns the last snapshots taken.
 func pollSnapshots(_ host: NodeHost, timeout: TimeInterval, interval: TimeInterval = 0.2,
@@ -90,18 +103,10 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         let lines = Lines()
         let nodes = try makeSwarm(split: split, count: 20, period: .milliseconds(40), lines: lines)
         let ports = Set(nodes.map(\.address.port))
-        // /proc/net/* is read page by page and can skip rows while other suites open and close sockets, so take
-        // the union of a few reads (by table and inode) for this sanity check of the helper itself.
-        var rows = Set<String>()
-        for _ in 0..<200 where rows.count < 40 {
-            for row in socketsTouching(ports: ports) {
-                let f = row.split(separator: " ")
-                if f.count > 10 { rows.insert(String(f[0]) + String(f[10])) }   // "/proc/net/tcp:" + inode
-            }
-            if rows.count < 40 { Thread.sleep(forTimeInterval: 0.01) }
-        }
-        let seen = rows.count
-        #expect(seen >= 40, "each peer holds a UDP and a TCP socket")
+        // The peers' own sockets, by inode: /proc/self/fd/N names "socket:[inode]" exactly (unlike /proc/net/*,
+        // which is read page by page and can skip rows while other suites open and close sockets).
+        let inodes = Set(nodes.flatMap(\.socketDescriptors).compactMap { socketInode(fd: $0.rawValue) })
+        #expect(inodes.count == 40, "each peer holds a UDP and a TCP socket: \(inodes.count) distinct socket inodes")
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // Bounded wait: poll until the swarm's mean HR@10 clearly beats popularity, at most 20 s.
@@ -121,6 +126,10 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         #expect(stops.count == 20)
         #expect(!lines.all.contains { $0.contains("bad_checksum") || $0.contains("non_finite") })
         // Sockets are closed asynchronously on each peer's queue after its watchers are cancelled.
+        var open = inodes.intersection(openSocketInodes())
+        for _ in 0..<50 where !open.isEmpty { Thread.sleep(forTimeInterval: 0.05); open = inodes.intersection(openSocketInodes()) }
+        #expect(open.isEmpty, "\(open.count) of the peers' UDP and TCP listening sockets still open after stop")
+        // Streams (accepted or connected) to or from the peers' ports, from the kernel's tables (best effort).
         var left = socketsTouching(ports: ports)
         for _ in 0..<50 where !left.isEmpty { Thread.sleep(forTimeInterval: 0.05); left = socketsTouching(ports: ports) }
         for _ in 0..<4 where left.isEmpty { left = socketsTouching(ports: ports) }   // several reads: rows can be skipped

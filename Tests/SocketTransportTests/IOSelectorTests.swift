@@ -61,7 +61,7 @@ extension NetworkTests {
         let clientOutcomes = Inbox<TCPStream.CloseReason>()
         let acceptor = onLoop(loop) {
             loop.watchAccepts(on: listener) { connection in
-                TCPStream(connection: connection, loop: loop, limits: limits, selector: selector,
+                _ = TCPStream(connection: connection, loop: loop, limits: limits, selector: selector,
                           onBytes: { _ in }, onClose: { serverOutcomes.put(StreamOutcome(reason: $0, received: [], stats: .init())) })
             }
         }
