@@ -26,7 +26,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
         OptionSpec("max-members", "N|all|auto", "events: members each peer remembers (MembershipSettings.maxMembers); auto: all up to 2,000 peers, else 300", default: "auto"),
         OptionSpec("round-trip-models", nil, "events: encode and decode every model message through WireFormat (slower)"),
-        OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round) for paired comparisons"),
+        OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round, merges, failed) for paired comparisons"),
         OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
         OptionSpec("rounds", "N", "rounds: gossip rounds", default: "100"),
         OptionSpec("local-epochs", "E", "local epochs per round", default: "1"),
@@ -189,9 +189,9 @@ struct SimulateCommand: Subcommand {
         }
         let results = sim.peerResults()
         if let path = ranksPath {
-            var tsv = "peer\tonline\tstraggler\treturned\trank\tround\n"
+            var tsv = "peer\tonline\tstraggler\treturned\trank\tround\tmerges\tfailed\n"
             for r in results {
-                tsv += "\(r.index)\t\(r.online ? 1 : 0)\t\(r.straggler ? 1 : 0)\t\(r.returned ? 1 : 0)\t\(r.rank.map(String.init) ?? "-")\t\(r.round)\n"
+                tsv += "\(r.index)\t\(r.online ? 1 : 0)\t\(r.straggler ? 1 : 0)\t\(r.returned ? 1 : 0)\t\(r.rank.map(String.init) ?? "-")\t\(r.round)\t\(r.merges)\t\(r.exchangesFailed)\n"
             }
             do { try tsv.write(toFile: path, atomically: true, encoding: .utf8) } catch {
                 throw CLIError.badValue(option: "--ranks", value: path, expected: "a writable file (\(error.localizedDescription))")

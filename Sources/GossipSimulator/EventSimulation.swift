@@ -627,6 +627,9 @@ public struct EventSimulation {
         /// Rank of its held-out item under its own model (nil when offline or without a test item).
         public var rank: Int?
         public var round: UInt64
+        /// Copies merged and exchanges failed since its latest start (`GossipCounters`; 0 when offline).
+        public var merges: Int
+        public var exchangesFailed: Int
     }
 
     /// Every peer's state now, in index order: what `breakdown` groups, and what a paired comparison of two runs
@@ -637,7 +640,9 @@ public struct EventSimulation {
             let live = p.state == .online && p.gossip != nil
             // `generation` counts starts and stops: 1 for a peer that has run since its first start.
             return PeerResult(index: i, online: live, straggler: p.compute > 1, returned: p.generation > 1,
-                              rank: live ? p.gossip!.learner.testRank() : nil, round: p.gossip?.learner.round ?? 0)
+                              rank: live ? p.gossip!.learner.testRank() : nil, round: p.gossip?.learner.round ?? 0,
+                              merges: live ? p.gossip!.counters.mergesApplied : 0,
+                              exchangesFailed: live ? p.gossip!.counters.exchangesFailed : 0)
         }
     }
 
