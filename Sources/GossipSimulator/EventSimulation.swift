@@ -190,6 +190,8 @@ public struct EventSimulation {
     let shards: [UserShard]
     let config: TrainingConfig
     let merge: any MergeRule
+    /// The table every fresh peer starts from, drawn once (`PeerLearner.initialItems`); peers share it until they write.
+    let initialItems: ItemTable
     var peers: [SimPeer]
     var queue = EventQueue<Event>()
     public private(set) var now: Int64 = 0
@@ -212,6 +214,7 @@ public struct EventSimulation {
         self.shards = shards
         self.config = config
         self.merge = merge
+        initialItems = PeerLearner.initialItems(itemCount: shards[0].itemCount, config: config, tableSeed: settings.seed ^ 0x7AB1E)
         self.scenario = scenario
         var s = settings
         if let l = scenario.latency { s.latency = l }
@@ -348,8 +351,7 @@ public struct EventSimulation {
     }
 
     func freshLearner(_ i: Int) -> PeerLearner {
-        PeerLearner(shard: shards[i], config: config, tableSeed: settings.seed ^ 0x7AB1E,
-                    peerSeed: settings.seed &* 1_000_003 &+ UInt64(i))
+        PeerLearner(shard: shards[i], config: config, items: initialItems, peerSeed: settings.seed &* 1_000_003 &+ UInt64(i))
     }
 
     /// Starts peer `i`: fresh (first join) or from its checkpoint (restart).

@@ -21,11 +21,25 @@ public struct PeerLearner: Sendable {
     /// All peers of a swarm start from the same item table (`tableSeed`), so their embeddings share one
     /// latent basis and averaging copies is meaningful; the user vector comes from the peer's own seed.
     public init(shard: UserShard, config: TrainingConfig, tableSeed: UInt64, peerSeed: UInt64) {
+        self.init(shard: shard, config: config, items: Self.initialItems(itemCount: shard.itemCount, config: config, tableSeed: tableSeed),
+                  peerSeed: peerSeed)
+    }
+
+    /// The item table every peer of a swarm with this `tableSeed` starts from (what the other initializer builds).
+    public static func initialItems(itemCount: Int, config: TrainingConfig, tableSeed: UInt64) -> ItemTable {
+        var tableRNG = SplitMix64(seed: tableSeed)
+        return ItemTable(itemCount: itemCount, dimension: config.dimension, initStd: config.initStd,
+                         adagrad: config.optimizer == .adagrad, rng: &tableRNG)
+    }
+
+    /// A peer starting from `items` (`initialItems`, built once and shared by a simulator's peers: the arrays are
+    /// copied on a peer's first write, not drawn again). `items` must match the shard's catalogue and `config`.
+    public init(shard: UserShard, config: TrainingConfig, items: ItemTable, peerSeed: UInt64) {
+        precondition(items.itemCount == shard.itemCount && items.dimension == config.dimension,
+                     "PeerLearner: an initial table of \(items.itemCount) x \(items.dimension) for \(shard.itemCount) items, dimension \(config.dimension)")
         self.shard = shard
         self.config = config
-        var tableRNG = SplitMix64(seed: tableSeed)
-        items = ItemTable(itemCount: shard.itemCount, dimension: config.dimension, initStd: config.initStd,
-                          adagrad: config.optimizer == .adagrad, rng: &tableRNG)
+        self.items = items
         rng = SplitMix64(seed: peerSeed)
         user = UserVector(dimension: config.dimension, initStd: config.initStd, adagrad: config.optimizer == .adagrad, rng: &rng)
         positivesSorted = shard.trainItemsSorted
