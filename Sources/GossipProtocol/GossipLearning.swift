@@ -8,9 +8,11 @@ public struct GossipSettings: Hashable, Sendable {
     public var jitter: Double = 0.25
     /// Local epochs over the peer's own data per round.
     public var localEpochs: Int = 1
-    /// A peer that resumes a model it trained before (a restart from a checkpoint) skips training for up to this
-    /// many rounds, until it has merged a copy from the swarm: its own copy may be far behind, and training on it
-    /// would cast votes for stale positions. It still exchanges. 0: train at once.
+    /// A starting peer skips training for up to this many rounds, until it has merged a copy from the swarm. It
+    /// still exchanges. A peer resuming a checkpoint may be far behind, and a new peer joining a running swarm
+    /// holds only the initial table; training on either casts votes for stale positions (a straggler's weigh
+    /// `periodScale` times more). At a swarm's very start the first merge brings another initial copy, so a
+    /// peer waits about one round. 0: train at once.
     public var catchUpRounds: Int = 3
     /// Exchanges this peer may have outstanding at once; a round that finds them all busy trains and skips
     /// the exchange rather than waiting.
@@ -71,7 +73,7 @@ public struct GossipCounters: Hashable, Sendable {
     public var mergesApplied = 0
     public var pushesDeclined = 0
     public var rollbacks = 0
-    /// Rounds a resumed peer did not train while waiting for its first merge (`GossipSettings.catchUpRounds`).
+    /// Rounds a starting peer did not train while waiting for its first merge (`GossipSettings.catchUpRounds`).
     public var roundsCatchingUp = 0
     public init() {}
 }
@@ -103,7 +105,7 @@ public struct GossipLearningInstance: Sendable {
     /// Outstanding exchanges: seq -> partner.
     public private(set) var inFlight: [UInt64: PeerID] = [:]
     var started = false
-    /// Rounds left in which a resumed peer waits for a merge before training (`GossipSettings.catchUpRounds`).
+    /// Rounds left in which a starting peer waits for a merge before training (`GossipSettings.catchUpRounds`).
     public private(set) var catchUpLeft = 0
 
     public init(id: PeerID, learner: PeerLearner, merge: any MergeRule, settings: GossipSettings = .init(), seed: UInt64) {
@@ -125,7 +127,7 @@ public struct GossipLearningInstance: Sendable {
     public mutating func onStart(now: Instant) -> [GossipDirective] {
         guard !started else { return [] }
         started = true
-        if learner.round > 0 { catchUpLeft = settings.catchUpRounds }
+        catchUpLeft = settings.catchUpRounds
         var out: [GossipDirective] = [.schedule(.round, after: settings.period * rng.nextUnitDouble())]
         if settings.evaluationPeriod > .zero { out.append(.schedule(.evaluate, after: settings.evaluationPeriod)) }
         return out

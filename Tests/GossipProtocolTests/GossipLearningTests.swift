@@ -54,11 +54,15 @@ import Testing
         #expect(WeightedAverageMerge().spanning(periods: 10).name == WeightedAverageMerge().name)
     }
 
-    @Test func aResumedPeerExchangesButWaitsForAMergeBeforeTraining() throws {
+    @Test func aStartingPeerExchangesButWaitsForAMergeBeforeTraining() throws {
         var fresh = try Self.instance(id: 1)
         _ = fresh.onStart(now: .zero)
-        _ = fresh.onTimer(.round, partner: Self.partner, now: .zero)
-        #expect(fresh.learner.round == 1, "a peer starting from scratch trains at once")
+        let freshBefore = fresh.learner.items
+        let (freshSeq, _) = try #require(push(fresh.onTimer(.round, partner: Self.partner, now: .zero)), "a new peer exchanges at once")
+        #expect(fresh.learner.round == 0 && fresh.learner.items == freshBefore, "a new peer does not vote from the initial table")
+        _ = fresh.onModelMessage(.modelReply(seq: freshSeq, model: try Self.instance(id: 2, user: 1).snapshot()), from: PeerID(2), now: .zero)
+        _ = fresh.onTimer(.round, partner: nil, now: .zero)
+        #expect(fresh.learner.round == 1, "and trains once it has merged a copy")
 
         var resumed = try Self.instance(id: 1)
         resumed.learner.trainLocal()   // it has trained before: a model restored from a checkpoint
