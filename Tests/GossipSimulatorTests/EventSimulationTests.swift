@@ -106,6 +106,19 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(final.mbPerPeer > 0)
     }
 
+    @Test func theTargetIsReachedOnlyByATrainedSwarm() throws {
+        // A target of 0 is met by any evaluation; the first one that counts is a sample whose peers trained, never
+        // the 0 s sample, which holds the first peer alone with the initial table.
+        var sim = try simulation(seconds: 20) { $0.targetHR = 0 }
+        let r = sim.run()
+        let first = try #require(r.curve.first)
+        #expect(first.seconds == 0 && first.evaluated > 0, "the 0 s sample evaluates the first peer: \(first)")
+        let reached = try #require(r.timeToTarget)
+        #expect(reached > 0)
+        let sample = try #require(r.curve.first { $0.seconds == reached })
+        #expect(sample.meanRound >= 1)
+    }
+
     @Test func cappedMembershipStillMixesTheSwarm() throws {
         // 120 peers that each remember at most 30 others: the overlay stays connected through direct contacts,
         // every peer keeps exchanging, and the swarm learns as well as with full membership (within noise).
