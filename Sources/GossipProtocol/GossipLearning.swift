@@ -10,7 +10,7 @@ public struct GossipSettings: Hashable, Sendable {
     public var localEpochs: Int = 1
     /// A starting peer skips training for up to this many rounds, until it has merged a copy from the swarm. It
     /// still exchanges. A peer resuming a checkpoint may be far behind, and a new peer joining a running swarm
-    /// holds only the initial table; training on either casts votes for stale positions (a straggler's weigh
+    /// holds only the initial table; training on either casts votes for stale positions (a straggler's votes weigh
     /// `periodScale` times more). At a swarm's very start the first merge brings another initial copy, so a
     /// peer waits about one round. 0: train at once.
     public var catchUpRounds: Int = 3
