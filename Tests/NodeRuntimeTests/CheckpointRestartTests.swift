@@ -22,8 +22,13 @@ import Testing
         }
         var host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
-        // Until every peer has checkpointed at least twice (so there is a checkpoint.prev too).
-        _ = pollSnapshots(host, timeout: 20) { snaps in snaps.allSatisfy { $0.stats.checkpointsSaved >= 2 } }
+        // Until every peer has trained (a starting peer waits up to three rounds for a first merge, longer under load)
+        // and then checkpointed twice more, so that both checkpoint.bin and checkpoint.prev hold a trained model.
+        let trained = pollSnapshots(host, timeout: 20) { snaps in snaps.count == 15 && snaps.allSatisfy { $0.round >= 1 } }
+        let savedWhenTrained = Dictionary(uniqueKeysWithValues: trained.map { ($0.peer, $0.stats.checkpointsSaved) })
+        _ = pollSnapshots(host, timeout: 20) { snaps in
+            snaps.allSatisfy { $0.stats.checkpointsSaved >= (savedWhenTrained[$0.peer] ?? 0) + 2 }
+        }
         let crashed = [1, 4, 7, 10, 13]
         let done = DispatchGroup()
         for u in crashed { done.enter(); nodes[u].stop(graceful: false) { done.leave() } }
