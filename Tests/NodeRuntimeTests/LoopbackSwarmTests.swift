@@ -9,10 +9,7 @@ import Testing
 /// Sockets of this process bound to or connected to one of `ports` (Linux: /proc/self/fd inodes matched
 /// against /proc/net/{tcp,udp}). Other suites run in parallel in this process, so only the swarm's own ports count.
 func socketsTouching(ports: Set<UInt16>) -> [String] {
-    let fm = FileManager.default
-    let names = (try? fm.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-    let mine = Set(names.compactMap { try? fm.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
-        .filter { $0.hasPrefix("socket:[") }.map { String($0.dropFirst(8).dropLast()) })
+    let mine = openSocketInodes()
     var out: [String] = []
     for table in ["/proc/net/tcp", "/proc/net/udp"] {
         let text = (try? String(contentsOfFile: table, encoding: .utf8)) ?? ""
