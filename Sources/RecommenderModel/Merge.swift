@@ -101,14 +101,16 @@ extension ItemTable {
                 count = r * (d + 1)
             }
         }
-        return ModelPayload(itemCount: UInt32(itemCount), dimension: UInt16(d + 1), round: round, items: ids, weights: ws, values: vals)
+        var p = ModelPayload(itemCount: UInt32(itemCount), dimension: UInt16(d + 1), round: round, items: ids, weights: ws, values: vals)
+        _ = ModelChecks.verify(&p)   // now, while the rows are in cache: the encoder and the receiver's merge then skip it
+        return p
     }
 
     /// True when the payload has this table's shape (same catalogue, same row width) and only finite numbers.
     public func accepts(_ p: ModelPayload) -> Bool {
         Int(p.itemCount) == itemCount && Int(p.dimension) == wireDimension
             && p.items.count == p.weights.count && p.values.count == p.items.count * wireDimension
-            && (ModelChecks.elementsLookValid(p)   // one vectorized pass; the exact scan only when it says no
+            && (p.elementsVerified || ModelChecks.elementsLookValid(p)   // one vectorized pass; the exact scan only when it says no
                 || (p.items.allSatisfy { Int($0) < itemCount } && p.weights.allSatisfy { $0.isFinite && $0 >= 0 }
                     && p.values.allSatisfy(\.isFinite)))
     }

@@ -201,6 +201,8 @@ extension ItemTable {
             ids.append(UInt32(i)); ws.append(trainedSteps[i])
             vals.append(contentsOf: factors[i * d..<(i + 1) * d]); vals.append(bias[i])
         }
-        return ModelPayload(itemCount: UInt32(itemCount), dimension: UInt16(d + 1), round: round, items: ids, weights: ws, values: vals)
+        var p = ModelPayload(itemCount: UInt32(itemCount), dimension: UInt16(d + 1), round: round, items: ids, weights: ws, values: vals)
+        _ = ModelChecks.verify(&p)
+        return p
     }
 }

@@ -15,6 +15,15 @@ public enum ModelChecks {
         itemsIncreaseBelow(m.items, m.itemCount) && weightsLookValid(m.weights) && allFinite(m.values)
     }
 
+    /// True if `m`'s elements are valid (`elementsLookValid`), remembered in `m.elementsVerified` so that checking the
+    /// same, unchanged payload again is free. False (and nothing recorded) when the fast pass flags anything.
+    public static func verify(_ m: inout ModelPayload) -> Bool {
+        if m.elementsVerified { return true }
+        guard elementsLookValid(m) else { return false }
+        m.elementsVerified = true
+        return true
+    }
+
     /// Strictly increasing and (hence, checking the last one) all below `bound`.
     public static func itemsIncreaseBelow(_ items: [UInt32], _ bound: UInt32) -> Bool {
         items.withUnsafeBufferPointer { p in

@@ -208,7 +208,14 @@ public enum WireCodec {
     /// them), the decoder right after reading them out of the frame. The element checks are one branch-free,
     /// vectorizable pass over the raw array storage (`ModelChecks`); only when that pass finds a problem does a
     /// second, element-by-element scan run to name the first offending field in the error.
+    /// A payload whose `elementsVerified` is set (it was built from a table, or decoded) skips that pass.
     public static func validate(_ m: ModelPayload, field: String = "model", limits: WireLimits) throws(DecodeError) {
+        var copy = m
+        try validate(&copy, field: field, limits: limits)
+    }
+
+    /// `validate`, recording a passed element check in `m.elementsVerified` (`ModelChecks.verify`).
+    static func validate(_ m: inout ModelPayload, field: String, limits: WireLimits) throws(DecodeError) {
         let dim = Int(m.dimension)
         guard dim >= 1 else { throw .invalid("\(field).dimension is 0") }
         guard dim <= limits.maxDimension else {
@@ -224,7 +231,7 @@ public enum WireCodec {
         guard m.values.count == rows * dim else {
             throw .invalid("\(field) has \(m.values.count) values, expected \(rows) rows x \(dim) = \(rows * dim)")
         }
-        if ModelChecks.elementsLookValid(m) { return }
+        if ModelChecks.verify(&m) { return }
         try firstElementProblem(m, field: field)
     }
 
@@ -454,9 +461,9 @@ public enum WireCodec {
         let items = r.readIntegers(count: rows, as: UInt32.self)!
         let weights = r.readFloats(count: rows)!
         let values = r.readFloats(count: rows * dim)!
-        let model = ModelPayload(itemCount: itemCount, dimension: dimension, round: round,
+        var model = ModelPayload(itemCount: itemCount, dimension: dimension, round: round,
                                  items: items, weights: weights, values: values)
-        try validate(model, field: field, limits: limits)
+        try validate(&model, field: field, limits: limits)   // marks it verified: the receiver's merge skips the pass
         return model
     }
 }
