@@ -1,15 +1,31 @@
+import Dispatch
 import Foundation
 import GossipProtocol
 import RecommenderModel
+import Synchronization
 import WireFormat
 
 /// The deterministic twin of `NodeRuntime`: every peer runs the same `MembershipInstance` and
 /// `GossipLearningInstance` values the real node runs, and its directives are interpreted the way `PeerNode`
 /// interprets them, but on a virtual clock and a simulated network. Nothing reads a clock or global randomness,
-/// and no dictionary is iterated, so a run is bit-for-bit reproducible from `Settings.seed`.
+/// and no dictionary is iterated, so a run is bit-for-bit reproducible from `Settings.seed`, whatever the number
+/// of threads (`Settings.threads`).
 ///
-/// **Event loop.** One `EventQueue` keyed by (virtual time, insertion order). Timers, datagram deliveries,
-/// model-stream arrivals, connect failures, scenario events, checkpoints and curve samples are events.
+/// **Events.** Each peer has its own `EventQueue` (keyed by virtual time, then insertion order) of the events only it
+/// handles: its timers, and the datagrams, model streams and connect failures that reach it. Scenario events, starts,
+/// checkpoints and curve samples are global events in a queue of their own.
+///
+/// **Parallel windows** (conservative parallel discrete-event simulation, Chandy and Misra, "Distributed
+/// simulation: a case study in design and verification of distributed programs", IEEE TSE 1979, with the
+/// synchronous window of Lubachevsky's bounded lag, CACM 1989). Whatever one peer sends another arrives at least
+/// the smallest one-way latency L (`Settings.latency.lowerBound`) later, so the events of different peers within
+/// [t, t + L) cannot affect each other: t being the earliest pending event, the simulation handles every peer's
+/// events before min(t + L, the next global event) independently, on `Settings.threads` threads, each peer's in its
+/// own time order. What a peer sends meanwhile waits in its outbox and is queued at the destination after the
+/// window, outboxes in peer order. A peer's events read only its own state and what only global events change
+/// (which peers run, their generations, link factors, partitions, loss), and each peer draws latency jitter and loss
+/// from its own network generator, so the result does not depend on which thread ran which peer or when. Global
+/// events run alone, after every peer event before them and before any at their time.
 ///
 /// **Peers** (as `PeerNode` builds them): peer i has `PeerID(i)`, a virtual address 10.x.y.z:7000, a
 /// `PeerLearner` over shard i with the swarm's shared table seed (`seed ^ 0x7AB1E`) and user seed
@@ -31,7 +47,8 @@ import WireFormat
 /// **Network.** Each peer has a base one-way latency drawn uniformly from `latency`; a link's latency is the
 /// mean of its ends', times (f_a + f_b - 1) for straggler link factors f (each slow end adds its slowness: x f
 /// to a normal peer, x (2f - 1) between two stragglers, as the real node's per-sender delay gives), times a
-/// uniform jitter in `[1, 1 + jitter]` per message, plus both ends' straggler extra delays.
+/// uniform jitter in `[1, 1 + jitter]` per message, plus both ends' straggler extra delays (never below L: link
+/// factors are at least 1).
 /// - Membership messages are datagrams, encoded and decoded through `WireCodec` (so sizes and limits are the
 ///   real ones); each is lost with the scenario's loss probability, dropped across a partition, and dropped if
 ///   the destination is not running when it arrives.
@@ -41,7 +58,8 @@ import WireFormat
 ///   per sender), and one-way latency. The reply travels back the same way. A stream whose far end crashes,
 ///   restarts or is partitioned away mid-transfer is silently broken; the sender's `exchangeDeadline` ends it.
 ///   Stream sizes are the exact `WireCodec` frame sizes; with `roundTripModels` they are actually encoded and
-///   decoded (slower).
+///   decoded (slower). Otherwise the receiver gets the sender's `ModelPayload` itself, whose element check was
+///   made when it was built (`ModelPayload.elementsVerified`), as a decoded copy's is by the decoder.
 ///
 /// **Scenario** events (`Scenario.timeline`): `kill` drops the peer's process (its in-memory state is lost;
 /// only its last checkpoint survives); `leave` is graceful (`onLeave`, then a checkpoint); `restart` starts a
@@ -51,14 +69,10 @@ import WireFormat
 /// checkpointed each `checkpointInterval` (model, incarnation, Cyclon view). A peer the timeline stops
 /// before its first start (churn that begins offline) never starts until the timeline restarts it.
 ///
-/// **Cost** (release build, measured on the 2-core development machine, one core): ML-100K, 943 peers, 2 s
-/// period, 600 s virtual (283k rounds, 5.3M events) takes about 190 s of CPU, some 0.7 ms per round. Perf
-/// shows the protocol's own learning code dominating: `ItemTable.accepts` (closure-based `allSatisfy` over
-/// 55k floats, twice per exchange) ~21 %, building payloads ~10 %, push-sum merges and local training ~20 %,
-/// SWIM/Cyclon ~15 %; the simulator's queue, network and WireFormat round trip of datagrams are a few percent.
-/// A vectorised `accepts` (as `WireFormat.ModelChecks`) would be the first thing to speed up, for the node as
-/// much as for the simulator. Memory grows as N^2 for large swarms: every SWIM member table holds every peer
-/// (10,000 peers: ~4 GB after 30 virtual seconds).
+/// **Cost.** Every exchange moves two 222 KB copies of the item table through a working set of hundreds of MB,
+/// so the work is bound by memory traffic (README, "Simulator speed"); `Scripts/bench-sim.sh` measures it against
+/// a centralized baseline. Memory grows as N^2 for large swarms unless `MembershipSettings.maxMembers` caps the
+/// member tables.
 public struct EventSimulation {
     public struct Settings: Sendable {
         public var duration: Duration = .seconds(600)
@@ -86,6 +100,9 @@ public struct EventSimulation {
         /// Encode and decode every model message through WireCodec (sizes are exact either way).
         public var roundTripModels = false
         public var swarmID: UInt32 = 1
+        /// Threads that handle peers' events within a window (0: one per active processor). The result is the same
+        /// bit for bit for every value; 1 runs everything on the calling thread.
+        public var threads = 0
         public init() {}
     }
 
@@ -143,68 +160,101 @@ public struct EventSimulation {
         var known: [PeerAddress]
     }
 
-    struct SimPeer {
-        var state: PeerState = .absent
-        var generation: UInt32 = 0
-        var membership: MembershipInstance?
-        var gossip: GossipLearningInstance?
-        var busyUntil: Int64 = 0
-        var uplinkFreeAt: Int64 = 0
-        var baseLatency: Int64 = 0
-        var compute = 1.0
-        var linkFactor = 1.0
-        var extraDelay: Int64 = 0
-        var checkpoint: Checkpoint?
-        var lastRank: Int?
-        var frameSequence: UInt64 = 0
-        var bytesSent = 0
-        /// Its first start is queued (within `startSpread`); a scenario kill or leave before then cancels it.
-        var pendingStart = false
+    /// An event that only one peer handles (the peer whose queue holds it).
+    enum PeerEvent {
+        case membershipTimer(generation: UInt32, MembershipTimer)
+        case gossipTimer(generation: UInt32, GossipTimer)
+        case datagram(from: Int32, bytes: [UInt8])
+        /// A model push arrives (the receiver had `toGeneration` when the stream opened).
+        case push(toGeneration: UInt32, from: Int32, fromGeneration: UInt32, message: Message, bytes: [UInt8]?)
+        /// A model reply arrives (the receiver had `generation` when it opened the stream).
+        case reply(generation: UInt32, from: Int32, fromGeneration: UInt32, message: Message, bytes: [UInt8]?)
+        case connectFailed(generation: UInt32, seq: UInt64)
     }
 
-    enum Event {
-        case membershipTimer(peer: Int32, generation: UInt32, MembershipTimer)
-        case gossipTimer(peer: Int32, generation: UInt32, GossipTimer)
-        case datagram(to: Int32, from: Int32, bytes: [UInt8])
-        /// A model push reaches `to` (which had `toGeneration` when the stream opened).
-        case push(to: Int32, toGeneration: UInt32, from: Int32, fromGeneration: UInt32, message: Message, bytes: [UInt8]?)
-        /// A model reply reaches `to`.
-        case reply(to: Int32, generation: UInt32, from: Int32, fromGeneration: UInt32, message: Message, bytes: [UInt8]?)
-        case connectFailed(peer: Int32, generation: UInt32, seq: UInt64)
+    /// An event that may touch every peer: it runs alone.
+    enum GlobalEvent {
         case scenario(Int)
         case checkpoint
         case sample
         case start(peer: Int32)
+    }
 
-        var peer: Int32? {
-            switch self {
-            case .membershipTimer(let p, _, _), .gossipTimer(let p, _, _), .datagram(let p, _, _),
-                 .push(let p, _, _, _, _, _), .reply(let p, _, _, _, _, _), .connectFailed(let p, _, _): return p
-            default: return nil
-            }
+    /// A peer event sent to another peer during a window, queued at the destination after it.
+    struct Outgoing {
+        var to: Int32
+        var time: Int64
+        var event: PeerEvent
+    }
+
+    /// One peer's state: what its own events read and write.
+    struct SimPeer {
+        var membership: MembershipInstance?
+        var gossip: GossipLearningInstance?
+        var queue = EventQueue<PeerEvent>()
+        var outbox: [Outgoing] = []
+        /// Latency jitter and datagram loss of what this peer sends.
+        var net: SplitMix64
+        /// Traffic and events this peer caused (`EventSimulation.counters` adds them up).
+        var counters = Counters()
+        var busyUntil: Int64 = 0
+        var uplinkFreeAt: Int64 = 0
+        var checkpoint: Checkpoint?
+        var lastRank: Int?
+        var frameSequence: UInt64 = 0
+        /// Its first start is queued (within `startSpread`); a scenario kill or leave before then cancels it.
+        var pendingStart = false
+    }
+
+    /// What peers' events read and only global events change (so it stays put during a window), and the settings.
+    struct Fabric {
+        let settings: Settings
+        let shards: [UserShard]
+        let config: TrainingConfig
+        let limits = WireLimits.default
+        let bandwidthBytesPerNs: Double
+        /// The smallest one-way latency of any message between two peers: the length of a window.
+        let lookahead: Int64
+        var state: [PeerState]
+        var generation: [UInt32]
+        var baseLatency: [Int64]
+        var compute: [Double]
+        var linkFactor: [Double]
+        var extraDelay: [Int64]
+        var group: [Int32]? = nil
+        var loss: Double = 0
+
+        func partitioned(_ a: Int, _ b: Int) -> Bool {
+            guard let g = group else { return false }
+            return g[a] != g[b]
+        }
+
+        func index(of a: PeerAddress) -> Int? {
+            guard let v = a.ipv4Value, v >> 24 == 10, a.port == 7000 else { return nil }
+            let i = Int(v & 0xFF_FFFF)
+            return i < state.count ? i : nil
         }
     }
 
     public let settings: Settings
     public let scenario: Scenario
     public let timeline: [ScenarioEvent]
-    let shards: [UserShard]
-    let config: TrainingConfig
     let merge: any MergeRule
     /// The table every fresh peer starts from, drawn once (`PeerLearner.initialItems`); peers share it until they write.
     let initialItems: ItemTable
+    var fabric: Fabric
     var peers: [SimPeer]
-    var queue = EventQueue<Event>()
+    /// Each peer's earliest queued event time (`Int64.max`: none), so a window finds its peers without touching them.
+    var wake: [Int64]
+    var globals = EventQueue<GlobalEvent>()
+    let cursor = WorkCursor()
     public private(set) var now: Int64 = 0
-    var net: SplitMix64
-    var loss: Double = 0
-    var group: [Int32]? = nil
-    public private(set) var counters = Counters()
+    var globalEvents = 0
+    /// Windows whose peers were handed to more than one thread (a check that the parallel path runs).
+    var parallelWindows = 0
     var retired = GossipCounters()
     public private(set) var curve: [Point] = []
     let seeds: [PeerAddress]
-    let limits = WireLimits.default
-    let bandwidthBytesPerNs: Double
 
     /// Builds the swarm (peer i learns from `shards[i]`) and queues the start of every peer not absent.
     public init(shards: [UserShard], config: TrainingConfig, merge: any MergeRule, scenario: Scenario = .none,
@@ -212,8 +262,7 @@ public struct EventSimulation {
         precondition(!shards.isEmpty, "a simulation needs at least one peer")
         precondition(settings.gossip.validate() == nil, settings.gossip.validate() ?? "")
         precondition(settings.membership.validate() == nil, settings.membership.validate() ?? "")
-        self.shards = shards
-        self.config = config
+        precondition(settings.threads >= 0, "threads must be >= 0")
         self.merge = merge
         initialItems = PeerLearner.initialItems(itemCount: shards[0].itemCount, config: config, tableSeed: settings.seed ^ 0x7AB1E)
         self.scenario = scenario
@@ -221,24 +270,29 @@ public struct EventSimulation {
         if let l = scenario.latency { s.latency = l }
         if let b = scenario.bandwidthBitsPerSecond { s.bandwidthBitsPerSecond = b }
         self.settings = s
-        bandwidthBytesPerNs = s.bandwidthBitsPerSecond / 8 / 1e9
-        net = SplitMix64(seed: s.seed ^ 0x0E7_5EED)
+        var net = SplitMix64(seed: s.seed ^ 0x0E7_5EED)
         let n = shards.count
         timeline = scenario.timeline(peers: n, duration: s.duration, seed: scenario.seed ?? s.seed)
         seeds = (0..<min(max(1, s.seedCount), n)).map(Self.address)
-        peers = Array(repeating: SimPeer(), count: n)
         let lo = s.latency.lowerBound.wholeNanoseconds, hi = s.latency.upperBound.wholeNanoseconds
+        fabric = Fabric(settings: s, shards: shards, config: config, bandwidthBytesPerNs: s.bandwidthBitsPerSecond / 8 / 1e9,
+                        lookahead: max(1, lo), state: Array(repeating: .absent, count: n),
+                        generation: Array(repeating: 0, count: n), baseLatency: Array(repeating: 0, count: n),
+                        compute: Array(repeating: 1, count: n), linkFactor: Array(repeating: 1, count: n),
+                        extraDelay: Array(repeating: 0, count: n))
+        peers = (0..<n).map { i in SimPeer(net: SplitMix64(seed: s.seed ^ 0x0E7_5EED ^ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)) }
+        wake = Array(repeating: .max, count: n)
         let absent = Set(scenario.absentPeers(peers: n, seed: scenario.seed ?? s.seed))
         for i in 0..<n {
-            peers[i].baseLatency = lo + Int64(net.next(below: Int(max(1, hi - lo + 1))))
+            fabric.baseLatency[i] = lo + Int64(net.next(below: Int(max(1, hi - lo + 1))))
             guard !absent.contains(i) else { continue }
             peers[i].pendingStart = true
             let at = Int64(net.next(below: Int(max(1, s.startSpread.wholeNanoseconds))))
-            queue.push(.start(peer: Int32(i)), at: i == 0 ? 0 : at)
+            globals.push(.start(peer: Int32(i)), at: i == 0 ? 0 : at)
         }
-        for (k, e) in timeline.enumerated() { queue.push(.scenario(k), at: e.time.wholeNanoseconds) }
-        if s.checkpointInterval > .zero { queue.push(.checkpoint, at: s.checkpointInterval.wholeNanoseconds) }
-        queue.push(.sample, at: 0)
+        for (k, e) in timeline.enumerated() { globals.push(.scenario(k), at: e.time.wholeNanoseconds) }
+        if s.checkpointInterval > .zero { globals.push(.checkpoint, at: s.checkpointInterval.wholeNanoseconds) }
+        globals.push(.sample, at: 0)
     }
 
     // MARK: Addresses and queries
@@ -247,15 +301,9 @@ public struct EventSimulation {
         PeerAddress(ipv4: 0x0A00_0000 | UInt32(truncatingIfNeeded: i) & 0xFF_FFFF, port: 7000)
     }
 
-    func index(of a: PeerAddress) -> Int? {
-        guard let v = a.ipv4Value, v >> 24 == 10, a.port == 7000 else { return nil }
-        let i = Int(v & 0xFF_FFFF)
-        return i < peers.count ? i : nil
-    }
-
     public var peerCount: Int { peers.count }
     public var virtualTime: Duration { .nanoseconds(now) }
-    public func isOnline(_ i: Int) -> Bool { peers[i].state == .online }
+    public func isOnline(_ i: Int) -> Bool { fabric.state[i] == .online }
     /// The live members peer `i` knows (nil when it is not running).
     public func livePeers(of i: Int) -> [PeerID]? { peers[i].membership.map { $0.livePeers.map(\.peer) } }
     /// Peer `i`'s gossip counters (nil when it is not running).
@@ -288,66 +336,116 @@ public struct EventSimulation {
                 counters: totals, timeline: timeline)
     }
 
-    /// Processes every event up to and including virtual time `end`.
+    /// Processes every event up to and including virtual time `end`: global events one at a time, peer events in
+    /// windows (see the type's documentation).
     public mutating func run(until end: Duration, progress: (Point) -> Void = { _ in }) {
         let limit = end.wholeNanoseconds
-        while let t = queue.nextTime, t <= limit {
-            let (time, event) = queue.pop()!
-            now = time
-            counters.events += 1
-            if let p = event.peer {
-                let i = Int(p)
-                // Work queued behind a busy peer waits until its training ends.
-                if peers[i].state == .online, time < peers[i].busyUntil {
-                    queue.push(event, at: peers[i].busyUntil)
-                    continue
-                }
+        let threads = settings.threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.threads
+        var active: [Int32] = []
+        while true {
+            let g = globals.nextTime ?? .max
+            var p = Int64.max
+            for t in wake where t < p { p = t }
+            guard min(g, p) <= limit else { break }
+            if g <= p {
+                let (time, event) = globals.pop()!
+                now = time
+                globalEvents += 1
+                dispatch(event, progress: progress)
+                continue
             }
-            dispatch(event, progress: progress)
+            let windowEnd = min(p + fabric.lookahead, g, limit + 1)
+            active.removeAll(keepingCapacity: true)
+            for i in wake.indices where wake[i] < windowEnd { active.append(Int32(i)) }
+            runWindow(active, until: windowEnd, threads: threads)
+            for i in active { deliverOutbox(of: Int(i)) }
         }
         if now < limit { now = limit }
     }
 
-    private mutating func dispatch(_ event: Event, progress: (Point) -> Void) {
+    /// Handles the events before `end` of each peer in `active`, on up to `threads` threads.
+    private mutating func runWindow(_ active: [Int32], until end: Int64, threads: Int) {
+        // The arrays are moved out of `self` for the window, so that raw pointers into them are the only access.
+        if min(threads, active.count) > 1 { parallelWindows += 1 }
+        var ps: [SimPeer] = [], wk: [Int64] = []
+        swap(&ps, &peers); swap(&wk, &wake)
+        let fab = fabric, cursor = self.cursor
+        withUnsafePointer(to: fab) { F in
+            ps.withUnsafeMutableBufferPointer { P in
+                wk.withUnsafeMutableBufferPointer { W in
+                    active.withUnsafeBufferPointer { A in
+                        let job = WindowJob(fabric: F, peers: P.baseAddress!, wake: W.baseAddress!, active: A.baseAddress!, end: end)
+                        let workers = min(threads, A.count)
+                        guard workers > 1 else {
+                            for k in 0..<A.count { job.run(k) }
+                            return
+                        }
+                        cursor.next.store(0, ordering: .relaxed)
+                        let count = A.count
+                        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                            while true {
+                                let k = cursor.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                                if k >= count { break }
+                                job.run(k)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        swap(&ps, &peers); swap(&wk, &wake)
+    }
+
+    /// Queues what peer `i` sent to others at their destinations, in the order it sent it.
+    private mutating func deliverOutbox(of i: Int) {
+        guard !peers[i].outbox.isEmpty else { return }
+        var out: [Outgoing] = []
+        swap(&out, &peers[i].outbox)
+        for o in out {
+            let j = Int(o.to)
+            peers[j].queue.push(o.event, at: o.time)
+            if o.time < wake[j] { wake[j] = o.time }
+        }
+        out.removeAll(keepingCapacity: true)
+        swap(&out, &peers[i].outbox)
+    }
+
+    /// Runs `body` as peer `i`'s own event handling at the current time (for global events that act on a peer), then
+    /// delivers what it sent.
+    private mutating func asPeer(_ i: Int, _ body: (inout PeerWorker) -> Void) {
+        var ps: [SimPeer] = []
+        swap(&ps, &peers)
+        let fab = fabric, t = now
+        withUnsafePointer(to: fab) { F in
+            ps.withUnsafeMutableBufferPointer { P in
+                var w = PeerWorker(fabric: F, peer: P.baseAddress! + i, index: i, now: t)
+                body(&w)
+            }
+        }
+        swap(&ps, &peers)
+        deliverOutbox(of: i)
+        wake[i] = peers[i].queue.nextTime ?? .max
+    }
+
+    private mutating func dispatch(_ event: GlobalEvent, progress: (Point) -> Void) {
         switch event {
         case .start(let p):
             guard peers[Int(p)].pendingStart else { return }
             peers[Int(p)].pendingStart = false
             start(Int(p), fresh: true)
-        case .membershipTimer(let p, let g, let timer):
-            let i = Int(p)
-            guard peers[i].state == .online, peers[i].generation == g else { return }
-            let out = peers[i].membership!.onTimer(timer, now: instant)
-            perform(out, peer: i, at: now)
-        case .gossipTimer(let p, let g, let timer):
-            let i = Int(p)
-            guard peers[i].state == .online, peers[i].generation == g else { return }
-            gossipTimer(timer, peer: i)
-        case .datagram(let to, let from, let bytes):
-            deliverDatagram(bytes, to: Int(to), from: Int(from))
-        case .push(let to, let tg, let from, let fg, let message, let bytes):
-            arrivePush(message, bytes: bytes, to: Int(to), toGeneration: tg, from: Int(from), fromGeneration: fg)
-        case .reply(let to, let g, let from, let fg, let message, let bytes):
-            arriveReply(message, bytes: bytes, to: Int(to), generation: g, from: Int(from), fromGeneration: fg)
-        case .connectFailed(let p, let g, let seq):
-            let i = Int(p)
-            guard peers[i].state == .online, peers[i].generation == g else { return }
-            peers[i].gossip!.onExchangeFailed(seq: seq, now: instant)
         case .scenario(let k):
             apply(timeline[k])
         case .checkpoint:
-            for i in peers.indices where peers[i].state == .online { takeCheckpoint(i) }
-            queue.push(.checkpoint, at: now + settings.checkpointInterval.wholeNanoseconds)
+            for i in peers.indices where fabric.state[i] == .online { takeCheckpoint(i) }
+            globals.push(.checkpoint, at: now + settings.checkpointInterval.wholeNanoseconds)
         case .sample:
             let p = samplePoint()
             curve.append(p)
             progress(p)
             let next = now + settings.sampleInterval.wholeNanoseconds
-            if settings.sampleInterval > .zero, next <= settings.duration.wholeNanoseconds { queue.push(.sample, at: next) }
+            if settings.sampleInterval > .zero, next <= settings.duration.wholeNanoseconds { globals.push(.sample, at: next) }
         }
     }
-
-    var instant: Instant { Instant(nanoseconds: now) }
 
     // MARK: Peer life cycle
 
@@ -357,50 +455,54 @@ public struct EventSimulation {
     }
 
     func freshLearner(_ i: Int) -> PeerLearner {
-        PeerLearner(shard: shards[i], config: config, items: initialItems, peerSeed: settings.seed &* 1_000_003 &+ UInt64(i))
+        PeerLearner(shard: fabric.shards[i], config: fabric.config, items: initialItems,
+                    peerSeed: settings.seed &* 1_000_003 &+ UInt64(i))
     }
 
     /// Starts peer `i`: fresh (first join) or from its checkpoint (restart).
     private mutating func start(_ i: Int, fresh: Bool) {
-        guard peers[i].state != .online else { return }
+        guard fabric.state[i] != .online else { return }
         peers[i].pendingStart = false
-        peers[i].generation &+= 1
-        let g = peers[i].generation
-        let seed = peerSeed(i, g)
+        fabric.generation[i] &+= 1
+        let seed = peerSeed(i, fabric.generation[i])
         let id = PeerID(UInt64(i))
         let cp = fresh ? nil : peers[i].checkpoint
         peers[i].membership = MembershipInstance(id: id, address: Self.address(i), incarnation: cp?.incarnation ?? 0,
                                                  seed: seed, settings: settings.membership)
         peers[i].gossip = GossipLearningInstance(id: id, learner: cp?.learner ?? freshLearner(i), merge: merge,
                                                  settings: settings.gossip, seed: seed)
-        peers[i].gossip!.periodScale = peers[i].compute
-        peers[i].state = .online
+        peers[i].gossip!.periodScale = fabric.compute[i]
+        fabric.state[i] = .online
         peers[i].busyUntil = now
         peers[i].lastRank = nil
         var joinVia = seeds
         for a in cp?.known ?? [] where !joinVia.contains(a) { joinVia.append(a) }
-        let m = peers[i].membership!.onJoin(seeds: joinVia, now: instant)
-        perform(m, peer: i, at: now)
-        let gd = peers[i].gossip!.onStart(now: instant)
-        perform(gd, peer: i, at: now, replyTo: nil)
+        asPeer(i) { w in
+            let m = w.peer.pointee.membership!.onJoin(seeds: joinVia, now: w.instant)
+            w.perform(m, at: w.now)
+            let gd = w.peer.pointee.gossip!.onStart(now: w.instant)
+            w.perform(gd, at: w.now, replyTo: nil)
+        }
     }
 
     private mutating func stop(_ i: Int, graceful: Bool) {
         if peers[i].pendingStart {
             // Stopped before its first start (the scenario counts it as running from time 0).
             peers[i].pendingStart = false
-            peers[i].state = graceful ? .left : .crashed
+            fabric.state[i] = graceful ? .left : .crashed
             return
         }
-        guard peers[i].state == .online else { return }
+        guard fabric.state[i] == .online else { return }
         if graceful {
-            let out = peers[i].membership!.onLeave(now: instant)
-            perform(out, peer: i, at: now)
+            asPeer(i) { w in
+                let out = w.peer.pointee.membership!.onLeave(now: w.instant)
+                w.perform(out, at: w.now)
+            }
             takeCheckpoint(i)
         }
         retired.add(peers[i].gossip!.counters)
-        peers[i].state = graceful ? .left : .crashed
-        peers[i].generation &+= 1
+        fabric.state[i] = graceful ? .left : .crashed
+        fabric.generation[i] &+= 1
         peers[i].membership = nil
         peers[i].gossip = nil
         peers[i].lastRank = nil
@@ -421,110 +523,17 @@ public struct EventSimulation {
         case .partition(let groups):
             var g = [Int32](repeating: 0, count: peers.count)
             for (k, list) in groups.enumerated() { for p in list where p < peers.count { g[p] = Int32(k) } }
-            group = g
-        case .heal: group = nil
-        case .loss(let p): loss = p
+            fabric.group = g
+        case .heal: fabric.group = nil
+        case .loss(let p): fabric.loss = p
         case .straggle(let c, let f, let extra):
             for p in e.peers {
-                peers[p].compute = c
+                fabric.compute[p] = c
                 peers[p].gossip?.periodScale = c
-                peers[p].linkFactor = f
-                peers[p].extraDelay = extra.wholeNanoseconds
+                fabric.linkFactor[p] = f
+                fabric.extraDelay[p] = extra.wholeNanoseconds
             }
         }
-    }
-
-    // MARK: Directives
-
-    private mutating func perform(_ directives: [MembershipDirective], peer i: Int, at base: Int64) {
-        for d in directives {
-            switch d {
-            case .send(let message, let to): sendDatagram(message, from: i, to: to, at: base)
-            case .schedule(let timer, let after):
-                queue.push(.membershipTimer(peer: Int32(i), generation: peers[i].generation, timer),
-                           at: base + max(0, after.wholeNanoseconds))
-            case .memberUp: counters.memberUps += 1
-            case .memberDown(_, .evicted): counters.evictions += 1
-            case .memberDown: counters.memberDowns += 1
-            case .log: break
-            }
-        }
-    }
-
-    private mutating func gossipTimer(_ timer: GossipTimer, peer i: Int) {
-        let partner: (PeerID, PeerAddress)? = timer == .round ? peers[i].membership!.randomLivePeer() : nil
-        let out = peers[i].gossip!.onTimer(timer, partner: partner, now: instant)
-        var base = now
-        if timer == .round {
-            let positives = shards[i].train.count
-            let samples = positives == 0 ? 0 : settings.gossip.localEpochs * positives * (1 + config.negatives)
-            let cost = Double(samples) * Double(settings.trainingCostPerSample.wholeNanoseconds) * peers[i].compute
-            base = now + Int64(cost.rounded())
-            peers[i].busyUntil = base
-        }
-        perform(out, peer: i, at: base, replyTo: nil)
-    }
-
-    private mutating func perform(_ directives: [GossipDirective], peer i: Int, at base: Int64,
-                                  replyTo: (peer: Int, generation: UInt32)?) {
-        for d in directives {
-            switch d {
-            case .exchange(let seq, let message, _, let address):
-                openStream(seq: seq, message: message, from: i, to: address, at: base)
-            case .reply(let message):
-                guard let r = replyTo else { continue }
-                sendReply(message, from: i, to: r.peer, toGeneration: r.generation, at: base)
-            case .schedule(let timer, let after):
-                queue.push(.gossipTimer(peer: Int32(i), generation: peers[i].generation, timer),
-                           at: base + max(0, after.wholeNanoseconds))
-            case .evaluated(let rank, _):
-                peers[i].lastRank = rank
-            }
-        }
-    }
-
-    // MARK: Network
-
-    /// One-way latency of a message from `a` to `b` (nanoseconds), with jitter from the network generator.
-    private mutating func latency(_ a: Int, _ b: Int) -> Int64 {
-        let base = Double(peers[a].baseLatency + peers[b].baseLatency) / 2 * (peers[a].linkFactor + peers[b].linkFactor - 1)
-        let j = 1 + settings.jitter * net.nextUnitDouble()
-        return Int64((base * j).rounded()) + peers[a].extraDelay + peers[b].extraDelay
-    }
-
-    private func partitioned(_ a: Int, _ b: Int) -> Bool {
-        guard let g = group else { return false }
-        return g[a] != g[b]
-    }
-
-    private mutating func envelope(_ message: Message, from i: Int) -> Envelope {
-        peers[i].frameSequence &+= 1
-        return Envelope(swarmID: settings.swarmID, sender: PeerID(UInt64(i)), sequence: peers[i].frameSequence, message: message)
-    }
-
-    private mutating func sendDatagram(_ message: Message, from i: Int, to address: PeerAddress, at base: Int64) {
-        let bytes: [UInt8]
-        do { bytes = try WireCodec.encode(envelope(message, from: i), limits: limits) } catch {
-            preconditionFailure("simulated peer \(i) built an unencodable datagram: \(error)")
-        }
-        counters.datagramsSent += 1
-        counters.bytesSent += bytes.count
-        peers[i].bytesSent += bytes.count
-        guard let j = index(of: address) else { counters.datagramsToOffline += 1; return }
-        if loss > 0, net.nextUnitDouble() < loss { counters.datagramsLost += 1; return }
-        if partitioned(i, j) { counters.datagramsPartitioned += 1; return }
-        queue.push(.datagram(to: Int32(j), from: Int32(i), bytes: bytes), at: base + latency(i, j))
-    }
-
-    private mutating func deliverDatagram(_ bytes: [UInt8], to j: Int, from i: Int) {
-        guard peers[j].state == .online else { counters.datagramsToOffline += 1; return }
-        if partitioned(i, j) { counters.datagramsPartitioned += 1; return }
-        let env: Envelope
-        do { env = try WireCodec.decode(bytes, limits: limits, expectedSwarmID: settings.swarmID) } catch {
-            counters.datagramsDecodeFailed += 1; return
-        }
-        let out = peers[j].membership!.onMessage(env.message, from: env.sender, address: Self.address(i), now: instant)
-        perform(out, peer: j, at: now)
     }
 
     /// The exact size of `message`'s frame as `WireCodec` encodes it for a stream (no auth tag).
@@ -540,73 +549,15 @@ public struct EventSimulation {
         return FrameHeader.byteCount + payload + FrameHeader.checksumByteCount
     }
 
-    /// Encodes (when round-tripping) and returns the frame size.
-    private mutating func streamFrame(_ message: Message, from i: Int) -> (size: Int, bytes: [UInt8]?) {
-        guard settings.roundTripModels else { return (Self.frameSize(message), nil) }
-        do {
-            let b = try WireCodec.encode(envelope(message, from: i), limits: limits)
-            return (b.count, b)
-        } catch {
-            preconditionFailure("simulated peer \(i) built an unencodable model message: \(error)")
-        }
-    }
-
-    private func decodeStream(_ message: Message, _ bytes: [UInt8]?) -> Message? {
-        guard let bytes else { return message }
-        return (try? WireCodec.decode(bytes, limits: limits, expectedSwarmID: settings.swarmID))?.message
-    }
-
-    /// Time (ns) for `size` bytes through `i`'s uplink starting no earlier than `ready`; advances the uplink.
-    private mutating func transmit(_ size: Int, from i: Int, ready: Int64) -> Int64 {
-        let start = max(ready, peers[i].uplinkFreeAt)
-        let done = start + Int64((Double(size) / bandwidthBytesPerNs).rounded())
-        peers[i].uplinkFreeAt = done
-        counters.bytesSent += size
-        counters.modelBytesSent += size
-        peers[i].bytesSent += size
-        return done
-    }
-
-    private mutating func openStream(seq: UInt64, message: Message, from i: Int, to address: PeerAddress, at base: Int64) {
-        let g = peers[i].generation
-        guard let j = index(of: address), peers[j].state == .online, !partitioned(i, j) else {
-            counters.connectsFailed += 1
-            queue.push(.connectFailed(peer: Int32(i), generation: g, seq: seq), at: base + settings.connectTimeout.wholeNanoseconds)
-            return
-        }
-        counters.streamsOpened += 1
-        let handshake = latency(i, j) + latency(j, i)
-        let frame = streamFrame(message, from: i)
-        let sent = transmit(frame.size, from: i, ready: base + handshake)
-        queue.push(.push(to: Int32(j), toGeneration: peers[j].generation, from: Int32(i), fromGeneration: g,
-                         message: message, bytes: frame.bytes), at: sent + latency(i, j))
-    }
-
-    private mutating func arrivePush(_ message: Message, bytes: [UInt8]?, to j: Int, toGeneration: UInt32,
-                                     from i: Int, fromGeneration: UInt32) {
-        guard peers[j].state == .online, peers[j].generation == toGeneration, !partitioned(i, j),
-              let m = decodeStream(message, bytes) else {
-            counters.streamsBroken += 1; return
-        }
-        let out = peers[j].gossip!.onModelMessage(m, from: PeerID(UInt64(i)), now: instant)
-        perform(out, peer: j, at: now, replyTo: (i, fromGeneration))
-    }
-
-    private mutating func sendReply(_ message: Message, from j: Int, to i: Int, toGeneration: UInt32, at base: Int64) {
-        let frame = streamFrame(message, from: j)
-        let sent = transmit(frame.size, from: j, ready: base)
-        queue.push(.reply(to: Int32(i), generation: toGeneration, from: Int32(j), fromGeneration: peers[j].generation,
-                          message: message, bytes: frame.bytes), at: sent + latency(j, i))
-    }
-
-    private mutating func arriveReply(_ message: Message, bytes: [UInt8]?, to i: Int, generation: UInt32,
-                                      from j: Int, fromGeneration: UInt32) {
-        guard peers[i].state == .online, peers[i].generation == generation else { counters.repliesToOffline += 1; return }
-        guard !partitioned(i, j), let m = decodeStream(message, bytes) else { counters.streamsBroken += 1; return }
-        _ = peers[i].gossip!.onModelMessage(m, from: PeerID(UInt64(j)), now: instant)
-    }
-
     // MARK: Measuring
+
+    /// Traffic and event counters so far (without the gossip counters: `summary.counters` has those too).
+    public var counters: Counters {
+        var c = Counters()
+        for p in peers { c.add(p.counters) }
+        c.events += globalEvents
+        return c
+    }
 
     var totals: Counters {
         var c = counters
@@ -645,9 +596,9 @@ public struct EventSimulation {
     public func peerResults() -> [PeerResult] {
         peers.indices.map { i in
             let p = peers[i]
-            let live = p.state == .online && p.gossip != nil
+            let live = fabric.state[i] == .online && p.gossip != nil
             // `generation` counts starts and stops: 1 for a peer that has run since its first start.
-            return PeerResult(index: i, online: live, straggler: p.compute > 1, returned: p.generation > 1,
+            return PeerResult(index: i, online: live, straggler: fabric.compute[i] > 1, returned: fabric.generation[i] > 1,
                               rank: live ? p.gossip!.learner.testRank() : nil, round: p.gossip?.learner.round ?? 0,
                               merges: live ? p.gossip!.counters.mergesApplied : 0,
                               exchangesFailed: live ? p.gossip!.counters.exchangesFailed : 0)
@@ -680,15 +631,15 @@ public struct EventSimulation {
         var online = 0
         var rounds = 0.0
         var g = retired
-        for p in peers {
-            guard p.state == .online, let gossip = p.gossip else { continue }
+        for (i, p) in peers.enumerated() {
+            guard fabric.state[i] == .online, let gossip = p.gossip else { continue }
             online += 1
             rounds += Double(gossip.learner.round)
             g.add(gossip.counters)
             if let r = gossip.learner.testRank() { s.add(rank: r) }
         }
         return Point(seconds: Double(now) / 1e9, hr10: s.hitRate, ndcg10: s.ndcg, evaluated: s.count,
-                     mbPerPeer: Double(counters.bytesSent) / Double(peers.count) / 1e6, online: online,
+                     mbPerPeer: Double(peers.reduce(0) { $0 + $1.counters.bytesSent }) / Double(peers.count) / 1e6, online: online,
                      meanRound: online == 0 ? 0 : rounds / Double(online),
                      exchangesCompleted: g.exchangesCompleted, exchangesFailed: g.exchangesFailed)
     }
@@ -707,5 +658,264 @@ extension GossipCounters {
         pushesDeclined += o.pushesDeclined
         rollbacks += o.rollbacks
         roundsCatchingUp += o.roundsCatchingUp
+    }
+}
+
+extension EventSimulation.Counters {
+    /// Adds another peer's traffic counters to these (not `gossip`).
+    mutating func add(_ o: EventSimulation.Counters) {
+        datagramsSent += o.datagramsSent
+        datagramsLost += o.datagramsLost
+        datagramsToOffline += o.datagramsToOffline
+        datagramsPartitioned += o.datagramsPartitioned
+        datagramsDecodeFailed += o.datagramsDecodeFailed
+        streamsOpened += o.streamsOpened
+        connectsFailed += o.connectsFailed
+        streamsBroken += o.streamsBroken
+        repliesToOffline += o.repliesToOffline
+        bytesSent += o.bytesSent
+        modelBytesSent += o.modelBytesSent
+        memberDowns += o.memberDowns
+        evictions += o.evictions
+        memberUps += o.memberUps
+        events += o.events
+    }
+}
+
+extension EventSimulation {
+    /// Hands out a window's peers to its threads, one at a time.
+    final class WorkCursor: Sendable {
+        let next = Atomic<Int>(0)
+    }
+
+    /// One window's work (`run(until:)`): raw pointers that are valid, and only used, while the window runs. Each peer
+    /// is run by exactly one thread, which writes only that peer and its `wake` slot; the fabric is read-only.
+    struct WindowJob: @unchecked Sendable {
+        let fabric: UnsafePointer<Fabric>
+        let peers: UnsafeMutablePointer<SimPeer>
+        let wake: UnsafeMutablePointer<Int64>
+        let active: UnsafePointer<Int32>
+        let end: Int64
+
+        func run(_ k: Int) {
+            let i = Int(active[k])
+            var w = PeerWorker(fabric: fabric, peer: peers + i, index: i, now: 0)
+            w.run(until: end)
+            wake[i] = peers[i].queue.nextTime ?? .max
+        }
+    }
+
+    /// One peer's event handling, as `PeerNode` interprets its directives: it reads the fabric and writes only its
+    /// own peer (what it sends to another peer goes to the outbox).
+    struct PeerWorker {
+        let fabric: UnsafePointer<Fabric>
+        let peer: UnsafeMutablePointer<SimPeer>
+        let index: Int
+        var now: Int64
+
+        var instant: Instant { Instant(nanoseconds: now) }
+        var f: Fabric { _read { yield fabric.pointee } }
+
+        /// Handles this peer's events before `end`, in time order; work queued behind a busy peer waits until its
+        /// training ends.
+        mutating func run(until end: Int64) {
+            let i = index
+            while let t = peer.pointee.queue.nextTime, t < end {
+                let (time, event) = peer.pointee.queue.pop()!
+                now = time
+                peer.pointee.counters.events += 1
+                if f.state[i] == .online, time < peer.pointee.busyUntil {
+                    peer.pointee.queue.push(event, at: peer.pointee.busyUntil)
+                    continue
+                }
+                dispatch(event)
+            }
+        }
+
+        mutating func dispatch(_ event: EventSimulation.PeerEvent) {
+            let i = index
+            switch event {
+            case .membershipTimer(let g, let timer):
+                guard f.state[i] == .online, f.generation[i] == g else { return }
+                let out = peer.pointee.membership!.onTimer(timer, now: instant)
+                perform(out, at: now)
+            case .gossipTimer(let g, let timer):
+                guard f.state[i] == .online, f.generation[i] == g else { return }
+                gossipTimer(timer)
+            case .datagram(let from, let bytes):
+                deliverDatagram(bytes, from: Int(from))
+            case .push(let tg, let from, let fg, let message, let bytes):
+                arrivePush(message, bytes: bytes, toGeneration: tg, from: Int(from), fromGeneration: fg)
+            case .reply(let g, let from, let fg, let message, let bytes):
+                arriveReply(message, bytes: bytes, generation: g, from: Int(from), fromGeneration: fg)
+            case .connectFailed(let g, let seq):
+                guard f.state[i] == .online, f.generation[i] == g else { return }
+                peer.pointee.gossip!.onExchangeFailed(seq: seq, now: instant)
+            }
+        }
+
+        /// Queues `event` for peer `j` at `time`: in this peer's own queue, or in its outbox for another peer.
+        mutating func send(_ event: EventSimulation.PeerEvent, to j: Int, at time: Int64) {
+            if j == index {
+                peer.pointee.queue.push(event, at: time)
+            } else {
+                peer.pointee.outbox.append(EventSimulation.Outgoing(to: Int32(j), time: time, event: event))
+            }
+        }
+
+        // MARK: Directives
+
+        mutating func perform(_ directives: [MembershipDirective], at base: Int64) {
+            for d in directives {
+                switch d {
+                case .send(let message, let to): sendDatagram(message, to: to, at: base)
+                case .schedule(let timer, let after):
+                    send(.membershipTimer(generation: f.generation[index], timer), to: index, at: base + max(0, after.wholeNanoseconds))
+                case .memberUp: peer.pointee.counters.memberUps += 1
+                case .memberDown(_, .evicted): peer.pointee.counters.evictions += 1
+                case .memberDown: peer.pointee.counters.memberDowns += 1
+                case .log: break
+                }
+            }
+        }
+
+        mutating func gossipTimer(_ timer: GossipTimer) {
+            let i = index
+            let partner: (PeerID, PeerAddress)? = timer == .round ? peer.pointee.membership!.randomLivePeer() : nil
+            let out = peer.pointee.gossip!.onTimer(timer, partner: partner, now: instant)
+            var base = now
+            if timer == .round {
+                let positives = f.shards[i].train.count
+                let samples = positives == 0 ? 0 : f.settings.gossip.localEpochs * positives * (1 + f.config.negatives)
+                let cost = Double(samples) * Double(f.settings.trainingCostPerSample.wholeNanoseconds) * f.compute[i]
+                base = now + Int64(cost.rounded())
+                peer.pointee.busyUntil = base
+            }
+            perform(out, at: base, replyTo: nil)
+        }
+
+        mutating func perform(_ directives: [GossipDirective], at base: Int64, replyTo: (peer: Int, generation: UInt32)?) {
+            for d in directives {
+                switch d {
+                case .exchange(let seq, let message, _, let address):
+                    openStream(seq: seq, message: message, to: address, at: base)
+                case .reply(let message):
+                    guard let r = replyTo else { continue }
+                    sendReply(message, to: r.peer, toGeneration: r.generation, at: base)
+                case .schedule(let timer, let after):
+                    send(.gossipTimer(generation: f.generation[index], timer), to: index, at: base + max(0, after.wholeNanoseconds))
+                case .evaluated(let rank, _):
+                    peer.pointee.lastRank = rank
+                }
+            }
+        }
+
+        // MARK: Network
+
+        /// One-way latency of a message from `a` to `b` (nanoseconds), with jitter from this peer's network generator;
+        /// never below the fabric's lookahead (it cannot be with link factors >= 1; the floor makes windows safe anyway).
+        mutating func latency(_ a: Int, _ b: Int) -> Int64 {
+            let base = Double(f.baseLatency[a] + f.baseLatency[b]) / 2 * (f.linkFactor[a] + f.linkFactor[b] - 1)
+            let j = 1 + f.settings.jitter * peer.pointee.net.nextUnitDouble()
+            return max(f.lookahead, Int64((base * j).rounded()) + f.extraDelay[a] + f.extraDelay[b])
+        }
+
+        mutating func envelope(_ message: Message) -> Envelope {
+            peer.pointee.frameSequence &+= 1
+            return Envelope(swarmID: f.settings.swarmID, sender: PeerID(UInt64(index)), sequence: peer.pointee.frameSequence,
+                            message: message)
+        }
+
+        mutating func sendDatagram(_ message: Message, to address: PeerAddress, at base: Int64) {
+            let i = index
+            let bytes: [UInt8]
+            do { bytes = try WireCodec.encode(envelope(message), limits: f.limits) } catch {
+                preconditionFailure("simulated peer \(i) built an unencodable datagram: \(error)")
+            }
+            peer.pointee.counters.datagramsSent += 1
+            peer.pointee.counters.bytesSent += bytes.count
+            guard let j = f.index(of: address) else { peer.pointee.counters.datagramsToOffline += 1; return }
+            if f.loss > 0, peer.pointee.net.nextUnitDouble() < f.loss { peer.pointee.counters.datagramsLost += 1; return }
+            if f.partitioned(i, j) { peer.pointee.counters.datagramsPartitioned += 1; return }
+            send(.datagram(from: Int32(i), bytes: bytes), to: j, at: base + latency(i, j))
+        }
+
+        mutating func deliverDatagram(_ bytes: [UInt8], from i: Int) {
+            let j = index
+            guard f.state[j] == .online else { peer.pointee.counters.datagramsToOffline += 1; return }
+            if f.partitioned(i, j) { peer.pointee.counters.datagramsPartitioned += 1; return }
+            let env: Envelope
+            do { env = try WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID) } catch {
+                peer.pointee.counters.datagramsDecodeFailed += 1; return
+            }
+            let out = peer.pointee.membership!.onMessage(env.message, from: env.sender, address: EventSimulation.address(i), now: instant)
+            perform(out, at: now)
+        }
+
+        /// Encodes (when round-tripping) and returns the frame size.
+        mutating func streamFrame(_ message: Message) -> (size: Int, bytes: [UInt8]?) {
+            guard f.settings.roundTripModels else { return (EventSimulation.frameSize(message), nil) }
+            do {
+                let b = try WireCodec.encode(envelope(message), limits: f.limits)
+                return (b.count, b)
+            } catch {
+                preconditionFailure("simulated peer \(index) built an unencodable model message: \(error)")
+            }
+        }
+
+        func decodeStream(_ message: Message, _ bytes: [UInt8]?) -> Message? {
+            guard let bytes else { return message }
+            return (try? WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID))?.message
+        }
+
+        /// Time (ns) for `size` bytes through this peer's uplink starting no earlier than `ready`; advances the uplink.
+        mutating func transmit(_ size: Int, ready: Int64) -> Int64 {
+            let start = max(ready, peer.pointee.uplinkFreeAt)
+            let done = start + Int64((Double(size) / f.bandwidthBytesPerNs).rounded())
+            peer.pointee.uplinkFreeAt = done
+            peer.pointee.counters.bytesSent += size
+            peer.pointee.counters.modelBytesSent += size
+            return done
+        }
+
+        mutating func openStream(seq: UInt64, message: Message, to address: PeerAddress, at base: Int64) {
+            let i = index, g = f.generation[i]
+            guard let j = f.index(of: address), f.state[j] == .online, !f.partitioned(i, j) else {
+                peer.pointee.counters.connectsFailed += 1
+                send(.connectFailed(generation: g, seq: seq), to: i, at: base + f.settings.connectTimeout.wholeNanoseconds)
+                return
+            }
+            peer.pointee.counters.streamsOpened += 1
+            let handshake = latency(i, j) + latency(j, i)
+            let frame = streamFrame(message)
+            let sent = transmit(frame.size, ready: base + handshake)
+            send(.push(toGeneration: f.generation[j], from: Int32(i), fromGeneration: g, message: message, bytes: frame.bytes),
+                 to: j, at: sent + latency(i, j))
+        }
+
+        mutating func arrivePush(_ message: Message, bytes: [UInt8]?, toGeneration: UInt32, from i: Int, fromGeneration: UInt32) {
+            let j = index
+            guard f.state[j] == .online, f.generation[j] == toGeneration, !f.partitioned(i, j),
+                  let m = decodeStream(message, bytes) else {
+                peer.pointee.counters.streamsBroken += 1; return
+            }
+            let out = peer.pointee.gossip!.onModelMessage(m, from: PeerID(UInt64(i)), now: instant)
+            perform(out, at: now, replyTo: (i, fromGeneration))
+        }
+
+        mutating func sendReply(_ message: Message, to i: Int, toGeneration: UInt32, at base: Int64) {
+            let j = index
+            let frame = streamFrame(message)
+            let sent = transmit(frame.size, ready: base)
+            send(.reply(generation: toGeneration, from: Int32(j), fromGeneration: f.generation[j], message: message, bytes: frame.bytes),
+                 to: i, at: sent + latency(j, i))
+        }
+
+        mutating func arriveReply(_ message: Message, bytes: [UInt8]?, generation: UInt32, from j: Int, fromGeneration: UInt32) {
+            let i = index
+            guard f.state[i] == .online, f.generation[i] == generation else { peer.pointee.counters.repliesToOffline += 1; return }
+            guard !f.partitioned(i, j), let m = decodeStream(message, bytes) else { peer.pointee.counters.streamsBroken += 1; return }
+            _ = peer.pointee.gossip!.onModelMessage(m, from: PeerID(UInt64(j)), now: instant)
+        }
     }
 }

@@ -84,6 +84,33 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         }
     }
 
+    /// Peers' events run in parallel windows; which thread ran which peer, and when, must not show in the result.
+    @Test func theResultDoesNotDependOnTheNumberOfThreads() throws {
+        let profile = """
+            churn sessions exponential mean 15s offline 30%
+            stragglers 25% compute 10x link-delay 5x
+            loss 3%
+            at 12s kill 25%
+            at 20s restart
+            at 25s partition 0-11 | 12-23
+            at 32s heal
+            """
+        var runs: [(EventSimulation.Summary, [EventSimulation.PeerResult], [ItemTable?])] = []
+        for threads in [1, 2, 5] {
+            var sim = try simulation(profile, seconds: 40, seed: 9) { $0.threads = threads }
+            let summary = sim.run()
+            #expect((sim.parallelWindows > 1000) == (threads > 1), "\(sim.parallelWindows) windows in parallel")
+            runs.append((summary, sim.peerResults(), (0..<sim.peerCount).map { sim.learner(of: $0)?.items }))
+        }
+        #expect(runs[0].0.counters.gossip.exchangesCompleted > 100, "a swarm that exchanges")
+        #expect(runs[0].0.counters.connectsFailed > 0 && runs[0].0.counters.datagramsPartitioned > 0, "churn and a partition")
+        for k in 1..<runs.count {
+            #expect(runs[k].0 == runs[0].0)
+            #expect(runs[k].1 == runs[0].1)
+            #expect(runs[k].2 == runs[0].2)
+        }
+    }
+
     @Test func roundTrippingModelsThroughWireFormatChangesNothing() throws {
         var a = try simulation(seconds: 15)
         var b = try simulation(seconds: 15) { $0.roundTripModels = true }
