@@ -10,6 +10,8 @@
 #   --out DIR         where the split and outputs go (default runs/bench-sim-<UTC time>)
 #   --skip-build      do not run `swift build -c release`
 #
+# The ML-100K swarm runs twice, with one thread and with one per processor (its curve must come out the same), so
+# the parallel speed-up is measured in the same run.
 # Prints, per simulation: wall and CPU seconds, peak memory, virtual seconds per wall second, model exchanges
 # per CPU second, and the CPU time as a multiple of one centralized MF epoch over the same 99,057 training
 # positives measured just before (the baseline that makes runs on different machines comparable).
@@ -26,7 +28,7 @@ while [[ $# -gt 0 ]]; do
         --big-seconds) BIGS="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --skip-build) SKIP=1; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (try --help)" ;;
     esac
 done
@@ -52,8 +54,12 @@ timed() {
 : > "$OUT/times.txt"
 echo "bench-sim: baseline: centralized MF, 20 epochs (BCE, 4 negatives, SGD, d 32, one thread)" >&2
 timed central "$BIN" train --split "$OUT/split" --epochs 20 --eval-every 0 --optimizer sgd --lr 0.05 --dim 32
-echo "bench-sim: ML-100K swarm, 943 peers, $ML virtual s" >&2
+echo "bench-sim: ML-100K swarm, 943 peers, $ML virtual s, one thread" >&2
+timed ml100k-1thread "$BIN" simulate --engine events --users-dir "$OUT/split.users" --duration "${ML}s" --threads 1
+echo "bench-sim: ML-100K swarm, 943 peers, $ML virtual s, $(nproc) threads" >&2
 timed ml100k "$BIN" simulate --engine events --users-dir "$OUT/split.users" --duration "${ML}s"
+cmp -s <(grep -v '^{' "$OUT/ml100k-1thread.txt") <(grep -v '^{' "$OUT/ml100k.txt") \
+    || die "the ML-100K curves with one thread and with $(nproc) differ (they must be identical)"
 if [[ "$BIG" -gt 0 ]]; then
     echo "bench-sim: synthetic swarm, $BIG peers, $BIGS virtual s" >&2
     timed synthetic "$BIN" simulate --engine events --synthetic "$BIG,1000,20,30" --duration "${BIGS}s"
@@ -73,10 +79,12 @@ epoch_cpu = times["central"]["cpu"] / 20
 print(f"baseline: centralized MF epoch {epoch_cpu:.3f} CPU-s (20 epochs, HR@10 {central['hr10']:.4f})\n")
 print("| simulation | peers | virtual s | wall s | CPU s | peak MB | virtual s per wall s | exchanges per CPU s | CPU in central epochs | final HR@10 |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for name in ("ml100k", "synthetic"):
+for name in ("ml100k-1thread", "ml100k", "synthetic"):
     if name not in times: continue
     t, d = times[name], last_json(name)
     print(f"| {name} | {d['peers']} | {d['virtual_seconds']:.0f} | {t['wall']:.1f} | {t['cpu']:.1f} | {t['mb']:.0f} | "
           f"{d['virtual_seconds'] / t['wall']:.2f} | {d['exchanges_completed'] / t['cpu']:.0f} | {t['cpu'] / epoch_cpu:.0f} | {d['hr10']:.4f} |")
+if "ml100k-1thread" in times and "ml100k" in times:
+    print(f"\nML-100K parallel speed-up (wall, same curve): {times['ml100k-1thread']['wall'] / times['ml100k']['wall']:.2f}x")
 PY
 }

@@ -12,7 +12,8 @@
 # from per-peer paired differences (the same 943 users in both runs; a peer's hit or miss at its last evaluation).
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
 # churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
-# Real runs go one after another (each has the machine to itself); simulator runs two at a time afterwards.
+# Real runs go one after another (each has the machine to itself); simulator runs two at a time afterwards, each on one
+# thread (two single-threaded runs get more done than one run on two threads; the result is the same either way).
 set -euo pipefail
 {
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,7 +78,8 @@ while [[ $# -gt 0 ]]; do
         name="sim-$p"; [[ "$s" == 1 ]] || name="sim-$p-seed$s"
         echo "churn-table: simulator, profile $p, seed $s (${DURATION} virtual s)" >&2
         "$BIN" simulate --engine events --users-dir "$USERS" --profile "$ROOT/Scripts/profiles/$p.profile" --seed "$s" \
-            --duration "${DURATION}s" --target-hr "$TARGET" --ranks "$OUT/$name.ranks.tsv" > "$OUT/$name.txt" 2> "$OUT/$name.err" &
+            --duration "${DURATION}s" --target-hr "$TARGET" --ranks "$OUT/$name.ranks.tsv" --threads 1 \
+            > "$OUT/$name.txt" 2> "$OUT/$name.err" &
     done
     wait
     shift; [[ $# -gt 0 ]] && shift

@@ -16,16 +16,19 @@ import WireFormat
 /// checkpoints and curve samples are global events in a queue of their own.
 ///
 /// **Parallel windows** (conservative parallel discrete-event simulation, Chandy and Misra, "Distributed
-/// simulation: a case study in design and verification of distributed programs", IEEE TSE 1979, with the
-/// synchronous window of Lubachevsky's bounded lag, CACM 1989). Whatever one peer sends another arrives at least
-/// the smallest one-way latency L (`Settings.latency.lowerBound`) later, so the events of different peers within
-/// [t, t + L) cannot affect each other: t being the earliest pending event, the simulation handles every peer's
-/// events before min(t + L, the next global event) independently, on `Settings.threads` threads, each peer's in its
-/// own time order. What a peer sends meanwhile waits in its outbox and is queued at the destination after the
-/// window, outboxes in peer order. A peer's events read only its own state and what only global events change
-/// (which peers run, their generations, link factors, partitions, loss), and each peer draws latency jitter and loss
-/// from its own network generator, so the result does not depend on which thread ran which peer or when. Global
-/// events run alone, after every peer event before them and before any at their time.
+/// simulation: a case study in design and verification of distributed programs", IEEE TSE 1979, in synchronous
+/// windows as in Lubachevsky's bounded lag, CACM 1989). A message from peer a to peer b takes at least
+/// (base_a + base_b) / 2 (the base latencies, see Network), so at least inbound_b = (min_a base_a + base_b) / 2.
+/// With t the earliest pending event of the swarm, nothing any peer does from t on can reach b before
+/// t + inbound_b, so every peer's events up to its own horizon min(t + inbound, next global event) are independent
+/// of every other peer's: the simulation handles them in one window, each peer's in its own time order, on
+/// `Settings.threads` threads. (Per-peer horizons make windows longer than one common bound, the smallest latency of
+/// all, would: fewer synchronizations, and more work to share among the threads.) What a peer sends during a
+/// window waits in its outbox and is queued at the destination after the window, outboxes in peer order. A peer's
+/// events read only its own state and what only global events change (which peers run, their generations, link
+/// factors, partitions, loss), and each peer draws latency jitter and loss from its own network generator, so the
+/// result does not depend on which thread ran which peer or when. Global events run alone, after every peer event
+/// before them and before any at their time.
 ///
 /// **Peers** (as `PeerNode` builds them): peer i has `PeerID(i)`, a virtual address 10.x.y.z:7000, a
 /// `PeerLearner` over shard i with the swarm's shared table seed (`seed ^ 0x7AB1E`) and user seed
@@ -213,8 +216,9 @@ public struct EventSimulation {
         let config: TrainingConfig
         let limits = WireLimits.default
         let bandwidthBytesPerNs: Double
-        /// The smallest one-way latency of any message between two peers: the length of a window.
-        let lookahead: Int64
+        /// Per peer j, the smallest one-way latency of any message to it, (min_i base_i + base_j) / 2: how far past the
+        /// earliest pending event of the swarm j's own events may run in a window.
+        var inbound: [Int64] = []
         var state: [PeerState]
         var generation: [UInt32]
         var baseLatency: [Int64]
@@ -276,7 +280,7 @@ public struct EventSimulation {
         seeds = (0..<min(max(1, s.seedCount), n)).map(Self.address)
         let lo = s.latency.lowerBound.wholeNanoseconds, hi = s.latency.upperBound.wholeNanoseconds
         fabric = Fabric(settings: s, shards: shards, config: config, bandwidthBytesPerNs: s.bandwidthBitsPerSecond / 8 / 1e9,
-                        lookahead: max(1, lo), state: Array(repeating: .absent, count: n),
+                        state: Array(repeating: .absent, count: n),
                         generation: Array(repeating: 0, count: n), baseLatency: Array(repeating: 0, count: n),
                         compute: Array(repeating: 1, count: n), linkFactor: Array(repeating: 1, count: n),
                         extraDelay: Array(repeating: 0, count: n))
@@ -290,6 +294,8 @@ public struct EventSimulation {
             let at = Int64(net.next(below: Int(max(1, s.startSpread.wholeNanoseconds))))
             globals.push(.start(peer: Int32(i)), at: i == 0 ? 0 : at)
         }
+        let fastest = fabric.baseLatency.min()!
+        fabric.inbound = fabric.baseLatency.map { max(1, (fastest + $0) / 2) }
         for (k, e) in timeline.enumerated() { globals.push(.scenario(k), at: e.time.wholeNanoseconds) }
         if s.checkpointInterval > .zero { globals.push(.checkpoint, at: s.checkpointInterval.wholeNanoseconds) }
         globals.push(.sample, at: 0)
@@ -354,17 +360,19 @@ public struct EventSimulation {
                 dispatch(event, progress: progress)
                 continue
             }
-            let windowEnd = min(p + fabric.lookahead, g, limit + 1)
+            // Peer i's events before p + inbound[i] (and before the next global event) cannot be reached by anything
+            // another peer sends from p on.
+            let cap = min(g, limit + 1)
             active.removeAll(keepingCapacity: true)
-            for i in wake.indices where wake[i] < windowEnd { active.append(Int32(i)) }
-            runWindow(active, until: windowEnd, threads: threads)
+            for i in wake.indices where wake[i] < min(p + fabric.inbound[i], cap) { active.append(Int32(i)) }
+            runWindow(active, from: p, cap: cap, threads: threads)
             for i in active { deliverOutbox(of: Int(i)) }
         }
         if now < limit { now = limit }
     }
 
-    /// Handles the events before `end` of each peer in `active`, on up to `threads` threads.
-    private mutating func runWindow(_ active: [Int32], until end: Int64, threads: Int) {
+    /// Handles each peer i in `active` up to its horizon, min(`from` + inbound[i], `cap`), on up to `threads` threads.
+    private mutating func runWindow(_ active: [Int32], from: Int64, cap: Int64, threads: Int) {
         // The arrays are moved out of `self` for the window, so that raw pointers into them are the only access.
         if min(threads, active.count) > 1 { parallelWindows += 1 }
         var ps: [SimPeer] = [], wk: [Int64] = []
@@ -374,7 +382,8 @@ public struct EventSimulation {
             ps.withUnsafeMutableBufferPointer { P in
                 wk.withUnsafeMutableBufferPointer { W in
                     active.withUnsafeBufferPointer { A in
-                        let job = WindowJob(fabric: F, peers: P.baseAddress!, wake: W.baseAddress!, active: A.baseAddress!, end: end)
+                        let job = WindowJob(fabric: F, peers: P.baseAddress!, wake: W.baseAddress!, active: A.baseAddress!,
+                                            from: from, cap: cap)
                         let workers = min(threads, A.count)
                         guard workers > 1 else {
                             for k in 0..<A.count { job.run(k) }
@@ -695,12 +704,13 @@ extension EventSimulation {
         let peers: UnsafeMutablePointer<SimPeer>
         let wake: UnsafeMutablePointer<Int64>
         let active: UnsafePointer<Int32>
-        let end: Int64
+        let from: Int64
+        let cap: Int64
 
         func run(_ k: Int) {
             let i = Int(active[k])
             var w = PeerWorker(fabric: fabric, peer: peers + i, index: i, now: 0)
-            w.run(until: end)
+            w.run(until: min(from + fabric.pointee.inbound[i], cap))
             wake[i] = peers[i].queue.nextTime ?? .max
         }
     }
@@ -813,11 +823,11 @@ extension EventSimulation {
         // MARK: Network
 
         /// One-way latency of a message from `a` to `b` (nanoseconds), with jitter from this peer's network generator;
-        /// never below the fabric's lookahead (it cannot be with link factors >= 1; the floor makes windows safe anyway).
+        /// never below `b`'s inbound bound (it cannot be with link factors >= 1; the floor keeps windows safe anyway).
         mutating func latency(_ a: Int, _ b: Int) -> Int64 {
             let base = Double(f.baseLatency[a] + f.baseLatency[b]) / 2 * (f.linkFactor[a] + f.linkFactor[b] - 1)
             let j = 1 + f.settings.jitter * peer.pointee.net.nextUnitDouble()
-            return max(f.lookahead, Int64((base * j).rounded()) + f.extraDelay[a] + f.extraDelay[b])
+            return max(f.inbound[b], Int64((base * j).rounded()) + f.extraDelay[a] + f.extraDelay[b])
         }
 
         mutating func envelope(_ message: Message) -> Envelope {
