@@ -8,7 +8,8 @@
 #        Scripts/churn-table.sh --table-only --out DIR    (print the table of a finished run again)
 # --sim-seeds "1 2 3": run every simulated profile with each of these seeds (default "1") and report means; "vs none"
 # is, per seed, the HR@10 of the profile's online peers over that of the same peers in the churn-free run of the seed
-# (simulate --ranks), with a t interval over seeds. Real rows get a 95% interval
+# (simulate --ranks), with a t interval over seeds; "sim s to 90%" is the mean over the seeds that reached it, with
+# "(k of n)" when some did not. Real rows get a 95% interval
 # from per-peer paired differences (the same 943 users in both runs; a peer's hit or miss at its last evaluation).
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
 # churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
         --skip-build) SKIP="--skip-build"; shift ;;
         --table-only) TABLE_ONLY=1; shift ;;
         --sim-seeds) SEEDS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -e/{/^#/p}' "$0"; exit 0 ;;
         *) die "unknown option '$1' (try --help)" ;;
     esac
 done
@@ -121,7 +122,11 @@ def sim_seeds(p):
                 break
     return runs
 T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 11: 2.20, 12: 2.18,
-       13: 2.16, 14: 2.14, 15: 2.13, 16: 2.12, 17: 2.11, 18: 2.10, 19: 2.09, 20: 2.09}
+       13: 2.16, 14: 2.14, 15: 2.13, 16: 2.12, 17: 2.11, 18: 2.10, 19: 2.09, 20: 2.09, 21: 2.08, 22: 2.07, 23: 2.07,
+       24: 2.06, 25: 2.06, 26: 2.06, 27: 2.05, 28: 2.05, 29: 2.05, 30: 2.04}
+def t95(df):
+    """Two-sided 95% quantile of Student's t with df degrees of freedom (beyond 30: 1.96 + 2.4 / df, within 0.003)."""
+    return T95[df] if df in T95 else 1.96 + 2.4 / df
 def sim_ranks(p, seed):
     """{peer: hit} over the peers online at the end of simulator run (p, seed), from its --ranks file, or None."""
     f = os.path.join(out, f"sim-{p}.ranks.tsv" if seed == 1 else f"sim-{p}-seed{seed}.ranks.tsv")
@@ -147,12 +152,12 @@ def sim_paired(p):
         return paired({k: base[k][0] for k in seeds}, {k: other[k][0] for k in seeds})
     if len(ratios) < 2: return (ratios[0], None) if ratios else None
     m = sum(ratios) / len(ratios); sd = math.sqrt(sum((x - m) ** 2 for x in ratios) / (len(ratios) - 1))
-    return (m, T95.get(len(ratios) - 1, 1.96) * sd / math.sqrt(len(ratios)))
+    return (m, t95(len(ratios) - 1) * sd / math.sqrt(len(ratios)))
 def sim_row(p):
     runs = sim_seeds(p)
     if not runs: return None
     ts = [t for _, t in runs.values() if t is not None]
-    return (sum(h for h, _ in runs.values()) / len(runs), sum(ts) / len(ts) if len(ts) == len(runs) else None, len(runs))
+    return (sum(h for h, _ in runs.values()) / len(runs), sum(ts) / len(ts) if ts else None, len(runs), len(ts))
 print(f"centralized MF HR@10 {central:.4f}; 90% = {0.9*central:.4f}\n")
 print("real: every peer's latest evaluation (offline peers included); real online: only peers heard from in the last 15 s")
 print("(gossiprec report --online-window 15). sim: peers online at the end, mean over seeds. vs none: ratio to the")
@@ -172,7 +177,8 @@ for p in dict.fromkeys(real + sim):
     sv = "-" if not sp else (f"{sp[0]:.3f}" if p == "none" or sp[1] is None else f"{sp[0]:.3f} ± {sp[1]:.3f}")
     on = "-" if not o else f"{o[0]:.4f} ({o[2]})"
     sh = "-" if not s else f"{s[0]:.4f} ({s[2]})"
-    print(f"| {p} | {fmt(r and r[0])} | {rv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {sv} | {fmt(s and s[1], 0)} |")
+    st = fmt(s and s[1], 0) + ("" if not s or s[1] is None or s[3] == s[2] else f" ({s[3]} of {s[2]})")
+    print(f"| {p} | {fmt(r and r[0])} | {rv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {sv} | {st} |")
 PY
 exit 0
 }
