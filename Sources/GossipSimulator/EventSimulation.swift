@@ -203,7 +203,6 @@ public struct EventSimulation {
         var busyUntil: Int64 = 0
         var uplinkFreeAt: Int64 = 0
         var checkpoint: Checkpoint?
-        var lastRank: Int?
         var frameSequence: UInt64 = 0
         /// Its first start is queued (within `startSpread`); a scenario kill or leave before then cancels it.
         var pendingStart = false
@@ -373,33 +372,38 @@ public struct EventSimulation {
 
     /// Handles each peer i in `active` up to its horizon, min(`from` + inbound[i], `cap`), on up to `threads` threads.
     private mutating func runWindow(_ active: [Int32], from: Int64, cap: Int64, threads: Int) {
-        // The arrays are moved out of `self` for the window, so that raw pointers into them are the only access.
         if min(threads, active.count) > 1 { parallelWindows += 1 }
-        var ps: [SimPeer] = [], wk: [Int64] = []
-        swap(&ps, &peers); swap(&wk, &wake)
-        let fab = fabric, cursor = self.cursor
-        withUnsafePointer(to: fab) { F in
-            ps.withUnsafeMutableBufferPointer { P in
-                wk.withUnsafeMutableBufferPointer { W in
-                    active.withUnsafeBufferPointer { A in
-                        let job = WindowJob(fabric: F, peers: P.baseAddress!, wake: W.baseAddress!, active: A.baseAddress!,
-                                            from: from, cap: cap)
-                        let workers = min(threads, A.count)
-                        guard workers > 1 else {
-                            for k in 0..<A.count { job.run(k) }
-                            return
-                        }
-                        cursor.next.store(0, ordering: .relaxed)
-                        let count = A.count
-                        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                            while true {
-                                let k = cursor.next.wrappingAdd(1, ordering: .relaxed).oldValue
-                                if k >= count { break }
-                                job.run(k)
-                            }
-                        }
+        let cursor = self.cursor
+        withRawPeers { F, P, W in
+            active.withUnsafeBufferPointer { A in
+                let job = WindowJob(fabric: F, peers: P, wake: W, active: A.baseAddress!, from: from, cap: cap)
+                let workers = min(threads, A.count)
+                guard workers > 1 else {
+                    for k in 0..<A.count { job.run(k) }
+                    return
+                }
+                cursor.next.store(0, ordering: .relaxed)
+                let count = A.count
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                    while true {
+                        let k = cursor.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        if k >= count { break }
+                        job.run(k)
                     }
                 }
+            }
+        }
+    }
+
+    /// Calls `body` with raw pointers to the fabric, the first peer and the first `wake` slot. The arrays are moved
+    /// out of `self` meanwhile, so that those pointers are the only access to them.
+    private mutating func withRawPeers(_ body: (UnsafePointer<Fabric>, UnsafeMutablePointer<SimPeer>, UnsafeMutablePointer<Int64>) -> Void) {
+        var ps: [SimPeer] = [], wk: [Int64] = []
+        swap(&ps, &peers); swap(&wk, &wake)
+        let fab = fabric
+        withUnsafePointer(to: fab) { F in
+            ps.withUnsafeMutableBufferPointer { P in
+                wk.withUnsafeMutableBufferPointer { W in body(F, P.baseAddress!, W.baseAddress!) }
             }
         }
         swap(&ps, &peers); swap(&wk, &wake)
@@ -422,16 +426,11 @@ public struct EventSimulation {
     /// Runs `body` as peer `i`'s own event handling at the current time (for global events that act on a peer), then
     /// delivers what it sent.
     private mutating func asPeer(_ i: Int, _ body: (inout PeerWorker) -> Void) {
-        var ps: [SimPeer] = []
-        swap(&ps, &peers)
-        let fab = fabric, t = now
-        withUnsafePointer(to: fab) { F in
-            ps.withUnsafeMutableBufferPointer { P in
-                var w = PeerWorker(fabric: F, peer: P.baseAddress! + i, index: i, now: t)
-                body(&w)
-            }
+        let t = now
+        withRawPeers { F, P, _ in
+            var w = PeerWorker(fabric: F, peer: P + i, index: i, now: t)
+            body(&w)
         }
-        swap(&ps, &peers)
         deliverOutbox(of: i)
         wake[i] = peers[i].queue.nextTime ?? .max
     }
@@ -483,7 +482,6 @@ public struct EventSimulation {
         peers[i].gossip!.periodScale = fabric.compute[i]
         fabric.state[i] = .online
         peers[i].busyUntil = now
-        peers[i].lastRank = nil
         var joinVia = seeds
         for a in cp?.known ?? [] where !joinVia.contains(a) { joinVia.append(a) }
         asPeer(i) { w in
@@ -514,7 +512,6 @@ public struct EventSimulation {
         fabric.generation[i] &+= 1
         peers[i].membership = nil
         peers[i].gossip = nil
-        peers[i].lastRank = nil
     }
 
     private mutating func takeCheckpoint(_ i: Int) {
@@ -814,8 +811,8 @@ extension EventSimulation {
                     sendReply(message, to: r.peer, toGeneration: r.generation, at: base)
                 case .schedule(let timer, let after):
                     send(.gossipTimer(generation: f.generation[index], timer), to: index, at: base + max(0, after.wholeNanoseconds))
-                case .evaluated(let rank, _):
-                    peer.pointee.lastRank = rank
+                case .evaluated:
+                    break   // the curve ranks every running peer itself (`samplePoint`)
                 }
             }
         }
