@@ -9,7 +9,9 @@
 # --sim-seeds "1 2 3": run every simulated profile with each of these seeds (default "1") and report means; "vs none"
 # is, per seed, the HR@10 of the profile's online peers over that of the same peers in the churn-free run of the seed
 # (simulate --ranks), with a t interval over seeds; "sim s to 90%" is the mean over the seeds that reached it, with
-# "(k of n)" when some did not. Real rows get a 95% interval
+# "(k of n)" when some did not. "sim window" is the same over the samples of each run's final window (each peer's hit
+# rate over them; simulate --final-window-seconds, 100 s by default), which a single sample's swarm-wide swing of about
+# ±0.02 does not move. Real rows get a 95% interval
 # from per-peer paired differences (the same 943 users in both runs; a peer's hit or miss at its last evaluation).
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
 # churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
@@ -70,7 +72,8 @@ CENTRAL=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['hr10'
 TARGET=$(python3 -c "print(round(0.9 * $CENTRAL, 4))")
 for s in $SEEDS; do [[ "$s" =~ ^[0-9]+$ ]] || die "--sim-seeds: '$s' is not a whole number"; done
 JOBS=()
-for p in $SIM_RUN; do for s in $SEEDS; do JOBS+=("$p:$s"); done; done
+# Seed by seed, so that a batch stopped early leaves every profile with the same seeds (pairs for "vs none").
+for s in $SEEDS; do for p in $SIM_RUN; do JOBS+=("$p:$s"); done; done
 set -- "${JOBS[@]}"
 while [[ $# -gt 0 ]]; do
     for job in "$1" "${2:-}"; do
@@ -111,14 +114,14 @@ def real_row(p, name="summary.json"):
     if not os.path.exists(f): return None
     d = json.load(open(f)); return d["hr10"], d.get("seconds_to_90pct_central"), d.get("online_peers", d.get("peers"))
 def sim_seeds(p):
-    """{seed: (hr10, seconds to target)} over the simulator runs of profile p."""
+    """{seed: (hr10, seconds to target, HR@10 over the final window or None)} over the simulator runs of profile p."""
     runs = {}
     for f in glob.glob(os.path.join(out, f"sim-{p}.txt")) + glob.glob(os.path.join(out, f"sim-{p}-seed*.txt")):
         m = re.search(r"-seed(\d+)\.txt$", f)
         for line in reversed(open(f).read().splitlines()):
             if line.startswith("{"):
                 d = json.loads(line); t = d.get("seconds_to_target")
-                runs[int(m.group(1)) if m else 1] = (d["hr10"], None if t is None or t != t else t)
+                runs[int(m.group(1)) if m else 1] = (d["hr10"], None if t is None or t != t else t, d.get("hr10_final_window"))
                 break
     return runs
 T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 11: 2.20, 12: 2.18,
@@ -127,44 +130,56 @@ T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 
 def t95(df):
     """Two-sided 95% quantile of Student's t with df degrees of freedom (beyond 30: 1.96 + 2.4 / df, within 0.003)."""
     return T95[df] if df in T95 else 1.96 + 2.4 / df
-def sim_ranks(p, seed):
-    """{peer: hit} over the peers online at the end of simulator run (p, seed), from its --ranks file, or None."""
+def sim_ranks(p, seed, window=False):
+    """{peer: hit} over the peers online at the end of simulator run (p, seed), from its --ranks file, or None.
+    window: {peer: hits / samples in the run's final window} instead (columns 9-10 of newer files; None without)."""
     f = os.path.join(out, f"sim-{p}.ranks.tsv" if seed == 1 else f"sim-{p}-seed{seed}.ranks.tsv")
     if not os.path.exists(f): return None
     rows = [l.split("\t") for l in open(f).read().splitlines()[1:]]
-    return {int(r[0]): 1 if int(r[4]) < 10 else 0 for r in rows if r[1] == "1" and r[4] != "-"}
-def sim_paired(p):
-    """(ratio, half-width of its 95% interval) of profile p to none over the seeds both ran. Per seed the ratio is
-    paired per peer: p's HR@10 over its online peers against none's HR@10 over the same peers (so a profile that
-    ends with a different set of users online is not credited or blamed for who they are); across seeds, mean and
-    a t interval. Without rank files: the ratio of per-seed means, paired per seed."""
+    if not window:
+        return {int(r[0]): 1 if int(r[4]) < 10 else 0 for r in rows if r[1] == "1" and r[4] != "-"}
+    if rows and len(rows[0]) < 10: return None
+    return {int(r[0]): int(r[8]) / int(r[9]) for r in rows if r[1] == "1" and int(r[9]) > 0}
+def sim_paired(p, window=False):
+    """(ratio, half-width of its 95% interval, seeds) of profile p to none over the seeds both ran. Per seed the
+    ratio is paired per peer: p's HR@10 over its online peers against none's HR@10 over the same peers (so a profile
+    that ends with a different set of users online is not credited or blamed for who they are); across seeds, mean
+    and a t interval. Without rank files: the ratio of per-seed means, paired per seed. window: each peer's hit rate
+    over the samples of the run's final window (simulate --final-window-seconds) instead of its last one."""
     base, other = sim_seeds("none"), sim_seeds(p)
     seeds = sorted(set(base) & set(other))
     ratios = []
     for s in seeds:
-        a, b = sim_ranks("none", s), sim_ranks(p, s)
+        a, b = sim_ranks("none", s, window), sim_ranks(p, s, window)
+        if window and (a is None or b is None): continue   # rank files from before the window columns
         if a is None or b is None: ratios = None; break
         keys = [k for k in b if k in a]
         hb = sum(a[k] for k in keys)
         if not keys or hb == 0: ratios = None; break
         ratios.append(sum(b[k] for k in keys) / hb)
     if ratios is None:
-        return paired({k: base[k][0] for k in seeds}, {k: other[k][0] for k in seeds})
-    if len(ratios) < 2: return (ratios[0], None) if ratios else None
+        if window: return None
+        r = paired({k: base[k][0] for k in seeds}, {k: other[k][0] for k in seeds})
+        return r and (r[0], r[1], len(seeds))
+    if len(ratios) < 2: return (ratios[0], None, len(ratios)) if ratios else None
     m = sum(ratios) / len(ratios); sd = math.sqrt(sum((x - m) ** 2 for x in ratios) / (len(ratios) - 1))
-    return (m, t95(len(ratios) - 1) * sd / math.sqrt(len(ratios)))
+    return (m, t95(len(ratios) - 1) * sd / math.sqrt(len(ratios)), len(ratios))
 def sim_row(p):
     runs = sim_seeds(p)
     if not runs: return None
-    ts = [t for _, t in runs.values() if t is not None]
-    return (sum(h for h, _ in runs.values()) / len(runs), sum(ts) / len(ts) if ts else None, len(runs), len(ts))
+    ts = [t for _, t, _ in runs.values() if t is not None]
+    ws = [w for _, _, w in runs.values() if w is not None]
+    return (sum(h for h, _, _ in runs.values()) / len(runs), sum(ts) / len(ts) if ts else None, len(runs), len(ts),
+            sum(ws) / len(ws) if ws and len(ws) == len(runs) else None)
 print(f"centralized MF HR@10 {central:.4f}; 90% = {0.9*central:.4f}\n")
 print("real: every peer's latest evaluation (offline peers included); real online: only peers heard from in the last 15 s")
 print("(gossiprec report --online-window 15). sim: peers online at the end, mean over seeds. vs none: ratio to the")
 print("churn-free run, with the half-width of its 95% interval (real: paired per peer; sim: per seed, the profile's")
-print("online peers against the same peers in the churn-free run of that seed, then a t interval over seeds).\n")
-print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim s to 90% |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("online peers against the same peers in the churn-free run of that seed, then a t interval over seeds). sim window:")
+print("the same over the samples of each run's final window (every peer's hit rate over them; simulate's")
+print("--final-window-seconds, 100 s by default): one sample moves with the whole swarm by about ±0.02.\n")
+print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim window HR@10 | sim window vs none | sim s to 90% |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 hits0, seeds0 = last_hits("none") if "none" in real else {}, sim_seeds("none")
 fmt = lambda x, d=4: "-" if x is None else f"{x:.{d}f}"
 for p in dict.fromkeys(real + sim):
@@ -172,13 +187,16 @@ for p in dict.fromkeys(real + sim):
     o = real_row(p, "summary-online.json") if p in real else None
     rp = paired(hits0, last_hits(p)) if p in real and hits0 else None
     sp = sim_paired(p) if p in sim else None
-    if p in sim and sp is None and seeds0 and s: sp = (s[0] / (sum(h for h, _ in seeds0.values()) / len(seeds0)), None)
+    if p in sim and sp is None and seeds0 and s: sp = (s[0] / (sum(h for h, _, _ in seeds0.values()) / len(seeds0)), None, 1)
+    wp = sim_paired(p, window=True) if p in sim else None
     rv = "-" if not rp else (f"{rp[0]:.3f}" if p == "none" else f"{rp[0]:.3f} ± {rp[1]:.3f}")
-    sv = "-" if not sp else (f"{sp[0]:.3f}" if p == "none" or sp[1] is None else f"{sp[0]:.3f} ± {sp[1]:.3f}")
+    ci = lambda x: "-" if not x else (f"{x[0]:.3f}" if p == "none" or x[1] is None else f"{x[0]:.3f} ± {x[1]:.3f}")
     on = "-" if not o else f"{o[0]:.4f} ({o[2]})"
     sh = "-" if not s else f"{s[0]:.4f} ({s[2]})"
+    sw = "-" if not s or s[4] is None else f"{s[4]:.4f}"
+    wv = ci(wp) + ("" if not wp or not s or wp[2] == s[2] else f" ({wp[2]} seeds)")
     st = fmt(s and s[1], 0) + ("" if not s or s[1] is None or s[3] == s[2] else f" ({s[3]} of {s[2]})")
-    print(f"| {p} | {fmt(r and r[0])} | {rv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {sv} | {st} |")
+    print(f"| {p} | {fmt(r and r[0])} | {rv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {ci(sp)} | {sw} | {wv} | {st} |")
 PY
 exit 0
 }

@@ -22,13 +22,14 @@ struct SimulateCommand: Subcommand {
         OptionSpec("period-ms", "MS", "events: mean gossip period", default: "2000"),
         OptionSpec("eval-period-ms", "MS", "events: how often each peer evaluates (as the node does; 0: never)", default: "5000"),
         OptionSpec("sample-seconds", "S", "events: curve sample interval in virtual seconds", default: "10"),
+        OptionSpec("final-window-seconds", "S", "events: the samples of the run's last S virtual seconds also pool each peer's hits (hr10_final_window, --ranks; 0: off)", default: "100"),
         OptionSpec("target-hr", "X", "events: report the virtual time to reach this mean HR@10", default: "0.55"),
         OptionSpec("train-ns-per-sample", "NS", "events: virtual training cost per sample at compute factor 1", default: "300"),
         OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
         OptionSpec("max-members", "N|all|auto", "events: members each peer remembers (MembershipSettings.maxMembers); auto: all up to 2,000 peers, else 300", default: "auto"),
         OptionSpec("round-trip-models", nil, "events: encode and decode every model message through WireFormat (slower)"),
         OptionSpec("threads", "N", "events: threads for peers' events (0: one per processor; the result is the same for any N)", default: "0"),
-        OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round, merges, failed) for paired comparisons"),
+        OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round, merges, failed, window_hits, window_samples) for paired comparisons"),
         OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
         OptionSpec("rounds", "N", "rounds: gossip rounds", default: "100"),
         OptionSpec("local-epochs", "E", "local epochs per round", default: "1"),
@@ -115,6 +116,7 @@ struct SimulateCommand: Subcommand {
         events.gossip.localEpochs = settings.localEpochs
         events.gossip.minSendWeight = settings.minSendWeight
         events.sampleInterval = .milliseconds(Int64((try o.double("sample-seconds", in: 0.001...1e6) * 1000).rounded()))
+        events.finalWindow = .milliseconds(Int64((try o.double("final-window-seconds", in: 0...1e6) * 1000).rounded()))
         events.targetHR = try o.double("target-hr", in: 0...1)
         events.trainingCostPerSample = .nanoseconds(Int64(try o.double("train-ns-per-sample", in: 0...1e9).rounded()))
         events.bandwidthBitsPerSecond = try o.double("bandwidth-mbit", in: 0.001...1e6) * 1e6
@@ -195,9 +197,9 @@ struct SimulateCommand: Subcommand {
         }
         let results = sim.peerResults()
         if let path = ranksPath {
-            var tsv = "peer\tonline\tstraggler\treturned\trank\tround\tmerges\tfailed\n"
+            var tsv = "peer\tonline\tstraggler\treturned\trank\tround\tmerges\tfailed\twindow_hits\twindow_samples\n"
             for r in results {
-                tsv += "\(r.index)\t\(r.online ? 1 : 0)\t\(r.straggler ? 1 : 0)\t\(r.returned ? 1 : 0)\t\(r.rank.map(String.init) ?? "-")\t\(r.round)\t\(r.merges)\t\(r.exchangesFailed)\n"
+                tsv += "\(r.index)\t\(r.online ? 1 : 0)\t\(r.straggler ? 1 : 0)\t\(r.returned ? 1 : 0)\t\(r.rank.map(String.init) ?? "-")\t\(r.round)\t\(r.merges)\t\(r.exchangesFailed)\t\(r.windowHits)\t\(r.windowSamples)\n"
             }
             do { try tsv.write(toFile: path, atomically: true, encoding: .utf8) } catch {
                 throw CLIError.badValue(option: "--ranks", value: path, expected: "a writable file (\(error.localizedDescription))")
@@ -212,6 +214,8 @@ struct SimulateCommand: Subcommand {
         j.add("profile", profilePath ?? "none"); j.add("seed", Int(truncatingIfNeeded: events.seed))
         j.add("virtual_seconds", events.duration.inSeconds, digits: 1)
         j.add("hr10", summary.final?.hr10 ?? 0); j.add("ndcg10", summary.final?.ndcg10 ?? 0)
+        j.add("hr10_final_window", summary.finalWindowHR ?? .nan)
+        j.add("final_window_seconds", events.finalWindow.inSeconds, digits: 1)
         j.add("mb_per_peer", summary.final?.mbPerPeer ?? 0, digits: 2); j.add("online", summary.final?.online ?? 0)
         j.add("target_hr", events.targetHR, digits: 3)
         j.add("seconds_to_target", summary.timeToTarget ?? .nan, digits: 1)

@@ -84,6 +84,10 @@ public struct EventSimulation {
         public var membership = MembershipSettings()
         /// How often the curve is sampled (every running peer's held-out rank is computed directly).
         public var sampleInterval: Duration = .seconds(10)
+        /// The samples of the run's last `finalWindow` also count, per peer, its hits and evaluations
+        /// (`PeerResult.windowHits`, `Summary.finalWindowHR`). The whole swarm's HR@10 moves by about ±0.02 from one
+        /// sample to the next (every copy follows the same consensus), so the last sample alone is a noisy final figure.
+        public var finalWindow: Duration = .seconds(100)
         /// Virtual CPU time per training sample (a positive or a sampled negative) at compute factor 1.
         public var trainingCostPerSample: Duration = .nanoseconds(300)
         public var latency: ClosedRange<Duration> = .milliseconds(5) ... .milliseconds(40)
@@ -149,6 +153,8 @@ public struct EventSimulation {
     public struct Summary: Sendable, Hashable {
         public var curve: [Point]
         public var final: Point?
+        /// HR@10 pooled over the samples of the last `Settings.finalWindow` (hits over evaluations), or nil without any.
+        public var finalWindowHR: Double?
         /// Virtual seconds to the first sample with HR@10 >= `Settings.targetHR`, or nil.
         public var timeToTarget: Double?
         public var counters: Counters
@@ -257,6 +263,8 @@ public struct EventSimulation {
     var parallelWindows = 0
     var retired = GossipCounters()
     public private(set) var curve: [Point] = []
+    /// Per peer, hits (rank < 10) and evaluations at the samples of the final window (`Settings.finalWindow`).
+    var windowHits: [Int32], windowSamples: [Int32]
     let seeds: [PeerAddress]
 
     /// Builds the swarm (peer i learns from `shards[i]`) and queues the start of every peer not absent.
@@ -285,6 +293,8 @@ public struct EventSimulation {
                         extraDelay: Array(repeating: 0, count: n))
         peers = (0..<n).map { i in SimPeer(net: SplitMix64(seed: s.seed ^ 0x0E7_5EED ^ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)) }
         wake = Array(repeating: .max, count: n)
+        windowHits = Array(repeating: 0, count: n)
+        windowSamples = Array(repeating: 0, count: n)
         let absent = Set(scenario.absentPeers(peers: n, seed: scenario.seed ?? s.seed))
         for i in 0..<n {
             fabric.baseLatency[i] = lo + Int64(net.next(below: Int(max(1, hi - lo + 1))))
@@ -336,7 +346,9 @@ public struct EventSimulation {
     static func countsForTarget(_ p: Point) -> Bool { p.evaluated > 0 && p.meanRound >= 1 }
 
     public var summary: Summary {
-        Summary(curve: curve, final: curve.last,
+        let samples = windowSamples.reduce(0) { $0 + Int($1) }
+        return Summary(curve: curve, final: curve.last,
+                finalWindowHR: samples == 0 ? nil : Double(windowHits.reduce(0) { $0 + Int($1) }) / Double(samples),
                 timeToTarget: curve.first { Self.countsForTarget($0) && $0.hr10 >= settings.targetHR }?.seconds,
                 counters: totals, timeline: timeline)
     }
@@ -595,6 +607,9 @@ public struct EventSimulation {
         /// Copies merged and exchanges failed since its latest start (`GossipCounters`; 0 when offline).
         public var merges: Int
         public var exchangesFailed: Int
+        /// Hits and evaluations at the curve samples of the final window (`Settings.finalWindow`) while it was running.
+        public var windowHits: Int
+        public var windowSamples: Int
     }
 
     /// Every peer's state now, in index order: what `breakdown` groups, and what a paired comparison of two runs
@@ -607,7 +622,8 @@ public struct EventSimulation {
             return PeerResult(index: i, online: live, straggler: fabric.compute[i] > 1, returned: fabric.generation[i] > 1,
                               rank: live ? p.gossip!.learner.testRank() : nil, round: p.gossip?.learner.round ?? 0,
                               merges: live ? p.gossip!.counters.mergesApplied : 0,
-                              exchangesFailed: live ? p.gossip!.counters.exchangesFailed : 0)
+                              exchangesFailed: live ? p.gossip!.counters.exchangesFailed : 0,
+                              windowHits: Int(windowHits[i]), windowSamples: Int(windowSamples[i]))
         }
     }
 
@@ -632,17 +648,25 @@ public struct EventSimulation {
         }
     }
 
-    private func samplePoint() -> Point {
+    /// The curve's point now; in the final window it also counts every running peer's hit or miss.
+    private mutating func samplePoint() -> Point {
         var s = RankingSummary(k: 10)
         var online = 0
         var rounds = 0.0
         var g = retired
+        let inWindow = settings.finalWindow > .zero && now >= settings.duration.wholeNanoseconds - settings.finalWindow.wholeNanoseconds
         for (i, p) in peers.enumerated() {
             guard fabric.state[i] == .online, let gossip = p.gossip else { continue }
             online += 1
             rounds += Double(gossip.learner.round)
             g.add(gossip.counters)
-            if let r = gossip.learner.testRank() { s.add(rank: r) }
+            if let r = gossip.learner.testRank() {
+                s.add(rank: r)
+                if inWindow {
+                    windowSamples[i] += 1
+                    if r < 10 { windowHits[i] += 1 }
+                }
+            }
         }
         return Point(seconds: Double(now) / 1e9, hr10: s.hitRate, ndcg10: s.ndcg, evaluated: s.count,
                      mbPerPeer: Double(peers.reduce(0) { $0 + $1.counters.bytesSent }) / Double(peers.count) / 1e6, online: online,

@@ -190,6 +190,36 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(each.allSatisfy { $0.online || $0.rank == nil })
     }
 
+    @Test func theFinalWindowPoolsEachPeersHitsOverItsLastSamples() throws {
+        // Samples every 10 s over 60 s; a 25 s window holds those at 40, 50 and 60 s. Churn makes peers miss some.
+        var sim = try simulation("churn sessions exponential mean 10s offline 30%", seconds: 60) { s in
+            s.sampleInterval = .seconds(10)
+            s.finalWindow = .seconds(25)
+        }
+        let r = sim.run()
+        let window = r.curve.filter { $0.seconds >= 35 }
+        #expect(window.map(\.seconds) == [40, 50, 60])
+        let each = sim.peerResults()
+        let samples = each.map(\.windowSamples).reduce(0, +), hits = each.map(\.windowHits).reduce(0, +)
+        #expect(samples == window.map(\.evaluated).reduce(0, +))
+        let curveHits = window.map { $0.hr10 * Double($0.evaluated) }.reduce(0, +)
+        #expect(abs(Double(hits) - curveHits) < 1e-6, "hits \(hits), from the curve \(curveHits)")
+        #expect(abs(try #require(r.finalWindowHR) - Double(hits) / Double(samples)) < 1e-12)
+        #expect(each.allSatisfy { $0.windowHits <= $0.windowSamples && $0.windowSamples <= 3 })
+        #expect(each.contains { $0.windowSamples > 0 && $0.windowSamples < 3 }, "some peer was away for a sample")
+        #expect(each.contains { $0.windowHits > 0 })
+
+        // No window: nothing pooled.
+        var off = try simulation("churn sessions exponential mean 10s offline 30%", seconds: 60) { s in
+            s.sampleInterval = .seconds(10)
+            s.finalWindow = .zero
+        }
+        let ro = off.run()
+        #expect(ro.finalWindowHR == nil)
+        #expect(off.peerResults().allSatisfy { $0.windowSamples == 0 && $0.windowHits == 0 })
+        #expect(ro.curve == r.curve, "the window only counts; the run is the same")
+    }
+
     @Test func slowEndsAddTheirLinkDelayRatherThanMultiplyIt() throws {
         // Every peer 10x slower on the wire, 20 ms base: a link between two of them is 19x (380 ms one way, as two
         // real stragglers each delaying their own sends), so a push-pull (handshake, push, reply: four legs, about
