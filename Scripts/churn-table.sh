@@ -101,6 +101,19 @@ def last_hits(p):
             if d.get("rank") is None: continue
             if d["peer"] not in last or d["t"] >= last[d["peer"]][0]: last[d["peer"]] = (d["t"], 1 if d["rank"] < 10 else 0)
     return {k: h for k, (t, h) in last.items()}
+def window_hits(p, seconds=100):
+    """Each peer's hit rate over its evaluations in the last `seconds` of real run p (the simulator's final window)."""
+    ev = []
+    for f in glob.glob(os.path.join(out, f"real-{p}", "node-*.jsonl")):
+        for line in open(f):
+            if '"event":"eval"' not in line: continue
+            d = json.loads(line)
+            if d.get("rank") is not None: ev.append((d["t"], d["peer"], 1 if d["rank"] < 10 else 0))
+    if not ev: return {}
+    end, per = max(t for t, _, _ in ev), {}
+    for t, k, h in ev:
+        if t >= end - seconds: a = per.setdefault(k, [0, 0]); a[0] += h; a[1] += 1
+    return {k: h / n for k, (h, n) in per.items()}
 def paired(base, other):
     """(ratio of means, half-width of its 95% interval) from paired samples, or None."""
     keys = sorted(set(base) & set(other))
@@ -177,26 +190,30 @@ print("(gossiprec report --online-window 15). sim: peers online at the end, mean
 print("churn-free run, with the half-width of its 95% interval (real: paired per peer; sim: per seed, the profile's")
 print("online peers against the same peers in the churn-free run of that seed, then a t interval over seeds). sim window:")
 print("the same over the samples of each run's final window (every peer's hit rate over them; simulate's")
-print("--final-window-seconds, 100 s by default): one sample moves with the whole swarm by about ±0.02.\n")
-print("| profile | real HR@10 | real vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim window HR@10 | sim window vs none | sim s to 90% |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("--final-window-seconds, 100 s by default): one sample moves with the whole swarm by about ±0.02. real window:")
+print("each peer's hit rate over its evaluations in the run's last 100 s, paired per peer.\n")
+print("| profile | real HR@10 | real vs none | real window vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim window HR@10 | sim window vs none | sim s to 90% |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 hits0, seeds0 = last_hits("none") if "none" in real else {}, sim_seeds("none")
+win0 = window_hits("none") if "none" in real else {}
 fmt = lambda x, d=4: "-" if x is None else f"{x:.{d}f}"
 for p in dict.fromkeys(real + sim):
     r, s = real_row(p) if p in real else None, sim_row(p) if p in sim else None
     o = real_row(p, "summary-online.json") if p in real else None
     rp = paired(hits0, last_hits(p)) if p in real and hits0 else None
+    rw = paired(win0, window_hits(p)) if p in real and win0 else None
     sp = sim_paired(p) if p in sim else None
     if p in sim and sp is None and seeds0 and s: sp = (s[0] / (sum(h for h, _, _ in seeds0.values()) / len(seeds0)), None, 1)
     wp = sim_paired(p, window=True) if p in sim else None
     rv = "-" if not rp else (f"{rp[0]:.3f}" if p == "none" else f"{rp[0]:.3f} ± {rp[1]:.3f}")
+    rwv = "-" if not rw else (f"{rw[0]:.3f}" if p == "none" else f"{rw[0]:.3f} ± {rw[1]:.3f}")
     ci = lambda x: "-" if not x else (f"{x[0]:.3f}" if p == "none" or x[1] is None else f"{x[0]:.3f} ± {x[1]:.3f}")
     on = "-" if not o else f"{o[0]:.4f} ({o[2]})"
     sh = "-" if not s else f"{s[0]:.4f} ({s[2]})"
     sw = "-" if not s or s[4] is None else f"{s[4]:.4f}"
     wv = ci(wp) + ("" if not wp or not s or wp[2] == s[2] else f" ({wp[2]} seeds)")
     st = fmt(s and s[1], 0) + ("" if not s or s[1] is None or s[3] == s[2] else f" ({s[3]} of {s[2]})")
-    print(f"| {p} | {fmt(r and r[0])} | {rv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {ci(sp)} | {sw} | {wv} | {st} |")
+    print(f"| {p} | {fmt(r and r[0])} | {rv} | {rwv} | {fmt(r and r[1], 0)} | {on} | {fmt(o and o[1], 0)} | {sh} | {ci(sp)} | {sw} | {wv} | {st} |")
 PY
 exit 0
 }
