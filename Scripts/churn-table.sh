@@ -14,7 +14,9 @@
 # ±0.02 does not move. Real rows get a 95% interval
 # from per-peer paired differences (the same 943 users in both runs; a peer's hit or miss at its last evaluation).
 # Profiles are names in Scripts/profiles (without .profile). Defaults: 400 s; real and sim: none churn10 churn30
-# churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores).
+# churn50 stragglers20 churn30-stragglers20 partition50 (7 real runs: about an hour on 2 cores). At 400 s the churned
+# swarms are still learning (churn30-stragglers20 does about half the training of none); --duration 800 measures them
+# levelled off (README, "The goal, measured to convergence").
 # Real runs go one after another (each has the machine to itself); simulator runs two at a time afterwards, each on one
 # thread (two single-threaded runs get more done than one run on two threads; the result is the same either way).
 set -euo pipefail
