@@ -93,24 +93,25 @@ done
 python3 - "$OUT" "$CENTRAL" "$REAL" "$SIM" <<'PY'
 import glob, json, math, os, re, sys
 out, central, real, sim = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
-def last_hits(p):
-    """Each peer's hit (rank < 10) at its latest evaluation in real run p."""
-    last = {}
+def real_evals(p):
+    """Every logged rank (t, peer, hit, periodic evaluation or not: a peer's stop record also carries one) in the node
+    logs of real run p."""
+    ev = []
     for f in glob.glob(os.path.join(out, f"real-{p}", "node-*.jsonl")):
         for line in open(f):
             if '"rank"' not in line: continue
             d = json.loads(line)
-            if d.get("rank") is None: continue
-            if d["peer"] not in last or d["t"] >= last[d["peer"]][0]: last[d["peer"]] = (d["t"], 1 if d["rank"] < 10 else 0)
+            if d.get("rank") is not None: ev.append((d["t"], d["peer"], 1 if d["rank"] < 10 else 0, d.get("event") == "eval"))
+    return ev
+def last_hits(ev):
+    """Each peer's hit (rank < 10) at its latest evaluation, from real_evals."""
+    last = {}
+    for t, k, h, _ in ev:
+        if k not in last or t >= last[k][0]: last[k] = (t, h)
     return {k: h for k, (t, h) in last.items()}
-def window_hits(p, seconds=100):
-    """Each peer's hit rate over its evaluations in the last `seconds` of real run p (the simulator's final window)."""
-    ev = []
-    for f in glob.glob(os.path.join(out, f"real-{p}", "node-*.jsonl")):
-        for line in open(f):
-            if '"event":"eval"' not in line: continue
-            d = json.loads(line)
-            if d.get("rank") is not None: ev.append((d["t"], d["peer"], 1 if d["rank"] < 10 else 0))
+def window_hits(ev, seconds=100):
+    """Each peer's hit rate over its periodic evaluations in the last `seconds` of the run (the simulator's final window)."""
+    ev = [(t, k, h) for t, k, h, periodic in ev if periodic]
     if not ev: return {}
     end, per = max(t for t, _, _ in ev), {}
     for t, k, h in ev:
@@ -196,14 +197,15 @@ print("--final-window-seconds, 100 s by default): one sample moves with the whol
 print("each peer's hit rate over its evaluations in the run's last 100 s, paired per peer.\n")
 print("| profile | real HR@10 | real vs none | real window vs none | real s to 90% | real online HR@10 (peers) | online s to 90% | sim HR@10 (seeds) | sim vs none | sim window HR@10 | sim window vs none | sim s to 90% |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-hits0, seeds0 = last_hits("none") if "none" in real else {}, sim_seeds("none")
-win0 = window_hits("none") if "none" in real else {}
+ev0, seeds0 = real_evals("none") if "none" in real else [], sim_seeds("none")
+hits0, win0 = last_hits(ev0), window_hits(ev0)
 fmt = lambda x, d=4: "-" if x is None else f"{x:.{d}f}"
 for p in dict.fromkeys(real + sim):
     r, s = real_row(p) if p in real else None, sim_row(p) if p in sim else None
     o = real_row(p, "summary-online.json") if p in real else None
-    rp = paired(hits0, last_hits(p)) if p in real and hits0 else None
-    rw = paired(win0, window_hits(p)) if p in real and win0 else None
+    ev = real_evals(p) if p in real else []
+    rp = paired(hits0, last_hits(ev)) if p in real and hits0 else None
+    rw = paired(win0, window_hits(ev)) if p in real and win0 else None
     sp = sim_paired(p) if p in sim else None
     if p in sim and sp is None and seeds0 and s: sp = (s[0] / (sum(h for h, _, _ in seeds0.values()) / len(seeds0)), None, 1)
     wp = sim_paired(p, window=True) if p in sim else None
