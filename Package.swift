@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "GossipProtocol", targets: ["GossipProtocol"]),
         .library(name: "WireFormat", targets: ["WireFormat"]),
         .library(name: "SocketTransport", targets: ["SocketTransport"]),
+        .library(name: "PeerCore", targets: ["PeerCore"]),
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "GossipSimulator", targets: ["GossipSimulator"]),
     ],
@@ -22,6 +23,9 @@ let package = Package(
         .target(name: "RecommenderModel", swiftSettings: fast),
         // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
         .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
+        // One peer as pure code: the protocol instances composed, partner policy, checkpoint contents, start and
+        // stop order, the seed scheme. Events in, effects out; both drivers below run it.
+        .target(name: "PeerCore", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // Bytes <-> messages. Pure.
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
@@ -30,23 +34,24 @@ let package = Package(
         .target(name: "SocketTransport", dependencies: ["CEpollShim"]),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport"],
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "WireFormat", "SocketTransport"],
                 swiftSettings: fast),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat"], swiftSettings: fast),
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "WireFormat"], swiftSettings: fast),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport",
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "WireFormat", "SocketTransport",
                                "NodeRuntime", "GossipSimulator"],
                 swiftSettings: fast),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
+        .testTarget(name: "PeerCoreTests", dependencies: ["PeerCore"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
-        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
     ]

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GossipProtocol
+import PeerCore
 import NodeRuntime
 import RecommenderModel
 import SocketTransport
@@ -216,13 +217,15 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             seeds = (join ?? []) + restored.seeds + (join == nil ? seeds : [])
             checkpoint = c
         }
+        var settings = PeerSettings()
+        settings.membership = membership
+        settings.gossip = gossip
+        if let cg = clientGraph { settings.partners = .clientGraph(cg) }
         var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
-                            gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
+                            peer: settings, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
         pc.checkpoint = checkpoint
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
-        pc.membership = membership
         pc.faults = faults
-        pc.clientGraph = clientGraph
         if let t = topology {
             guard user < t.peerCount else {
                 throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
@@ -230,16 +233,16 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             // Neighbour j listens where the topology says, else at the swarm's base port + j, where the base
             // is this process's port minus its first user (peer i on port BASE+i, as Scripts/swarm.sh lays out).
             let base = Int(listen.port) - firstUser
-            var neighbours: [(PeerID, PeerAddress)] = []
+            var neighbours: [Neighbour] = []
             for j in t.neighbourIndices(of: user) {
-                if let a = t.addresses[j] { neighbours.append((PeerID(UInt64(j)), a)); continue }
+                if let a = t.addresses[j] { neighbours.append(Neighbour(PeerID(UInt64(j)), a)); continue }
                 guard listen.port != 0, base + j > 0, base + j <= 65535 else {
                     throw CLIError.badValue(option: "--topology", value: "peer \(j) has no address",
                                             expected: "a topology with '# peer' address lines, or a fixed --listen port")
                 }
-                neighbours.append((PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
+                neighbours.append(Neighbour(PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
             }
-            pc.staticNeighbours = neighbours
+            pc.peer.partners = .fixed(neighbours)
         }
         return try PeerNode(config: pc, learner: learner, merge: mergeRule, target: NodeHost.sharedTarget,
                             sink: { writer.write($0) })
