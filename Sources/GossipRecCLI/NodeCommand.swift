@@ -192,7 +192,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
             throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
         }
-        var learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
+        var learner = PeerLearner(shard: shard, config: config, tableSeed: SeedScheme.table(seed),
+                                  peerSeed: SeedScheme.user(seed, user))
         let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
         // Seeds: --join; else, with a topology that gives addresses, this process's first peer's neighbours
         // (so a deployment described by one file needs no seed address); else this process's running peers.
@@ -222,7 +223,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         settings.gossip = gossip
         if let cg = clientGraph { settings.partners = .clientGraph(cg) }
         var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
-                            peer: settings, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
+                            peer: settings, seed: SeedScheme.peer(seed, user: user, start: restores.nextStart(of: user)))
         pc.checkpoint = checkpoint
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
         pc.faults = faults
@@ -341,6 +342,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
 final class RestoreTally: @unchecked Sendable {
     private let lock = NSLock()
     private var tally: [CheckpointStore.LoadResult.Source: Int] = [:]
+    private var starts: [Int: UInt32] = [:]
     func add(_ s: CheckpointStore.LoadResult.Source) { lock.withLock { tally[s, default: 0] += 1 } }
     var counts: [CheckpointStore.LoadResult.Source: Int] { lock.withLock { tally } }
+    /// The start number of user `user`'s next start in this process (1 for its first: `SeedScheme.peer`).
+    func nextStart(of user: Int) -> UInt32 { lock.withLock { starts[user, default: 0] += 1; return starts[user]! } }
 }

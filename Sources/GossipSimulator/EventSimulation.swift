@@ -31,15 +31,15 @@ import WireFormat
 /// result does not depend on which thread ran which peer or when. Global events run alone, after every peer event
 /// before them and before any at their time.
 ///
-/// **Peers** (as `PeerNode` builds them): peer i has `PeerID(i)`, a virtual address 10.x.y.z:7000, a
-/// `PeerLearner` over shard i with the swarm's shared table seed (`seed ^ 0x7AB1E`) and user seed
-/// `seed * 1_000_003 + i` (as `gossiprec node`), and joins through the first `seedCount` peers. Start times
-/// are spread uniformly over `startSpread`.
+/// **Peers** are `PeerInstance`s (PeerCore), the very peer `PeerNode` runs: peer i has `PeerID(i)`, a virtual
+/// address 10.x.y.z:7000, a `PeerLearner` over shard i, seeds from `SeedScheme` (table, user, and a peer seed per
+/// start), the partner mode of `Settings.partners`, and joins through the first `seedCount` peers plus, after a
+/// restart, the members its checkpoint kept. Start times are spread uniformly over `startSpread`.
 ///
-/// **Directives** are handled as in `PeerNode`: membership `.send` is one datagram, `.schedule` one timer
-/// event (never cancelled; a crash or restart bumps the peer's generation, which discards its old timers and
-/// in-flight traffic); for a gossip `.round` the partner is `membership.randomLivePeer()` drawn before the
-/// round; `.exchange` opens a model stream; `.reply` answers it; `.evaluated` records the rank.
+/// **Effects** are carried out as `PeerNode` carries them out: `.send` is one datagram, `.schedule` one timer event
+/// (never cancelled; a crash or restart bumps the peer's generation, which discards its old timers and in-flight
+/// traffic), `.exchange` opens a model stream, `.reply` answers it, `.checkpoint` keeps the state in memory for a
+/// restart, and `.report`s are counted (evaluations are not needed: the curve ranks every running peer itself).
 ///
 /// **Compute.** A round's local training occupies the peer for `samples * trainingCostPerSample * compute`
 /// of virtual time (samples = local epochs x positives x (1 + negatives); `compute` is the straggler factor),
@@ -69,8 +69,9 @@ import WireFormat
 /// only its last checkpoint survives); `leave` is graceful (`onLeave`, then a checkpoint); `restart` starts a
 /// new process from the last checkpoint (or fresh state without one), rejoining through the peers in its
 /// checkpointed view plus the seeds; `join` is a first start; `partition`/`heal` cut and restore links between
-/// groups; `loss` sets the datagram loss; `straggle` sets compute and link factors. Every running peer is
-/// checkpointed each `checkpointInterval` (model, incarnation, Cyclon view). A peer the timeline stops
+/// groups; `loss` sets the datagram loss; `straggle` sets compute and link factors. Every running peer checkpoints
+/// each `checkpointInterval` after its start (`SavedPeerState`: model, incarnation, up to 32 live members), as a
+/// node does with `--checkpoint-dir`. A peer the timeline stops
 /// before its first start (churn that begins offline) never starts until the timeline restarts it.
 ///
 /// **Cost.** Every exchange moves two 222 KB copies of the item table through a working set of hundreds of MB,

@@ -29,13 +29,17 @@ public struct Neighbour: Hashable, Sendable {
     public init(_ peer: PeerID, _ address: PeerAddress) { self.peer = peer; self.address = address }
 }
 
-/// Partner choice and partner trust, for every mode.
+/// Partner choice and partner trust, for every mode. Every draw comes from this policy's own generator
+/// (`SeedScheme.Purposes.partners`), so choosing partners never shifts membership's, the client graph's or fault
+/// injection's random streams.
 ///
-/// - random: `MembershipInstance.randomLivePeer()` (an alive view entry, else any alive member).
-/// - static: a uniformly random neighbour among those membership does not believe dead (all of them when it
-///   believes every one dead: a static graph has nobody else to try), drawn from this policy's own generator.
-/// - client graph: `ClientGraphInstance.choosePartner()` (a top-k neighbour, or with the exploration share any
-///   known peer) when membership does not believe it dead; else a random live peer as in random mode.
+/// - random: uniform over `MembershipInstance.partnerCandidates` (the alive view entries, else every alive member).
+/// - static: uniform over the neighbours membership does not believe dead (all of them when it believes every one
+///   dead: a static graph has nobody else to try).
+/// - client graph: with probability ε (`ClientGraphSettings.exploration`), or while no neighbour is scored, a
+///   uniformly random known peer (counted as an exploration); else a top-k neighbour, drawn in proportion to its
+///   similarity (`NeighbourSelection.similarityProportional`) or uniformly. When membership believes the pick dead,
+///   or the client graph knows nobody yet, a random-mode pick instead.
 ///
 /// Trust: in client-graph mode a partner's copy is merged with weight scale `ClientGraphInstance.mergeWeight`
 /// (DFedRec weights neighbours by similarity); 1 in the other modes.
@@ -48,7 +52,7 @@ struct PartnerPolicy: Sendable {
         rng = SplitMix64(seed: seed)
     }
 
-    mutating func choose(membership: inout MembershipInstance, clientGraph: inout ClientGraphInstance?) -> (PeerID, PeerAddress)? {
+    mutating func choose(membership: MembershipInstance, clientGraph: inout ClientGraphInstance?) -> (PeerID, PeerAddress)? {
         if let neighbours {
             guard !neighbours.isEmpty else { return nil }
             let live = neighbours.filter { membership.status(of: $0.peer)?.isLive ?? true }
@@ -57,12 +61,38 @@ struct PartnerPolicy: Sendable {
             return (n.peer, n.address)
         }
         if clientGraph != nil {
-            if let peer = clientGraph!.choosePartner(), let address = clientGraph!.address(of: peer),
-               membership.status(of: peer)?.isLive ?? true {
+            let (pick, explored) = Self.similar(in: clientGraph!, rng: &rng)
+            if explored { clientGraph!.noteExploration() }
+            if let peer = pick, let address = clientGraph!.address(of: peer), membership.status(of: peer)?.isLive ?? true {
                 return (peer, address)
             }
         }
-        return membership.randomLivePeer()
+        let candidates = membership.partnerCandidates
+        guard !candidates.isEmpty else { return nil }
+        let m = candidates[rng.next(below: candidates.count)]
+        return (m.peer, m.address)
+    }
+
+    /// The client graph's draw: (peer, whether it explored); nil when the graph knows nobody.
+    static func similar(in graph: ClientGraphInstance, rng: inout SplitMix64) -> (PeerID?, Bool) {
+        let known = graph.knownPeers
+        guard !known.isEmpty else { return (nil, false) }
+        let top = graph.neighbours
+        if top.isEmpty || rng.nextUnitDouble() < graph.settings.exploration {
+            return (known[rng.next(below: known.count)], true)
+        }
+        switch graph.settings.selection {
+        case .uniform:
+            return (top[rng.next(below: top.count)], false)
+        case .similarityProportional:
+            let weights = top.map { Double(graph.similarity(of: $0) ?? 0) }
+            var x = rng.nextUnitDouble() * weights.reduce(0, +)
+            for (n, w) in zip(top, weights) {
+                if x < w { return (n, false) }
+                x -= w
+            }
+            return (top[top.count - 1], false)
+        }
     }
 
     func trust(of peer: PeerID, clientGraph: ClientGraphInstance?) -> Float {

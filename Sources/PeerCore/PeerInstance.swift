@@ -118,7 +118,7 @@ public struct PeerInstance: Sendable {
         case .membership(let t):
             add(membership.onTimer(t, now: now), now: now, to: &out)
         case .gossip(let t):
-            let partner = t == .round ? partners.choose(membership: &membership, clientGraph: &clientGraph) : nil
+            let partner = t == .round ? partners.choose(membership: membership, clientGraph: &clientGraph) : nil
             add(gossip.onTimer(t, partner: partner, now: now), to: &out)
         case .clientGraph(let t):
             if clientGraph != nil { add(clientGraph!.onTimer(t, now: now), to: &out) }
