@@ -24,16 +24,6 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("duration", "S", "stop after this many seconds (0: run until SIGINT/SIGTERM)", default: "0"),
         OptionSpec("log", "FILE", "JSON lines: one per peer evaluation (time, peer, round, metrics, bytes, drops)"),
         OptionSpec("progress-seconds", "S", "print a progress line this often (0: never)", default: "5"),
-        OptionSpec("merge-rule", "R", "pushsum (per-row push-sum votes) or weighted (per-row weighted average)", default: "pushsum"),
-        OptionSpec("decay", "G", "pushsum: per-round decay of row weights", default: "0.9"),
-        OptionSpec("mode", "M", "random (partners from peer sampling), static (only along --topology's edges) or client-graph (mostly the most similar peers, DFedRec-style); default: static with --topology, else random"),
-        OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i)"),
-        OptionSpec("cg-neighbours", "K", "client-graph: neighbours kept (top-k by similarity)", default: "10"),
-        OptionSpec("cg-exploration", "E", "client-graph: share of rounds that pick a random known peer instead", default: "0.1"),
-        OptionSpec("cg-decoys", "R", "client-graph privacy knob: decoy items disclosed per real item (0: none; 1: half of what is sent is fake)", default: "1"),
-        OptionSpec("cg-drop", "Q", "client-graph privacy knob: probability of leaving each real item out of the disclosure", default: "0"),
-        OptionSpec("cg-min-scale", "W", "client-graph: weight given to models of unknown or dissimilar peers (the most similar neighbour gets 1)", default: "0.1"),
-        OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
         OptionSpec("checkpoint-dir", "DIR", "crash-safe state: peer U checkpoints to DIR/peer-U every --checkpoint-seconds and at a clean stop, and resumes from it at start (rejoining through the peers it knew, without --join)"),
         OptionSpec("checkpoint-seconds", "S", "seconds between checkpoints", default: "30"),
         OptionSpec("profile", "FILE", "churn/straggler profile (Scripts/profiles/README.md) applied to this process's peers on the wall clock"),
@@ -41,7 +31,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("profile-base-delay-ms", "MS", "with --profile: one-way link latency that straggler link-delay factors multiply", default: "20"),
         OptionSpec("log-time-offset", "S", "add S seconds to the times in the log (a process restarted into a running swarm)", default: "0"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
-    ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
+    ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
 
     /// Test-only fault injection on outgoing traffic (`FaultInjection`; README, "Running peers").
     static let faultSpecs = [
@@ -107,47 +97,11 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         }
         if o.optionalString("swarm-peers") != nil { swarmPeers = try o.int("swarm-peers", in: 1...10_000_000) }
         profileBaseDelayMs = try o.int("profile-base-delay-ms", in: 0...600_000)
-        let decay = try o.double("decay", in: 0.01...1)
-        switch try o.string("merge-rule") {
-        case "pushsum": mergeRule = PushSumVoteMerge(decay: Float(decay))
-        case "weighted": mergeRule = WeightedAverageMerge()
-        case let other: throw CLIError.badValue(option: "--merge-rule", value: other, expected: "pushsum or weighted")
-        }
-        if let path = o.optionalString("topology") {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw DataError.unreadable(file: path, reason: "no such file or not readable")
-            }
-            do {
-                let parsed = try Topology.parse(text: String(decoding: data, as: UTF8.self), file: path)
-                for w in parsed.warnings { Console.err("node: warning: \(w)") }
-                topology = parsed.topology
-            } catch {
-                throw DataError.unreadable(file: path, reason: "invalid topology: \(error)")
-            }
-        } else {
-            topology = nil
-        }
-        let mode = o.optionalString("mode") ?? (topology == nil ? "random" : "static")
-        switch mode {
-        case "random":
-            if topology != nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "static when --topology is given") }
-            clientGraph = nil
-        case "static":
-            if topology == nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "random or client-graph without --topology (static needs --topology FILE)") }
-            clientGraph = nil
-        case "client-graph":
-            if topology != nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "static when --topology is given") }
-            var cg = ClientGraphSettings()
-            cg.neighbours = try o.int("cg-neighbours", in: 1...1000)
-            cg.exploration = try o.double("cg-exploration", in: 0...1)
-            cg.disclosure.decoyRatio = try o.double("cg-decoys", in: 0...100)
-            cg.disclosure.dropProbability = try o.double("cg-drop", in: 0...0.99)
-            cg.minMergeScale = Float(try o.double("cg-min-scale", in: 0.001...1))
-            cg.refreshPeriod = .milliseconds(Int(try o.double("cg-refresh-s", in: 0.1...86_400) * 1000))
-            if let problem = cg.validate(catalogueSize: nil) { throw CLIError.badValue(option: "--cg-*", value: mode, expected: problem) }
-            clientGraph = cg
-        default:
-            throw CLIError.badValue(option: "--mode", value: mode, expected: "random, static or client-graph")
+        mergeRule = try PeerOptions.parseMerge(o)
+        switch try PeerOptions.parseMode(o, command: "node") {
+        case .random: topology = nil; clientGraph = nil
+        case .fixed(let t): topology = t; clientGraph = nil
+        case .clientGraph(let cg): topology = nil; clientGraph = cg
         }
     }
 

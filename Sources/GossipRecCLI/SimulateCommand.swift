@@ -33,18 +33,11 @@ struct SimulateCommand: Subcommand {
         OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
         OptionSpec("rounds", "N", "rounds: gossip rounds", default: "100"),
         OptionSpec("local-epochs", "E", "local epochs per round", default: "1"),
-        OptionSpec("merge-rule", "R", "weighted (WeightedAverageMerge), pushsum (PushSumVoteMerge), none or frozen (diagnostics)", default: "pushsum"),
-        OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
-        OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
-        OptionSpec("stale-decay", "S", "pushsum: discount per model-clock version of the staler copy in a merge, in (0, 1]", default: "0.98"),
-        OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
-        OptionSpec("negative-vote", "C", "pushsum: vote weight of a row sampled only as a negative, or local", default: "1"),
         OptionSpec("row-fraction", "F", "rounds: fraction of rows exchanged per push-pull (same rows both ways)", default: "1"),
-        OptionSpec("half-life", "R", "staleness half-life in rounds (inf: none)", default: "inf"),
         OptionSpec("min-send-weight", "W", "send only rows with at least this training weight", default: "0"),
         OptionSpec("eval-every", "N", "rounds: evaluate every N rounds", default: "5"),
         OptionSpec("seed", "S", "random seed", default: "1"),
-    ] + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
+    ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
     enum Engine: String, CaseIterable { case rounds, events }
     enum MemberCap { case auto, fixed(Int?) }
@@ -54,6 +47,8 @@ struct SimulateCommand: Subcommand {
     var engine: Engine, source: Source, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
     var events = EventSimulation.Settings(), peers: Int?, profilePath: String?, scenario = Scenario.none, printTimeline = false
     var ranksPath: String?
+    /// events: the partner mode (`--mode`, `--topology`, `--cg-*`).
+    var mode = PeerOptions.Mode.random
 
     init(_ o: ParsedOptions) throws {
         engine = try o.choice("engine", Engine.self)
@@ -77,32 +72,12 @@ struct SimulateCommand: Subcommand {
         settings.seed = try o.seed()
         settings.minSendWeight = Float(try o.double("min-send-weight", in: 0...1e12))
         config = try TrainingOptions.parse(o)
-        let combine = try o.string("merge")
-        guard let c = WeightedAverageMerge.Combine(rawValue: combine) else {
-            throw CLIError.badValue(option: "--merge", value: combine, expected: "one of max, mean, sum")
-        }
-        let hl = try o.string("half-life")
-        guard let h = hl == "inf" ? Double.infinity : Double(hl), h > 0 else {
-            throw CLIError.badValue(option: "--half-life", value: hl, expected: "a positive number or inf")
-        }
         settings.rowFraction = try o.double("row-fraction", in: 0...1)
-        switch try o.string("merge-rule") {
-        case "weighted":
-            merge = WeightedAverageMerge(halfLife: h, combine: c)
-        case "pushsum":
-            let g = try o.double("decay", in: 1e-6...1)
-            let pos = try o.double("positive-vote", in: 1e-6...1e6)
-            let nv = try o.string("negative-vote")
-            let neg: PushSumVoteMerge.NegativeMode
-            if nv == "local" { neg = .local } else if let x = Float(nv), x >= 0, x.isFinite { neg = .vote(x) } else {
-                throw CLIError.badValue(option: "--negative-vote", value: nv, expected: "a number >= 0 or local")
-            }
-            let stale = try o.double("stale-decay", in: 1e-6...1)
-            merge = PushSumVoteMerge(decay: Float(g), positiveVote: Float(pos), negatives: neg, stalenessDecay: Float(stale))
-        case "none": merge = NoMerge()
-        case "frozen": merge = FrozenItemsMerge()
-        case let other:
-            throw CLIError.badValue(option: "--merge-rule", value: other, expected: "one of weighted, pushsum, none, frozen")
+        merge = try PeerOptions.parseMerge(o)
+        switch try PeerOptions.parseMode(o, command: "simulate") {
+        case .random: mode = .random
+        case .fixed(let t): mode = .fixed(t)
+        case .clientGraph(let cg): mode = .clientGraph(cg)
         }
         // Event engine.
         events.seed = settings.seed
@@ -183,8 +158,21 @@ struct SimulateCommand: Subcommand {
         case .fixed(let n): events.membership.maxMembers = n
         }
         if let problem = events.membership.validate() { throw CLIError.badValue(option: "--max-members", value: "\(events.membership.maxMembers ?? 0)", expected: problem) }
+        switch mode {
+        case .random: events.partners = .random
+        case .fixed(let t):
+            guard t.peerCount >= shards.count else {
+                throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering all \(shards.count) simulated peers")
+            }
+            events.partners = .neighbours((0..<shards.count).map { i in t.neighbourIndices(of: i).filter { $0 < shards.count } })
+        case .clientGraph(let cg):
+            if let problem = cg.validate(catalogueSize: shards[0].itemCount) {
+                throw CLIError.badValue(option: "--cg-*", value: "\(shards[0].itemCount) items", expected: problem)
+            }
+            events.partners = .clientGraph(cg)
+        }
         var sim = EventSimulation(shards: shards, config: config, merge: merge, scenario: scenario, settings: events)
-        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all")")
+        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), mode \(events.partners.name), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all")")
         Console.out("#     t  HR@10   NDCG@10  MB/peer  online  round  exch_ok  exch_failed")
         var lastProgress = Date()
         let summary = sim.run { p in
@@ -210,7 +198,7 @@ struct SimulateCommand: Subcommand {
         }
         let c = summary.counters
         var j = JSONLine()
-        j.add("engine", "events"); j.add("peers", shards.count); j.add("merge", merge.name)
+        j.add("engine", "events"); j.add("peers", shards.count); j.add("merge", merge.name); j.add("mode", events.partners.name)
         j.add("profile", profilePath ?? "none"); j.add("seed", Int(truncatingIfNeeded: events.seed))
         j.add("virtual_seconds", events.duration.inSeconds, digits: 1)
         j.add("hr10", summary.final?.hr10 ?? 0); j.add("ndcg10", summary.final?.ndcg10 ?? 0)

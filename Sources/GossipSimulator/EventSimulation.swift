@@ -238,6 +238,8 @@ public struct EventSimulation {
         var frameSequence: UInt64 = 0
         /// Its first start is queued (within `startSpread`); a scenario kill or leave before then cancels it.
         var pendingStart = false
+        /// Exchanges this peer started, by partner, over the whole run (what partner choice decided).
+        var partners: [PeerID: Int] = [:]
     }
 
     /// What peers' events read and only global events change (so it stays put during a window), and the settings.
@@ -353,6 +355,8 @@ public struct EventSimulation {
     public func gossipCounters(of i: Int) -> GossipCounters? { peers[i].core?.gossip.counters }
     /// Peer `i`'s learner (nil when it is not running).
     public func learner(of i: Int) -> PeerLearner? { peers[i].core?.learner }
+    /// The exchanges peer `i` started over the whole run, by partner.
+    public func partners(of i: Int) -> [PeerID: Int] { peers[i].partners }
 
     // MARK: Running
 
@@ -824,7 +828,8 @@ extension EventSimulation {
                 switch e {
                 case .send(let message, let to):
                     sendDatagram(message, to: to, at: base)
-                case .exchange(let seq, let message, _, let address):
+                case .exchange(let seq, let message, let partner, let address):
+                    peer.pointee.partners[partner, default: 0] += 1
                     openStream(seq: seq, message: message, to: address, at: base)
                 case .reply(let message):
                     guard let r = replyTo else { continue }

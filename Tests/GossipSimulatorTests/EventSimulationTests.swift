@@ -309,3 +309,42 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
         #expect(r.counters.datagramsPartitioned > 0)
     }
 }
+
+/// Partner modes in the simulator: the same `PeerInstance` decisions the node makes.
+@Suite struct SimulatedPartnerModeTests {
+    @Test func inStaticModeEveryExchangeFollowsATopologyEdge() throws {
+        let n = 24
+        let ring = (0..<n).map { [($0 + n - 1) % n, ($0 + 1) % n] }
+        var sim = try simulation(seconds: 40) { $0.partners = .neighbours(ring) }
+        _ = sim.run()
+        for i in 0..<n {
+            let used = Set(sim.partners(of: i).keys.map { Int($0.raw) })
+            #expect(used == Set(ring[i]), "peer \(i) gossiped with \(used.sorted()), its ring neighbours are \(ring[i])")
+        }
+    }
+
+    @Test func theClientGraphPrefersPeersOfTheSameTasteGroup() throws {
+        // 24 planted users in 4 groups (user u in group u % 4): a random partner shares the group 5 times in 23.
+        func sameGroupShare(_ partners: EventSimulation.Partners) throws -> Double {
+            var sim = try simulation(seconds: 60) { $0.partners = partners }
+            _ = sim.run()
+            var same = 0, all = 0
+            for i in 0..<24 {
+                for (p, c) in sim.partners(of: i) {
+                    all += c
+                    if Int(p.raw) % 4 == i % 4 { same += c }
+                }
+            }
+            return Double(same) / Double(max(1, all))
+        }
+        var cg = ClientGraphSettings()
+        cg.neighbours = 4
+        cg.exploration = 0.1
+        cg.refreshPeriod = .seconds(2)
+        cg.disclosure.decoyRatio = 1
+        let random = try sameGroupShare(.random)
+        let graph = try sameGroupShare(.clientGraph(cg))
+        #expect(random < 0.35, "random partners shared the group \(random) of the time")
+        #expect(graph > 0.6, "client-graph partners shared the group \(graph) of the time (random: \(random))")
+    }
+}

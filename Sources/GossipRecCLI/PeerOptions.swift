@@ -1,0 +1,105 @@
+import Foundation
+import GossipProtocol
+import PeerCore
+import RecommenderModel
+
+/// The peer options `node` and `simulate` share, parsed in one place: the merge rule and the partner mode.
+enum PeerOptions {
+    static let mergeSpecs = [
+        OptionSpec("merge-rule", "R", "pushsum (per-row push-sum votes), weighted (per-row weighted average), none or frozen (diagnostics)", default: "pushsum"),
+        OptionSpec("decay", "G", "pushsum: weight decay per local round, in (0, 1]", default: "0.9"),
+        OptionSpec("stale-decay", "S", "pushsum: discount per model-clock version of the staler copy in a merge, in (0, 1]", default: "0.98"),
+        OptionSpec("positive-vote", "C", "pushsum: vote weight of a positive row", default: "1"),
+        OptionSpec("negative-vote", "C", "pushsum: vote weight of a row sampled only as a negative, or local", default: "1"),
+        OptionSpec("merge", "M", "weighted: weight of a merged row: max, mean or sum", default: "max"),
+        OptionSpec("half-life", "R", "weighted: staleness half-life in rounds (inf: none)", default: "inf"),
+    ]
+
+    static let modeSpecs = [
+        OptionSpec("mode", "M", "random (partners from peer sampling), static (only along --topology's edges) or client-graph (mostly the most similar peers, DFedRec-style); default: static with --topology, else random"),
+        OptionSpec("topology", "FILE", "static mode: gossip only along this topology's edges (peer i = user i)"),
+        OptionSpec("cg-neighbours", "K", "client-graph: neighbours kept (top-k by similarity)", default: "10"),
+        OptionSpec("cg-exploration", "E", "client-graph: share of rounds that pick a random known peer instead", default: "0.1"),
+        OptionSpec("cg-decoys", "R", "client-graph privacy knob: decoy items disclosed per real item (0: none; 1: half of what is sent is fake)", default: "1"),
+        OptionSpec("cg-drop", "Q", "client-graph privacy knob: probability of leaving each real item out of the disclosure", default: "0"),
+        OptionSpec("cg-min-scale", "W", "client-graph: weight given to models of unknown or dissimilar peers (the most similar neighbour gets 1)", default: "0.1"),
+        OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
+    ]
+
+    static func parseMerge(_ o: ParsedOptions) throws -> any MergeRule {
+        switch try o.string("merge-rule") {
+        case "weighted":
+            let combine = try o.string("merge")
+            guard let c = WeightedAverageMerge.Combine(rawValue: combine) else {
+                throw CLIError.badValue(option: "--merge", value: combine, expected: "one of max, mean, sum")
+            }
+            let hl = try o.string("half-life")
+            guard let h = hl == "inf" ? Double.infinity : Double(hl), h > 0 else {
+                throw CLIError.badValue(option: "--half-life", value: hl, expected: "a positive number or inf")
+            }
+            return WeightedAverageMerge(halfLife: h, combine: c)
+        case "pushsum":
+            let g = try o.double("decay", in: 1e-6...1)
+            let pos = try o.double("positive-vote", in: 1e-6...1e6)
+            let nv = try o.string("negative-vote")
+            let neg: PushSumVoteMerge.NegativeMode
+            if nv == "local" { neg = .local } else if let x = Float(nv), x >= 0, x.isFinite { neg = .vote(x) } else {
+                throw CLIError.badValue(option: "--negative-vote", value: nv, expected: "a number >= 0 or local")
+            }
+            let stale = try o.double("stale-decay", in: 1e-6...1)
+            return PushSumVoteMerge(decay: Float(g), positiveVote: Float(pos), negatives: neg, stalenessDecay: Float(stale))
+        case "none": return NoMerge()
+        case "frozen": return FrozenItemsMerge()
+        case let other:
+            throw CLIError.badValue(option: "--merge-rule", value: other, expected: "one of pushsum, weighted, none, frozen")
+        }
+    }
+
+    /// The partner mode as parsed: static mode carries its topology (each command maps it to addresses).
+    enum Mode {
+        case random
+        case fixed(Topology)
+        case clientGraph(ClientGraphSettings)
+    }
+
+    /// `--mode` with `--topology` and the `--cg-*` options; `command` names the caller in warnings.
+    static func parseMode(_ o: ParsedOptions, command: String) throws -> Mode {
+        var topology: Topology?
+        if let path = o.optionalString("topology") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DataError.unreadable(file: path, reason: "no such file or not readable")
+            }
+            do {
+                let parsed = try Topology.parse(text: String(decoding: data, as: UTF8.self), file: path)
+                for w in parsed.warnings { Console.err("\(command): warning: \(w)") }
+                topology = parsed.topology
+            } catch {
+                throw DataError.unreadable(file: path, reason: "invalid topology: \(error)")
+            }
+        }
+        let mode = o.optionalString("mode") ?? (topology == nil ? "random" : "static")
+        switch mode {
+        case "random":
+            if topology != nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "static when --topology is given") }
+            return .random
+        case "static":
+            guard let topology else {
+                throw CLIError.badValue(option: "--mode", value: mode, expected: "random or client-graph without --topology (static needs --topology FILE)")
+            }
+            return .fixed(topology)
+        case "client-graph":
+            if topology != nil { throw CLIError.badValue(option: "--mode", value: mode, expected: "static when --topology is given") }
+            var cg = ClientGraphSettings()
+            cg.neighbours = try o.int("cg-neighbours", in: 1...1000)
+            cg.exploration = try o.double("cg-exploration", in: 0...1)
+            cg.disclosure.decoyRatio = try o.double("cg-decoys", in: 0...100)
+            cg.disclosure.dropProbability = try o.double("cg-drop", in: 0...0.99)
+            cg.minMergeScale = Float(try o.double("cg-min-scale", in: 0.001...1))
+            cg.refreshPeriod = .milliseconds(Int(try o.double("cg-refresh-s", in: 0.1...86_400) * 1000))
+            if let problem = cg.validate(catalogueSize: nil) { throw CLIError.badValue(option: "--cg-*", value: mode, expected: problem) }
+            return .clientGraph(cg)
+        default:
+            throw CLIError.badValue(option: "--mode", value: mode, expected: "random, static or client-graph")
+        }
+    }
+}
