@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "gossiprec", targets: ["gossiprec"]),
         .library(name: "RecommenderModel", targets: ["RecommenderModel"]),
         .library(name: "GossipProtocol", targets: ["GossipProtocol"]),
+        .library(name: "SwarmSpec", targets: ["SwarmSpec"]),
         .library(name: "WireFormat", targets: ["WireFormat"]),
         .library(name: "SocketTransport", targets: ["SocketTransport"]),
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
@@ -22,6 +23,8 @@ let package = Package(
         .target(name: "RecommenderModel", swiftSettings: fast),
         // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
         .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
+        // Descriptions of a swarm: topology files, generators, summaries and the churn/straggler scenario language.
+        .target(name: "SwarmSpec", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // Bytes <-> messages. Pure.
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
@@ -30,20 +33,21 @@ let package = Package(
         .target(name: "SocketTransport", dependencies: ["CEpollShim"]),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport"],
+                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport"],
                 swiftSettings: fast),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat"], swiftSettings: fast),
+                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat"], swiftSettings: fast),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport",
+                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport",
                                "NodeRuntime", "GossipSimulator"],
                 swiftSettings: fast),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
+        .testTarget(name: "SwarmSpecTests", dependencies: ["SwarmSpec", "GossipProtocol", "RecommenderModel"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),

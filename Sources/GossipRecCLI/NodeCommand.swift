@@ -4,6 +4,7 @@ import GossipProtocol
 import NodeRuntime
 import RecommenderModel
 import SocketTransport
+import SwarmSpec
 
 /// `gossiprec node`: run one or many peers in this process over real UDP/TCP sockets.
 struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsing; captured by the peer factory
