@@ -96,6 +96,11 @@ public struct PeerCheckpoint: Sendable, Equatable {
 
     var adagrad: Bool { !items.factorsG2.isEmpty }
 
+    /// The learner's part (`PeerLearner.restore(from:)`).
+    public var learnerState: LearnerState {
+        LearnerState(round: round, clock: clock, rngState: rngState, user: user, items: items)
+    }
+
     /// The first NaN or infinity (field name and index), or nil when every number is finite.
     public func firstNonFinite() -> (field: String, index: Int)? {
         if !savedAt.isFinite { return ("savedAt", 0) }
@@ -207,34 +212,10 @@ public struct PeerCheckpoint: Sendable, Equatable {
     }
 }
 
-extension ItemTable {
-    init(restoring itemCount: Int, dimension: Int, factors: [Float], bias: [Float], factorsG2: [Float], biasG2: [Float], trainedSteps: [Float]) {
-        self.itemCount = itemCount; self.dimension = dimension; self.factors = factors; self.bias = bias
-        self.factorsG2 = factorsG2; self.biasG2 = biasG2; self.trainedSteps = trainedSteps
-    }
-}
-
-extension UserVector {
-    init(values: [Float], g2: [Float]) { self.values = values; self.g2 = g2 }
-}
-
 extension PeerLearner {
-    /// Replaces this learner's trainable state by the checkpoint's (table, user vector, round, clock, RNG),
-    /// after checking that it has this learner's shape: same catalogue, same dimension, same optimizer.
-    /// Rebuild the learner from the same shard and config first; afterwards it trains exactly as the saved
-    /// one would have.
-    public mutating func restore(from c: PeerCheckpoint) throws(CheckpointError.Reason) {
-        let ada = config.optimizer == .adagrad
-        guard c.items.itemCount == items.itemCount, c.items.dimension == items.dimension, c.adagrad == ada,
-              c.user.values.count == user.values.count else {
-            throw .shapeMismatch("checkpoint has \(c.items.itemCount) items × \(c.items.dimension)\(c.adagrad ? " with Adagrad" : ""), "
-                                 + "this peer \(items.itemCount) × \(items.dimension)\(ada ? " with Adagrad" : "")")
-        }
-        items = c.items
-        user = c.user
-        round = c.round
-        clock = c.clock
-        rng = SplitMix64(seed: c.rngState)
+    /// `restore(from: checkpoint.learnerState)`, with a misfit reported as the checkpoint's `shapeMismatch`.
+    public mutating func restore(from checkpoint: PeerCheckpoint) throws(CheckpointError.Reason) {
+        do { try restore(from: checkpoint.learnerState) } catch { throw .shapeMismatch(error.description) }
     }
 }
 
