@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "GossipProtocol", targets: ["GossipProtocol"]),
         .library(name: "SwarmSpec", targets: ["SwarmSpec"]),
         .library(name: "WireFormat", targets: ["WireFormat"]),
+        .library(name: "PeerStore", targets: ["PeerStore"]),
         .library(name: "SocketTransport", targets: ["SocketTransport"]),
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "GossipSimulator", targets: ["GossipSimulator"]),
@@ -27,13 +28,16 @@ let package = Package(
         .target(name: "SwarmSpec", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // Bytes <-> messages. Pure.
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        // A peer's checkpoints: their byte format and the crash-safe file store (fsync, rename).
+        .target(name: "PeerStore", dependencies: ["RecommenderModel"]),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
         .target(name: "CEpollShim"),
         // The only code that calls Glibc for I/O.
         .target(name: "SocketTransport", dependencies: ["CEpollShim"]),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
-                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport"],
+                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport",
+                               "PeerStore"],
                 swiftSettings: fast),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
@@ -41,7 +45,7 @@ let package = Package(
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
                 dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "NodeRuntime", "GossipSimulator"],
+                               "PeerStore", "NodeRuntime", "GossipSimulator"],
                 swiftSettings: fast),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
 
@@ -49,6 +53,7 @@ let package = Package(
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
         .testTarget(name: "SwarmSpecTests", dependencies: ["SwarmSpec", "GossipProtocol", "RecommenderModel"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
+        .testTarget(name: "PeerStoreTests", dependencies: ["PeerStore", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GossipProtocol
 import NodeRuntime
+import PeerStore
 import RecommenderModel
 import SocketTransport
 import SwarmSpec

@@ -1,5 +1,6 @@
 import Foundation
 import GossipProtocol
+import PeerStore
 import RecommenderModel
 
 /// Resuming a peer from its checkpoint directory (the shell's side of `CheckpointStore`).

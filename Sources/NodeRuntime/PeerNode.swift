@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import GossipProtocol
+import PeerStore
 import RecommenderModel
 import SocketTransport
 import WireFormat

@@ -1,4 +1,5 @@
 import Foundation
+import RecommenderModel
 #if canImport(Glibc)
 import Glibc   // fsync of the checkpoint directory only
 #endif

@@ -1,6 +1,7 @@
 import Foundation
+import RecommenderModel
 import Testing
-@testable import RecommenderModel
+@testable import PeerStore
 
 /// Crash-safe peer checkpoints: exact round trips, every corruption rejected with its reason, and the
 /// store's fallback to the previous file.
@@ -12,7 +13,8 @@ import Testing
     }
 
     static func split() throws -> LeaveOneOutSplit {
-        try LeaveOneOutSplit.make(from: plantedLog(seed: 99), negatives: 20, seed: 4)
+        try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 60, items: 80, groups: 4, perUser: 15, seed: 99),
+                                  negatives: 20, seed: 4)
     }
 
     /// A learner trained a few epochs (push-sum votes) that also merged a copy from a peer ahead of it.
