@@ -1,8 +1,8 @@
-import Foundation   // String(format:) in error descriptions
 import RecommenderModel
+import WireFormat
 
-/// A peer this peer knew when it saved a checkpoint (plain values: this target does not depend on
-/// GossipProtocol; the shell converts to and from its `PeerID`/`PeerAddress`).
+/// A peer this peer knew when it saved a checkpoint (plain values: the shell converts to and from
+/// GossipProtocol's `PeerID`/`PeerAddress`).
 public struct KnownPeer: Sendable, Hashable {
     public var id: UInt64
     public var host: String
@@ -51,6 +51,7 @@ public struct KnownPeer: Sendable, Hashable {
 /// `truncated(at:needed:)`, a long one `trailingBytes`), the checksum, then the body, every float of which
 /// must be finite, and finally the identity. CRC-32 detects every single-bit flip and every burst of up to
 /// 32 bits; a flip in a length field shows up as a length error even before the checksum is checked.
+/// The bytes are written and read with WireFormat's cursors (`ByteWriter`, `ByteReader`), as frames are.
 public struct PeerCheckpoint: Sendable, Equatable {
     /// Swarm and user this checkpoint belongs to (e.g. "swarm-1/user-42"); the loader refuses any other.
     public var identity: String
@@ -125,45 +126,48 @@ public struct PeerCheckpoint: Sendable, Equatable {
                      "checkpoint: inconsistent array lengths")
         let id = Array(identity.utf8), rule = Array(mergeRule.utf8)
         precondition(id.count <= Self.maxStringBytes && rule.count <= Self.maxStringBytes, "checkpoint: identity or rule name too long")
-        var peers = ByteSink()
-        peers.u32(UInt32(knownPeers.count))
+        var peers = ByteWriter()
+        peers.writeInteger(UInt32(knownPeers.count))
         for p in knownPeers {
             let h = Array(p.host.utf8)
             precondition(h.count <= Self.maxHostBytes, "checkpoint: host name of \(h.count) bytes")
-            peers.u64(p.id); peers.u64(p.incarnation); peers.u16(p.port); peers.u16(UInt16(h.count)); peers.bytes(h)
+            peers.writeInteger(p.id); peers.writeInteger(p.incarnation); peers.writeInteger(p.port)
+            peers.writeInteger(UInt16(h.count)); peers.writeBytes(h)
         }
-        precondition(peers.out.count <= Self.maxPeersBytes, "checkpoint: too many known peers")
+        precondition(peers.bytes.count <= Self.maxPeersBytes, "checkpoint: too many known peers")
         let learnerLength = Self.learnerLength(items: n, dimension: d, adagrad: ada)
-        var w = ByteSink()
-        w.out.reserveCapacity(Self.headerLength + id.count + learnerLength + peers.out.count + rule.count + 4)
-        w.bytes(Self.magic); w.u16(Self.formatVersion); w.u16(UInt16(Self.headerLength))
-        w.u64(savedAt.bitPattern)
-        w.u32(UInt32(id.count)); w.u32(UInt32(n)); w.u32(UInt32(d)); w.u32(ada ? Self.adagradFlag : 0)
-        w.u32(UInt32(learnerLength)); w.u32(UInt32(peers.out.count)); w.u32(UInt32(rule.count))
-        w.bytes(id)
-        w.u64(round); w.u64(clock); w.u64(rngState)
-        w.floats(user.values); w.floats(user.g2)
-        w.floats(items.factors); w.floats(items.bias); w.floats(items.factorsG2); w.floats(items.biasG2)
-        w.floats(items.trainedSteps)
-        w.bytes(peers.out)
-        w.bytes(rule)
-        w.u32(CRC32.checksum(w.out))
-        return w.out
+        var w = ByteWriter(reservingCapacity: Self.headerLength + id.count + learnerLength + peers.bytes.count + rule.count + 4)
+        w.writeBytes(Self.magic); w.writeInteger(Self.formatVersion); w.writeInteger(UInt16(Self.headerLength))
+        w.writeInteger(savedAt.bitPattern)
+        w.writeInteger(UInt32(id.count)); w.writeInteger(UInt32(n)); w.writeInteger(UInt32(d))
+        w.writeInteger(ada ? Self.adagradFlag : 0)
+        w.writeInteger(UInt32(learnerLength)); w.writeInteger(UInt32(peers.bytes.count)); w.writeInteger(UInt32(rule.count))
+        w.writeBytes(id)
+        w.writeInteger(round); w.writeInteger(clock); w.writeInteger(rngState)
+        w.writeFloats(user.values); w.writeFloats(user.g2)
+        w.writeFloats(items.factors); w.writeFloats(items.bias); w.writeFloats(items.factorsG2); w.writeFloats(items.biasG2)
+        w.writeFloats(items.trainedSteps)
+        w.writeBytes(peers.bytes)
+        w.writeBytes(rule)
+        w.writeInteger(CRC32.checksum(w.bytes))
+        return w.bytes
     }
 
     /// Decodes and validates `bytes` (see the format above). With `expectedIdentity`, a checkpoint of any
     /// other identity is rejected. Throws the first problem found; never returns a partial checkpoint.
     public static func decode(_ bytes: [UInt8], expectedIdentity: String? = nil) throws(CheckpointError.Reason) -> PeerCheckpoint {
-        var r = ByteSource(bytes)
-        let magic = try r.bytes(4)
+        var r = ByteReader(bytes)
+        let magic = try r.checkpointBytes(4)
         guard magic == Self.magic else { throw .badMagic(found: magic) }
-        let version = try r.u16()
+        let version: UInt16 = try r.checkpointInteger()
         guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
-        let h = Int(try r.u16())
+        let h = Int(try r.checkpointInteger(UInt16.self))
         guard h >= Self.headerLength else { throw .malformed("header length \(h) < \(Self.headerLength)") }
-        let savedAt = Double(bitPattern: try r.u64())
-        let idLength = Int(try r.u32()), n = Int(try r.u32()), d = Int(try r.u32()), flags = try r.u32()
-        let learnerLength = Int(try r.u32()), peersLength = Int(try r.u32()), ruleLength = Int(try r.u32())
+        let savedAt = Double(bitPattern: try r.checkpointInteger())
+        let idLength = Int(try r.checkpointInteger(UInt32.self)), n = Int(try r.checkpointInteger(UInt32.self))
+        let d = Int(try r.checkpointInteger(UInt32.self)), flags: UInt32 = try r.checkpointInteger()
+        let learnerLength = Int(try r.checkpointInteger(UInt32.self)), peersLength = Int(try r.checkpointInteger(UInt32.self))
+        let ruleLength = Int(try r.checkpointInteger(UInt32.self))
         guard idLength <= Self.maxStringBytes else { throw .malformed("identity length \(idLength) > \(Self.maxStringBytes)") }
         guard ruleLength <= Self.maxStringBytes else { throw .malformed("merge-rule name length \(ruleLength) > \(Self.maxStringBytes)") }
         guard n <= Self.maxItems else { throw .malformed("item count \(n) > \(Self.maxItems)") }
@@ -178,35 +182,58 @@ public struct PeerCheckpoint: Sendable, Equatable {
         let total = h + idLength + learnerLength + peersLength + ruleLength + 4
         guard bytes.count >= total else { throw .truncated(at: bytes.count, needed: total) }
         guard bytes.count == total else { throw .trailingBytes(length: bytes.count, expected: total) }
-        let stored = UInt32(bytes[total - 4]) | UInt32(bytes[total - 3]) << 8 | UInt32(bytes[total - 2]) << 16 | UInt32(bytes[total - 1]) << 24
+        var trailer = ByteReader(bytes, range: total - 4..<total)
+        let stored: UInt32 = try trailer.checkpointInteger()
         let computed = bytes.withUnsafeBufferPointer { CRC32.checksum(UnsafeBufferPointer(rebasing: $0[0..<(total - 4)])) }
         guard stored == computed else { throw .checksumMismatch(stored: stored, computed: computed) }
         guard savedAt.isFinite else { throw .nonFinite(field: "savedAt", index: 0) }
 
-        r.offset = h
-        guard let identity = String(validating: try r.bytes(idLength), as: UTF8.self) else { throw .malformed("identity is not UTF-8") }
-        let round = try r.u64(), clock = try r.u64(), rngState = try r.u64()
+        guard r.skip(h - r.readerIndex) else { throw .truncated(at: bytes.count, needed: h) }   // a later revision's header bytes
+        guard let identity = String(validating: try r.checkpointBytes(idLength), as: UTF8.self) else { throw .malformed("identity is not UTF-8") }
+        let round: UInt64 = try r.checkpointInteger(), clock: UInt64 = try r.checkpointInteger()
+        let rngState: UInt64 = try r.checkpointInteger()
         let user = UserVector(values: try r.finiteFloats(d, "user"), g2: try r.finiteFloats(ada ? d : 0, "user g2"))
         let factors = try r.finiteFloats(n * d, "factors"), bias = try r.finiteFloats(n, "bias")
         let factorsG2 = try r.finiteFloats(ada ? n * d : 0, "factors g2"), biasG2 = try r.finiteFloats(ada ? n : 0, "bias g2")
         let steps = try r.finiteFloats(n, "trainedSteps")
-        let peersEnd = r.offset + peersLength
-        let count = Int(try r.u32())
+        let peersEnd = r.readerIndex + peersLength
+        let count = Int(try r.checkpointInteger(UInt32.self))
         guard count <= (peersLength - 4) / 20 else { throw .malformed("\(count) known peers cannot fit in \(peersLength) bytes") }
         var peers: [KnownPeer] = []
         peers.reserveCapacity(count)
         for k in 0..<count {
-            let id = try r.u64(), inc = try r.u64(), port = try r.u16(), hl = Int(try r.u16())
-            guard hl <= Self.maxHostBytes, r.offset + hl <= peersEnd else { throw .malformed("known peer \(k): host of \(hl) bytes overruns its section") }
-            guard let host = String(validating: try r.bytes(hl), as: UTF8.self) else { throw .malformed("known peer \(k): host is not UTF-8") }
+            let id: UInt64 = try r.checkpointInteger(), inc: UInt64 = try r.checkpointInteger()
+            let port: UInt16 = try r.checkpointInteger(), hl = Int(try r.checkpointInteger(UInt16.self))
+            guard hl <= Self.maxHostBytes, r.readerIndex + hl <= peersEnd else { throw .malformed("known peer \(k): host of \(hl) bytes overruns its section") }
+            guard let host = String(validating: try r.checkpointBytes(hl), as: UTF8.self) else { throw .malformed("known peer \(k): host is not UTF-8") }
             peers.append(KnownPeer(id: id, host: host, port: port, incarnation: inc))
         }
-        guard r.offset == peersEnd else { throw .malformed("peers section: \(peersEnd - r.offset) unexplained bytes") }
-        guard let rule = String(validating: try r.bytes(ruleLength), as: UTF8.self) else { throw .malformed("merge-rule name is not UTF-8") }
+        guard r.readerIndex == peersEnd else { throw .malformed("peers section: \(peersEnd - r.readerIndex) unexplained bytes") }
+        guard let rule = String(validating: try r.checkpointBytes(ruleLength), as: UTF8.self) else { throw .malformed("merge-rule name is not UTF-8") }
         if let expectedIdentity, identity != expectedIdentity { throw .identityMismatch(expected: expectedIdentity, found: identity) }
         let table = ItemTable(restoring: n, dimension: d, factors: factors, bias: bias, factorsG2: factorsG2, biasG2: biasG2, trainedSteps: steps)
         return PeerCheckpoint(identity: identity, savedAt: savedAt, round: round, clock: clock, rngState: rngState,
                               user: user, items: table, knownPeers: peers, mergeRule: rule)
+    }
+}
+
+/// WireFormat's reader with the checkpoint's errors: a short read is `truncated(at: file length, needed:)`.
+extension ByteReader {
+    fileprivate mutating func checkpointInteger<T: FixedWidthInteger>(_: T.Type = T.self) throws(CheckpointError.Reason) -> T {
+        guard let v = readInteger(as: T.self) else { throw .truncated(at: endIndex, needed: readerIndex + MemoryLayout<T>.size) }
+        return v
+    }
+
+    fileprivate mutating func checkpointBytes(_ count: Int) throws(CheckpointError.Reason) -> [UInt8] {
+        guard let b = readBytes(count: count) else { throw .truncated(at: endIndex, needed: readerIndex + count) }
+        return b
+    }
+
+    /// `count` floats, each of which must be finite.
+    fileprivate mutating func finiteFloats(_ count: Int, _ field: String) throws(CheckpointError.Reason) -> [Float] {
+        guard let xs = readFloats(count: count) else { throw .truncated(at: endIndex, needed: readerIndex + 4 * count) }
+        if let k = xs.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(field: field, index: k) }
+        return xs
     }
 }
 
@@ -237,7 +264,7 @@ public struct CheckpointError: Error, Sendable, Equatable, CustomStringConvertib
 
         public var description: String {
             switch self {
-            case .badMagic(let m): return "bad magic \(m.map { String(format: "%02x", $0) }.joined()) (expected \"GRCK\")"
+            case .badMagic(let m): return "bad magic \(m.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()) (expected \"GRCK\")"
             case .unsupportedVersion(let v): return "unsupported format version \(v) (this build reads \(PeerCheckpoint.formatVersion))"
             case .truncated(let at, let needed): return "truncated at byte \(at) (\(needed) bytes needed)"
             case .trailingBytes(let l, let e): return "\(l - e) trailing bytes after the \(e) the checkpoint declares"
@@ -254,53 +281,4 @@ public struct CheckpointError: Error, Sendable, Equatable, CustomStringConvertib
     public var reason: Reason
     public init(path: String, reason: Reason) { self.path = path; self.reason = reason }
     public var description: String { "checkpoint \(path): \(reason)" }
-}
-
-/// Little-endian writer for the checkpoint format.
-struct ByteSink {
-    var out: [UInt8] = []
-    mutating func u16(_ v: UInt16) { out.append(UInt8(v & 0xFF)); out.append(UInt8(v >> 8)) }
-    mutating func u32(_ v: UInt32) { for k in 0..<4 { out.append(UInt8((v >> (8 * k)) & 0xFF)) } }
-    mutating func u64(_ v: UInt64) { for k in 0..<8 { out.append(UInt8((v >> (8 * k)) & 0xFF)) } }
-    mutating func bytes(_ b: [UInt8]) { out.append(contentsOf: b) }
-    mutating func floats(_ xs: [Float]) { out.reserveCapacity(out.count + 4 * xs.count); for x in xs { u32(x.bitPattern) } }
-}
-
-/// Little-endian cursor over the checkpoint bytes; every read is bounds-checked.
-struct ByteSource {
-    let data: [UInt8]
-    var offset = 0
-    init(_ data: [UInt8]) { self.data = data }
-
-    mutating func bytes(_ n: Int) throws(CheckpointError.Reason) -> [UInt8] {
-        guard n >= 0, data.count - offset >= n else { throw .truncated(at: data.count, needed: offset + n) }
-        defer { offset += n }
-        return Array(data[offset..<offset + n])
-    }
-    mutating func u16() throws(CheckpointError.Reason) -> UInt16 {
-        let b = try bytes(2)
-        return UInt16(b[0]) | UInt16(b[1]) << 8
-    }
-    /// A little-endian unsigned integer of `T`'s width.
-    mutating func littleEndian<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) throws(CheckpointError.Reason) -> T {
-        let n = MemoryLayout<T>.size
-        guard data.count - offset >= n else { throw .truncated(at: data.count, needed: offset + n) }
-        var v: T = 0
-        for k in 0..<n { v |= T(data[offset + k]) << (8 * k) }
-        offset += n
-        return v
-    }
-    mutating func u32() throws(CheckpointError.Reason) -> UInt32 { try littleEndian(UInt32.self) }
-    mutating func u64() throws(CheckpointError.Reason) -> UInt64 { try littleEndian(UInt64.self) }
-    /// `count` floats, each of which must be finite.
-    mutating func finiteFloats(_ count: Int, _ field: String) throws(CheckpointError.Reason) -> [Float] {
-        guard count >= 0, (data.count - offset) / 4 >= count else { throw .truncated(at: data.count, needed: offset + 4 * count) }
-        var xs = [Float](repeating: 0, count: count)
-        for k in 0..<count {
-            let x = Float(bitPattern: try u32())
-            guard x.isFinite else { throw .nonFinite(field: field, index: k) }
-            xs[k] = x
-        }
-        return xs
-    }
 }

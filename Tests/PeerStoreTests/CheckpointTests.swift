@@ -269,4 +269,31 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: store.temporaryPath))
         }
     }
+
+    /// A file as the version 1 encoder of RecommenderModel wrote it, before the format moved to WireFormat's
+    /// cursors (2 items × 1, SGD, one known peer).
+    static let version1Fixture = hexBytes("""
+        4752434b01002c00000000000000f83f04000000020000000100000000000000340000002000000003000000732f7531\
+        0300000000000000040000000000000008070605040302010000403f0000003f000080be0000003e000000000000803f\
+        0000004001000000070000000000000002000000000000005f1b080031302e302e302e37617667700e034c
+        """)
+
+    /// What `version1Fixture` holds.
+    static func fixtureCheckpoint() -> PeerCheckpoint {
+        let items = ItemTable(restoring: 2, dimension: 1, factors: [0.5, -0.25], bias: [0.125, 0], factorsG2: [], biasG2: [],
+                              trainedSteps: [1, 2])
+        return PeerCheckpoint(identity: "s/u1", savedAt: 1.5, round: 3, clock: 4, rngState: 0x0102_0304_0506_0708,
+                              user: UserVector(values: [0.75], g2: []), items: items,
+                              knownPeers: [KnownPeer(id: 7, host: "10.0.0.7", port: 7007, incarnation: 2)], mergeRule: "avg")
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    }
+
+    @Test func theFormatIsByteForByteTheOneVersion1Wrote() throws {
+        #expect(try PeerCheckpoint.decode(Self.version1Fixture, expectedIdentity: "s/u1") == Self.fixtureCheckpoint())
+        #expect(Self.fixtureCheckpoint().encoded() == Self.version1Fixture)
+    }
 }
