@@ -49,8 +49,8 @@ public enum PeerCheckpointing {
             return result
         }
         result.source = loaded.source
-        result.round = checkpoint.round
-        result.clock = checkpoint.clock
+        result.round = checkpoint.learner.round
+        result.clock = checkpoint.learner.clock
         result.seeds = checkpoint.knownPeers.compactMap { PeerAddress(host: $0.host, port: $0.port) }
         return result
     }

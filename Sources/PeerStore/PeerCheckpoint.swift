@@ -13,15 +13,14 @@ public struct KnownPeer: Sendable, Hashable {
     }
 }
 
-/// Everything a peer needs to resume after a crash or a restart: its trainable state, exactly (the item
-/// table with its push-sum weights / step counts and Adagrad accumulators, the user vector, the round
-/// counter, the model clock and the training RNG, so that training resumes on the same random stream), and
-/// the peers it knew. Its data shard is not stored: the peer re-reads it from its split file and rebuilds
-/// the `PeerLearner` from the same config, then calls `PeerLearner.restore(from:)`.
+/// Everything a peer needs to resume after a crash or a restart: its trainable state, exactly
+/// (`LearnerState`: the item table with its push-sum weights / step counts and Adagrad accumulators, the user
+/// vector, the round counter, the model clock and the training RNG, so that training resumes on the same
+/// random stream), and the peers it knew. Its data shard is not stored: the peer re-reads it from its split
+/// file and rebuilds the `PeerLearner` from the same config, then calls `PeerLearner.restore(from:)`.
 ///
-/// Merge-rule state: the rules in this target keep none outside the table (`PushSumVoteMerge` stores its
-/// push-sum weights in `ItemTable.trainedSteps`, which is saved); `mergeRule` records the rule's `name`
-/// for diagnostics only.
+/// Merge-rule state: the rules keep none outside the table (see `LearnerState`); `mergeRule` records the
+/// rule's `name` for diagnostics only.
 ///
 /// ## Binary format, version 1 (all integers little-endian; floats as IEEE-754 bit patterns)
 /// ```
@@ -57,30 +56,20 @@ public struct PeerCheckpoint: Sendable, Equatable {
     public var identity: String
     /// Wall-clock time of the save, seconds since 1970.
     public var savedAt: Double
-    /// `PeerLearner.round`: local epochs done.
-    public var round: UInt64
-    /// `PeerLearner.clock`: the model clock.
-    public var clock: UInt64
-    /// `PeerLearner.rng.state`: where the peer's private training stream is.
-    public var rngState: UInt64
-    public var user: UserVector
-    public var items: ItemTable
+    /// The learner's resumable state (`PeerLearner.state`).
+    public var learner: LearnerState
     public var knownPeers: [KnownPeer]
     /// The merge rule's `name` when saved (diagnostics only).
     public var mergeRule: String
 
-    public init(identity: String, savedAt: Double, round: UInt64, clock: UInt64, rngState: UInt64,
-                user: UserVector, items: ItemTable, knownPeers: [KnownPeer] = [], mergeRule: String = "") {
-        self.identity = identity; self.savedAt = savedAt; self.round = round; self.clock = clock
-        self.rngState = rngState; self.user = user; self.items = items; self.knownPeers = knownPeers
-        self.mergeRule = mergeRule
+    public init(identity: String, savedAt: Double, learner: LearnerState, knownPeers: [KnownPeer] = [], mergeRule: String = "") {
+        self.identity = identity; self.savedAt = savedAt; self.learner = learner
+        self.knownPeers = knownPeers; self.mergeRule = mergeRule
     }
 
     /// The resumable state of `learner`.
     public init(learner: PeerLearner, identity: String, savedAt: Double, knownPeers: [KnownPeer] = [], mergeRule: String = "") {
-        self.init(identity: identity, savedAt: savedAt, round: learner.round, clock: learner.clock,
-                  rngState: learner.rng.state, user: learner.user, items: learner.items, knownPeers: knownPeers,
-                  mergeRule: mergeRule)
+        self.init(identity: identity, savedAt: savedAt, learner: learner.state, knownPeers: knownPeers, mergeRule: mergeRule)
     }
 
     public static let magic: [UInt8] = Array("GRCK".utf8)
@@ -93,16 +82,10 @@ public struct PeerCheckpoint: Sendable, Equatable {
     public static let maxPeersBytes = 64 << 20
     static let adagradFlag: UInt32 = 1
 
-    var adagrad: Bool { !items.factorsG2.isEmpty }
-
-    /// The learner's part (`PeerLearner.restore(from:)`).
-    public var learnerState: LearnerState {
-        LearnerState(round: round, clock: clock, rngState: rngState, user: user, items: items)
-    }
-
     /// The first NaN or infinity (field name and index), or nil when every number is finite.
     public func firstNonFinite() -> (field: String, index: Int)? {
         if !savedAt.isFinite { return ("savedAt", 0) }
+        let user = learner.user, items = learner.items
         let fields: [(String, [Float])] = [("user", user.values), ("user g2", user.g2), ("factors", items.factors),
                                            ("bias", items.bias), ("factors g2", items.factorsG2),
                                            ("bias g2", items.biasG2), ("trainedSteps", items.trainedSteps)]
@@ -118,7 +101,8 @@ public struct PeerCheckpoint: Sendable, Equatable {
     /// The checkpoint in the binary format above. Traps if the state violates the format's limits or is
     /// internally inconsistent (a programming error: a `PeerLearner` always satisfies them).
     public func encoded() -> [UInt8] {
-        let n = items.itemCount, d = items.dimension, ada = adagrad
+        let user = learner.user, items = learner.items
+        let n = items.itemCount, d = items.dimension, ada = learner.adagrad
         precondition(n <= Self.maxItems && (1...Self.maxDimension).contains(d), "checkpoint: table \(n)×\(d) over the format's limits")
         precondition(items.factors.count == n * d && items.bias.count == n && items.trainedSteps.count == n
                      && user.values.count == d && user.g2.count == (ada ? d : 0)
@@ -143,7 +127,7 @@ public struct PeerCheckpoint: Sendable, Equatable {
         w.writeInteger(ada ? Self.adagradFlag : 0)
         w.writeInteger(UInt32(learnerLength)); w.writeInteger(UInt32(peers.bytes.count)); w.writeInteger(UInt32(rule.count))
         w.writeBytes(id)
-        w.writeInteger(round); w.writeInteger(clock); w.writeInteger(rngState)
+        w.writeInteger(learner.round); w.writeInteger(learner.clock); w.writeInteger(learner.rngState)
         w.writeFloats(user.values); w.writeFloats(user.g2)
         w.writeFloats(items.factors); w.writeFloats(items.bias); w.writeFloats(items.factorsG2); w.writeFloats(items.biasG2)
         w.writeFloats(items.trainedSteps)
@@ -212,8 +196,9 @@ public struct PeerCheckpoint: Sendable, Equatable {
         guard let rule = String(validating: try r.checkpointBytes(ruleLength), as: UTF8.self) else { throw .malformed("merge-rule name is not UTF-8") }
         if let expectedIdentity, identity != expectedIdentity { throw .identityMismatch(expected: expectedIdentity, found: identity) }
         let table = ItemTable(restoring: n, dimension: d, factors: factors, bias: bias, factorsG2: factorsG2, biasG2: biasG2, trainedSteps: steps)
-        return PeerCheckpoint(identity: identity, savedAt: savedAt, round: round, clock: clock, rngState: rngState,
-                              user: user, items: table, knownPeers: peers, mergeRule: rule)
+        return PeerCheckpoint(identity: identity, savedAt: savedAt,
+                              learner: LearnerState(round: round, clock: clock, rngState: rngState, user: user, items: table),
+                              knownPeers: peers, mergeRule: rule)
     }
 }
 
@@ -238,9 +223,9 @@ extension ByteReader {
 }
 
 extension PeerLearner {
-    /// `restore(from: checkpoint.learnerState)`, with a misfit reported as the checkpoint's `shapeMismatch`.
+    /// `restore(from: checkpoint.learner)`, with a misfit reported as the checkpoint's `shapeMismatch`.
     public mutating func restore(from checkpoint: PeerCheckpoint) throws(CheckpointError.Reason) {
-        do { try restore(from: checkpoint.learnerState) } catch { throw .shapeMismatch(error.description) }
+        do { try restore(from: checkpoint.learner) } catch { throw .shapeMismatch(error.description) }
     }
 }
 

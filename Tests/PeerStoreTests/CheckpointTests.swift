@@ -35,8 +35,8 @@ import Testing
         t.trainedSteps = [0, 1.5, 2, 0.25, 3]
         t.factorsG2 = t.factors.map { $0 * $0 }
         let u = UserVector(dimension: 2, initStd: 0.5, adagrad: true, rng: &rng)
-        return PeerCheckpoint(identity: "swarm-7/user-3", savedAt: 1_700_000_000.25, round: 41, clock: 57, rngState: 0xDEAD_BEEF,
-                              user: u, items: t,
+        return PeerCheckpoint(identity: "swarm-7/user-3", savedAt: 1_700_000_000.25,
+                              learner: LearnerState(round: 41, clock: 57, rngState: 0xDEAD_BEEF, user: u, items: t),
                               knownPeers: [KnownPeer(id: 9, host: "127.0.0.1", port: 7009, incarnation: 2),
                                            KnownPeer(id: 11, host: "::1", port: 7011, incarnation: 0)],
                               mergeRule: "pushsum(decay=0.9)")
@@ -174,10 +174,10 @@ import Testing
 
     @Test func nonFiniteValuesAreRejectedAndNeverSaved() throws {
         var c = Self.smallCheckpoint()
-        c.items.factors[7] = .nan
+        c.learner.items.factors[7] = .nan
         #expect(reason(c.encoded()) == .nonFinite(field: "factors", index: 7))
         c = Self.smallCheckpoint()
-        c.user.g2[1] = .infinity
+        c.learner.user.g2[1] = .infinity
         #expect(reason(c.encoded()) == .nonFinite(field: "user g2", index: 1))
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir, identity: nil)
@@ -212,9 +212,9 @@ import Testing
 
     @Test func tornNewestFileFallsBackToPreviousAndSaysWhy() throws {
         var first = Self.smallCheckpoint()
-        first.round = 1
+        first.learner.round = 1
         var second = Self.smallCheckpoint()
-        second.round = 2
+        second.learner.round = 2
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir, identity: first.identity)
             try store.save(first)
@@ -228,7 +228,7 @@ import Testing
             #expect(r.rejected == [CheckpointError(path: store.currentPath, reason: .truncated(at: full.count / 2, needed: full.count))])
             // Saving again must not demote the torn file over the good previous one.
             var third = first
-            third.round = 3
+            third.learner.round = 3
             try store.save(third)
             let r3 = try store.load()
             #expect(r3.checkpoint == third && r3.rejected.isEmpty)
@@ -241,7 +241,7 @@ import Testing
             }
             do throws(CheckpointError) {
                 let r = try store.load()
-                Issue.record("loaded a corrupted checkpoint: \(String(describing: r.checkpoint?.round))")
+                Issue.record("loaded a corrupted checkpoint: \(String(describing: r.checkpoint?.learner.round))")
             } catch {
                 #expect(error.path == store.currentPath)
                 guard case .checksumMismatch = error.reason else { Issue.record("\(error)"); return }
@@ -251,7 +251,7 @@ import Testing
 
     @Test func saveInterruptedBeforeRenameLeavesTheOldCheckpointLoadable() throws {
         var old = Self.smallCheckpoint()
-        old.round = 10
+        old.learner.round = 10
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir, identity: old.identity)
             try store.save(old)
@@ -262,7 +262,7 @@ import Testing
             #expect(r.source == .current && r.checkpoint == old && r.rejected.isEmpty)
             // The next save replaces the leftover temporary file.
             var new = old
-            new.round = 11
+            new.learner.round = 11
             try store.save(new)
             #expect(try store.load().checkpoint == new)
             #expect(try store.read(store.previousPath) == old)
@@ -282,8 +282,9 @@ import Testing
     static func fixtureCheckpoint() -> PeerCheckpoint {
         let items = ItemTable(restoring: 2, dimension: 1, factors: [0.5, -0.25], bias: [0.125, 0], factorsG2: [], biasG2: [],
                               trainedSteps: [1, 2])
-        return PeerCheckpoint(identity: "s/u1", savedAt: 1.5, round: 3, clock: 4, rngState: 0x0102_0304_0506_0708,
-                              user: UserVector(values: [0.75], g2: []), items: items,
+        return PeerCheckpoint(identity: "s/u1", savedAt: 1.5,
+                              learner: LearnerState(round: 3, clock: 4, rngState: 0x0102_0304_0506_0708,
+                                                    user: UserVector(values: [0.75], g2: []), items: items),
                               knownPeers: [KnownPeer(id: 7, host: "10.0.0.7", port: 7007, incarnation: 2)], mergeRule: "avg")
     }
 
