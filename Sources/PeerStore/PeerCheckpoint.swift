@@ -16,18 +16,20 @@ public struct KnownPeer: Sendable, Hashable {
 /// Everything a peer needs to resume after a crash or a restart: its trainable state, exactly
 /// (`LearnerState`: the item table with its push-sum weights / step counts and Adagrad accumulators, the user
 /// vector, the round counter, the model clock and the training RNG, so that training resumes on the same
-/// random stream), and the peers it knew. Its data shard is not stored: the peer re-reads it from its split
-/// file and rebuilds the `PeerLearner` from the same config, then calls `PeerLearner.restore(from:)`.
+/// random stream), its own membership incarnation, and the peers it knew. Its data shard is not stored: the
+/// peer re-reads it from its split file and rebuilds the `PeerLearner` from the same config, then calls
+/// `PeerLearner.restore(from:)`.
 ///
 /// Merge-rule state: the rules keep none outside the table (see `LearnerState`); `mergeRule` records the
 /// rule's `name` for diagnostics only.
 ///
-/// ## Binary format, version 1 (all integers little-endian; floats as IEEE-754 bit patterns)
+/// ## Binary format, version 2 (all integers little-endian; floats as IEEE-754 bit patterns)
 /// ```
 /// offset  size  field
 ///  0       4    magic "GRCK"
-///  4       2    format version (1)
-///  6       2    header length H (bytes before the body; 44 in version 1; a loader skips unknown extra bytes)
+///  4       2    format version (2; version 1 is still read)
+///  6       2    header length H (bytes before the body; 52 in version 2, 44 in version 1; a loader skips
+///               unknown extra bytes)
 ///  8       8    savedAt: seconds since 1970 (Float64)
 /// 16       4    identity length I (UTF-8 bytes, ≤ 4096)
 /// 20       4    item count N (≤ 2^24)
@@ -36,6 +38,8 @@ public struct KnownPeer: Sendable, Hashable {
 /// 32       4    learner section length L (must equal the length N, D and the flags imply, below)
 /// 36       4    peers section length P (≤ 64 MiB)
 /// 40       4    merge-rule name length M (UTF-8, ≤ 4096)
+/// 44       8    incarnation: the peer's own membership incarnation when saved (version 2 only; a version 1
+///               file, whose header ends at 44, reads as incarnation 0)
 ///  H       I    identity
 ///  H+I     L    learner: round u64, clock u64, rng state u64, user values D f32, [user g2 D f32],
 ///               factors N·D f32, bias N f32, [factors g2 N·D f32, bias g2 N f32], trainedSteps N f32
@@ -56,25 +60,36 @@ public struct PeerCheckpoint: Sendable, Equatable {
     public var identity: String
     /// Wall-clock time of the save, seconds since 1970.
     public var savedAt: Double
+    /// The peer's own membership incarnation when saved (`MembershipInstance.incarnation`); a restarted
+    /// peer passes it back to `MembershipInstance(incarnation:)` rather than starting again at 0.
+    /// 0 when read from a version 1 file.
+    public var incarnation: UInt64
     /// The learner's resumable state (`PeerLearner.state`).
     public var learner: LearnerState
     public var knownPeers: [KnownPeer]
     /// The merge rule's `name` when saved (diagnostics only).
     public var mergeRule: String
 
-    public init(identity: String, savedAt: Double, learner: LearnerState, knownPeers: [KnownPeer] = [], mergeRule: String = "") {
-        self.identity = identity; self.savedAt = savedAt; self.learner = learner
+    public init(identity: String, savedAt: Double, incarnation: UInt64 = 0, learner: LearnerState,
+                knownPeers: [KnownPeer] = [], mergeRule: String = "") {
+        self.identity = identity; self.savedAt = savedAt; self.incarnation = incarnation; self.learner = learner
         self.knownPeers = knownPeers; self.mergeRule = mergeRule
     }
 
     /// The resumable state of `learner`.
-    public init(learner: PeerLearner, identity: String, savedAt: Double, knownPeers: [KnownPeer] = [], mergeRule: String = "") {
-        self.init(identity: identity, savedAt: savedAt, learner: learner.state, knownPeers: knownPeers, mergeRule: mergeRule)
+    public init(learner: PeerLearner, identity: String, savedAt: Double, incarnation: UInt64 = 0,
+                knownPeers: [KnownPeer] = [], mergeRule: String = "") {
+        self.init(identity: identity, savedAt: savedAt, incarnation: incarnation, learner: learner.state,
+                  knownPeers: knownPeers, mergeRule: mergeRule)
     }
 
     public static let magic: [UInt8] = Array("GRCK".utf8)
-    public static let formatVersion: UInt16 = 1
-    static let headerLength = 44
+    /// The version `encoded()` writes.
+    public static let formatVersion: UInt16 = 2
+    /// The versions `decode` reads.
+    public static let readableVersions: ClosedRange<UInt16> = 1...2
+    /// Bytes of the fixed header a file of `version` has at least.
+    static func headerLength(version: UInt16) -> Int { version >= 2 ? 52 : 44 }
     public static let maxItems = 1 << 24
     public static let maxDimension = 4096
     public static let maxStringBytes = 4096
@@ -98,8 +113,8 @@ public struct PeerCheckpoint: Sendable, Equatable {
         24 + 4 * (d + (adagrad ? d : 0) + n * d + n + (adagrad ? n * d + n : 0) + n)
     }
 
-    /// The checkpoint in the binary format above. Traps if the state violates the format's limits or is
-    /// internally inconsistent (a programming error: a `PeerLearner` always satisfies them).
+    /// The checkpoint in the binary format above (version `formatVersion`). Traps if the state violates the
+    /// format's limits or is internally inconsistent (a programming error: a `PeerLearner` always satisfies them).
     public func encoded() -> [UInt8] {
         let user = learner.user, items = learner.items
         let n = items.itemCount, d = items.dimension, ada = learner.adagrad
@@ -119,13 +134,15 @@ public struct PeerCheckpoint: Sendable, Equatable {
             peers.writeInteger(UInt16(h.count)); peers.writeBytes(h)
         }
         precondition(peers.bytes.count <= Self.maxPeersBytes, "checkpoint: too many known peers")
+        let headerLength = Self.headerLength(version: Self.formatVersion)
         let learnerLength = Self.learnerLength(items: n, dimension: d, adagrad: ada)
-        var w = ByteWriter(reservingCapacity: Self.headerLength + id.count + learnerLength + peers.bytes.count + rule.count + 4)
-        w.writeBytes(Self.magic); w.writeInteger(Self.formatVersion); w.writeInteger(UInt16(Self.headerLength))
+        var w = ByteWriter(reservingCapacity: headerLength + id.count + learnerLength + peers.bytes.count + rule.count + 4)
+        w.writeBytes(Self.magic); w.writeInteger(Self.formatVersion); w.writeInteger(UInt16(headerLength))
         w.writeInteger(savedAt.bitPattern)
         w.writeInteger(UInt32(id.count)); w.writeInteger(UInt32(n)); w.writeInteger(UInt32(d))
         w.writeInteger(ada ? Self.adagradFlag : 0)
         w.writeInteger(UInt32(learnerLength)); w.writeInteger(UInt32(peers.bytes.count)); w.writeInteger(UInt32(rule.count))
+        w.writeInteger(incarnation)
         w.writeBytes(id)
         w.writeInteger(learner.round); w.writeInteger(learner.clock); w.writeInteger(learner.rngState)
         w.writeFloats(user.values); w.writeFloats(user.g2)
@@ -137,21 +154,24 @@ public struct PeerCheckpoint: Sendable, Equatable {
         return w.bytes
     }
 
-    /// Decodes and validates `bytes` (see the format above). With `expectedIdentity`, a checkpoint of any
-    /// other identity is rejected. Throws the first problem found; never returns a partial checkpoint.
+    /// Decodes and validates `bytes` (see the format above; versions 1 and 2). With `expectedIdentity`, a
+    /// checkpoint of any other identity is rejected. Throws the first problem found; never returns a partial
+    /// checkpoint.
     public static func decode(_ bytes: [UInt8], expectedIdentity: String? = nil) throws(CheckpointError.Reason) -> PeerCheckpoint {
         var r = ByteReader(bytes)
         let magic = try r.checkpointBytes(4)
         guard magic == Self.magic else { throw .badMagic(found: magic) }
         let version: UInt16 = try r.checkpointInteger()
-        guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
+        guard Self.readableVersions.contains(version) else { throw .unsupportedVersion(version) }
+        let minimumHeader = Self.headerLength(version: version)
         let h = Int(try r.checkpointInteger(UInt16.self))
-        guard h >= Self.headerLength else { throw .malformed("header length \(h) < \(Self.headerLength)") }
+        guard h >= minimumHeader else { throw .malformed("header length \(h) < \(minimumHeader) (format version \(version))") }
         let savedAt = Double(bitPattern: try r.checkpointInteger())
         let idLength = Int(try r.checkpointInteger(UInt32.self)), n = Int(try r.checkpointInteger(UInt32.self))
         let d = Int(try r.checkpointInteger(UInt32.self)), flags: UInt32 = try r.checkpointInteger()
         let learnerLength = Int(try r.checkpointInteger(UInt32.self)), peersLength = Int(try r.checkpointInteger(UInt32.self))
         let ruleLength = Int(try r.checkpointInteger(UInt32.self))
+        let incarnation: UInt64 = version >= 2 ? try r.checkpointInteger() : 0
         guard idLength <= Self.maxStringBytes else { throw .malformed("identity length \(idLength) > \(Self.maxStringBytes)") }
         guard ruleLength <= Self.maxStringBytes else { throw .malformed("merge-rule name length \(ruleLength) > \(Self.maxStringBytes)") }
         guard n <= Self.maxItems else { throw .malformed("item count \(n) > \(Self.maxItems)") }
@@ -196,7 +216,7 @@ public struct PeerCheckpoint: Sendable, Equatable {
         guard let rule = String(validating: try r.checkpointBytes(ruleLength), as: UTF8.self) else { throw .malformed("merge-rule name is not UTF-8") }
         if let expectedIdentity, identity != expectedIdentity { throw .identityMismatch(expected: expectedIdentity, found: identity) }
         let table = ItemTable(restoring: n, dimension: d, factors: factors, bias: bias, factorsG2: factorsG2, biasG2: biasG2, trainedSteps: steps)
-        return PeerCheckpoint(identity: identity, savedAt: savedAt,
+        return PeerCheckpoint(identity: identity, savedAt: savedAt, incarnation: incarnation,
                               learner: LearnerState(round: round, clock: clock, rngState: rngState, user: user, items: table),
                               knownPeers: peers, mergeRule: rule)
     }
@@ -250,7 +270,8 @@ public struct CheckpointError: Error, Sendable, Equatable, CustomStringConvertib
         public var description: String {
             switch self {
             case .badMagic(let m): return "bad magic \(m.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()) (expected \"GRCK\")"
-            case .unsupportedVersion(let v): return "unsupported format version \(v) (this build reads \(PeerCheckpoint.formatVersion))"
+            case .unsupportedVersion(let v):
+                return "unsupported format version \(v) (this build reads \(PeerCheckpoint.readableVersions.map(String.init).joined(separator: " and ")))"
             case .truncated(let at, let needed): return "truncated at byte \(at) (\(needed) bytes needed)"
             case .trailingBytes(let l, let e): return "\(l - e) trailing bytes after the \(e) the checkpoint declares"
             case .checksumMismatch(let s, let c): return "checksum mismatch (stored \(String(s, radix: 16)), computed \(String(c, radix: 16)))"
