@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WireFormat", targets: ["WireFormat"]),
         .library(name: "PeerStore", targets: ["PeerStore"]),
         .library(name: "SocketTransport", targets: ["SocketTransport"]),
+        .library(name: "PeerCore", targets: ["PeerCore"]),
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "GossipSimulator", targets: ["GossipSimulator"]),
     ],
@@ -26,6 +27,9 @@ let package = Package(
         .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
         // Descriptions of a swarm: topology files, generators, summaries and the churn/straggler scenario language.
         .target(name: "SwarmSpec", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        // One peer as pure code: the protocol instances composed, partner policy, checkpoint contents, start and
+        // stop order, the seed scheme. Events in, effects out; both drivers below run it.
+        .target(name: "PeerCore", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // Bytes <-> messages. Pure.
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // A peer's checkpoints: their byte format (WireFormat's cursors) and the crash-safe file store (fsync, rename).
@@ -36,26 +40,27 @@ let package = Package(
         .target(name: "SocketTransport", dependencies: ["CEpollShim"]),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
-                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport",
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
                                "PeerStore"],
                 swiftSettings: fast),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
-                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat"], swiftSettings: fast),
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat"], swiftSettings: fast),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
-                dependencies: ["RecommenderModel", "GossipProtocol", "SwarmSpec", "WireFormat", "SocketTransport",
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
                                "PeerStore", "NodeRuntime", "GossipSimulator"],
                 swiftSettings: fast),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
+        .testTarget(name: "PeerCoreTests", dependencies: ["PeerCore"]),
         .testTarget(name: "SwarmSpecTests", dependencies: ["SwarmSpec", "GossipProtocol", "RecommenderModel"]),
         .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
         .testTarget(name: "PeerStoreTests", dependencies: ["PeerStore", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
-        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
     ]

@@ -2,7 +2,7 @@ import RecommenderModel
 
 // MARK: - Settings, timers, directives
 
-/// How `ClientGraphInstance.choosePartner` samples among the top-k neighbours when it does not explore.
+/// How a partner is drawn among the top-k neighbours when the peer does not explore (`PartnerPolicy`, PeerCore).
 public enum NeighbourSelection: String, Hashable, Sendable, CaseIterable {
     /// Probability proportional to similarity: the closest neighbours are met most often, as DFedRec weights
     /// neighbours by similarity, but every top-k neighbour keeps being met.
@@ -15,7 +15,7 @@ public enum NeighbourSelection: String, Hashable, Sendable, CaseIterable {
 public struct ClientGraphSettings: Hashable, Sendable {
     /// k: neighbours kept (the top-k by similarity).
     public var neighbours: Int = 10
-    /// ε: probability that `choosePartner` picks a uniformly random known live peer instead of a neighbour,
+    /// ε: probability that a round (`PartnerPolicy`, PeerCore) picks a uniformly random known live peer instead of a neighbour,
     /// so the graph does not freeze into cliques and newcomers get met (and scored).
     public var exploration: Double = 0.1
     public var selection: NeighbourSelection = .similarityProportional
@@ -95,7 +95,7 @@ public struct ClientGraphExport: Hashable, Sendable {
 /// Each peer discloses its interests (`InterestDisclosure`: its real items mixed with decoys, never ratings)
 /// to the peers it meets through peer sampling (`onPeerSeen`), scores every disclosure it receives against its
 /// own *real* items (`onInterests`), and keeps the k most similar peers as neighbours. Gossip partners are
-/// then drawn from those neighbours (`choosePartner`), with an ε of uniform exploration, and merges can be
+/// then drawn from those neighbours (`PartnerPolicy` in PeerCore), with an ε of uniform exploration, and merges can be
 /// scaled by similarity (`mergeWeight`).
 ///
 /// **Similarity** is the cosine between our real set R and their disclosure D (Salton's set cosine),
@@ -271,40 +271,9 @@ public struct ClientGraphInstance: Sendable {
 
     // MARK: Queries
 
-    /// The gossip partner for a round: with probability ε (or while no neighbour is scored) a uniformly random
-    /// known peer, else a top-k neighbour (similarity-proportional or uniform, per `settings.selection`).
-    /// Nil when no peer is known. Uses the instance's own generator.
-    public mutating func choosePartner() -> PeerID? {
-        var r = rng
-        defer { rng = r }
-        let (peer, explored) = pick(rng: &r)
-        if explored { counters.explorations += 1 }
-        return peer
-    }
-
-    /// The same choice with the caller's generator (the instance is not changed).
-    public func choosePartner(rng: inout SplitMix64) -> PeerID? { pick(rng: &rng).0 }
-
-    func pick(rng: inout SplitMix64) -> (PeerID?, Bool) {
-        guard !known.isEmpty else { return (nil, false) }
-        let u = rng.nextUnitDouble()
-        if neighbours.isEmpty || u < settings.exploration {
-            let all = knownPeers
-            return (all[rng.next(below: all.count)], true)
-        }
-        switch settings.selection {
-        case .uniform:
-            return (neighbours[rng.next(below: neighbours.count)], false)
-        case .similarityProportional:
-            let weights = neighbours.map { Double(known[$0]?.similarity ?? 0) }
-            var x = rng.nextUnitDouble() * weights.reduce(0, +)
-            for (n, w) in zip(neighbours, weights) {
-                if x < w { return (n, false) }
-                x -= w
-            }
-            return (neighbours[neighbours.count - 1], false)
-        }
-    }
+    /// Counts a round whose partner was drawn for exploration (`PartnerPolicy` draws partners; this instance keeps
+    /// the count with its other counters).
+    public mutating func noteExploration() { counters.explorations += 1 }
 
     /// Every known live peer, sorted by id.
     public var knownPeers: [PeerID] { known.keys.sorted() }

@@ -131,7 +131,8 @@ extension MemberStatus {
 ///
 /// **Peer sampling**: a `CyclonView` (Voulgaris et al. 2005) of size c, shuffled every `shufflePeriod` with the
 /// oldest neighbour. The view only holds peers the SWIM layer holds live; dead ones are evicted, and when loss
-/// leaves the view short it is topped up from live members. `randomLivePeer()` draws from it.
+/// leaves the view short it is topped up from live members. Random-mode partners are drawn from it
+/// (`partnerCandidates`).
 ///
 /// **Contract for a shell** (node runtime or simulator):
 /// - Call `onStart(now:)` once before anything else; then optionally `onJoin(seeds:now:)` (a first or lone node
@@ -248,17 +249,15 @@ public struct MembershipInstance: Sendable {
     /// The number of live members including ourselves (the N of the SWIM formulas).
     public var clusterSize: Int { 1 + liveCount }
 
-    /// A uniformly random peer from the Cyclon view among those currently `alive` (suspects are skipped); if the
-    /// view holds none, a uniformly random `alive` member. Nil when no other member is alive. Draws from the
-    /// instance's generator, hence `mutating`.
-    public mutating func randomLivePeer() -> (PeerID, PeerAddress)? {
-        var candidates = view.entries.compactMap { e -> PeerID? in
-            table[e.peer]?.status.isAlive == true ? e.peer : nil
+    /// Who a round may gossip with in random mode: the alive members of the peer-sampling view, in view order, or
+    /// when none of those is alive, every alive member in id order (`PartnerPolicy`, PeerCore, draws one).
+    public var partnerCandidates: [MemberInfo] {
+        let fromView = view.entries.compactMap { e -> MemberInfo? in
+            guard let m = table[e.peer], m.status.isAlive else { return nil }
+            return MemberInfo(peer: e.peer, address: m.address, status: m.status)
         }
-        if candidates.isEmpty { candidates = sortedPeers { $0.status.isAlive } }
-        guard !candidates.isEmpty else { return nil }
-        let peer = candidates[rng.next(below: candidates.count)]
-        return (peer, table[peer]!.address)
+        if !fromView.isEmpty { return fromView }
+        return sortedPeers { $0.status.isAlive }.map { MemberInfo(peer: $0, address: table[$0]!.address, status: table[$0]!.status) }
     }
 
     // MARK: Events

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GossipProtocol
+import PeerCore
 import NodeRuntime
 import PeerStore
 import RecommenderModel
@@ -193,7 +194,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
             throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
         }
-        var learner = PeerLearner(shard: shard, config: config, tableSeed: seed ^ 0x7AB1E, peerSeed: seed &* 1_000_003 &+ UInt64(user))
+        var learner = PeerLearner(shard: shard, config: config, tableSeed: SeedScheme.table(seed),
+                                  peerSeed: SeedScheme.user(seed, user))
         let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
         // Seeds: --join; else, with a topology that gives addresses, this process's first peer's neighbours
         // (so a deployment described by one file needs no seed address); else this process's running peers.
@@ -218,13 +220,15 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             seeds = (join ?? []) + restored.seeds + (join == nil ? seeds : [])
             checkpoint = c
         }
+        var settings = PeerSettings()
+        settings.membership = membership
+        settings.gossip = gossip
+        if let cg = clientGraph { settings.partners = .clientGraph(cg) }
         var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
-                            gossip: gossip, seed: seed ^ UInt64(user) &* 0x9E37_79B9)
+                            peer: settings, seed: SeedScheme.peer(seed, user: user, start: restores.nextStart(of: user)))
         pc.checkpoint = checkpoint
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
-        pc.membership = membership
         pc.faults = faults
-        pc.clientGraph = clientGraph
         if let t = topology {
             guard user < t.peerCount else {
                 throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
@@ -232,16 +236,16 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             // Neighbour j listens where the topology says, else at the swarm's base port + j, where the base
             // is this process's port minus its first user (peer i on port BASE+i, as Scripts/swarm.sh lays out).
             let base = Int(listen.port) - firstUser
-            var neighbours: [(PeerID, PeerAddress)] = []
+            var neighbours: [Neighbour] = []
             for j in t.neighbourIndices(of: user) {
-                if let a = t.addresses[j] { neighbours.append((PeerID(UInt64(j)), a)); continue }
+                if let a = t.addresses[j] { neighbours.append(Neighbour(PeerID(UInt64(j)), a)); continue }
                 guard listen.port != 0, base + j > 0, base + j <= 65535 else {
                     throw CLIError.badValue(option: "--topology", value: "peer \(j) has no address",
                                             expected: "a topology with '# peer' address lines, or a fixed --listen port")
                 }
-                neighbours.append((PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
+                neighbours.append(Neighbour(PeerID(UInt64(j)), PeerAddress(ip: listen.ipBytes, port: UInt16(base + j))))
             }
-            pc.staticNeighbours = neighbours
+            pc.peer.partners = .fixed(neighbours)
         }
         return try PeerNode(config: pc, learner: learner, merge: mergeRule, target: NodeHost.sharedTarget,
                             sink: { writer.write($0) })
@@ -340,6 +344,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
 final class RestoreTally: @unchecked Sendable {
     private let lock = NSLock()
     private var tally: [CheckpointStore.LoadResult.Source: Int] = [:]
+    private var starts: [Int: UInt32] = [:]
     func add(_ s: CheckpointStore.LoadResult.Source) { lock.withLock { tally[s, default: 0] += 1 } }
     var counts: [CheckpointStore.LoadResult.Source: Int] { lock.withLock { tally } }
+    /// The start number of user `user`'s next start in this process (1 for its first: `SeedScheme.peer`).
+    func nextStart(of user: Int) -> UInt32 { lock.withLock { starts[user, default: 0] += 1; return starts[user]! } }
 }

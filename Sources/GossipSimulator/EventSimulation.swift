@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GossipProtocol
+import PeerCore
 import RecommenderModel
 import SwarmSpec
 import Synchronization
@@ -31,15 +32,15 @@ import WireFormat
 /// result does not depend on which thread ran which peer or when. Global events run alone, after every peer event
 /// before them and before any at their time.
 ///
-/// **Peers** (as `PeerNode` builds them): peer i has `PeerID(i)`, a virtual address 10.x.y.z:7000, a
-/// `PeerLearner` over shard i with the swarm's shared table seed (`seed ^ 0x7AB1E`) and user seed
-/// `seed * 1_000_003 + i` (as `gossiprec node`), and joins through the first `seedCount` peers. Start times
-/// are spread uniformly over `startSpread`.
+/// **Peers** are `PeerInstance`s (PeerCore), the very peer `PeerNode` runs: peer i has `PeerID(i)`, a virtual
+/// address 10.x.y.z:7000, a `PeerLearner` over shard i, seeds from `SeedScheme` (table, user, and a peer seed per
+/// start), the partner mode of `Settings.partners`, and joins through the first `seedCount` peers plus, after a
+/// restart, the members its checkpoint kept. Start times are spread uniformly over `startSpread`.
 ///
-/// **Directives** are handled as in `PeerNode`: membership `.send` is one datagram, `.schedule` one timer
-/// event (never cancelled; a crash or restart bumps the peer's generation, which discards its old timers and
-/// in-flight traffic); for a gossip `.round` the partner is `membership.randomLivePeer()` drawn before the
-/// round; `.exchange` opens a model stream; `.reply` answers it; `.evaluated` records the rank.
+/// **Effects** are carried out as `PeerNode` carries them out: `.send` is one datagram, `.schedule` one timer event
+/// (never cancelled; a crash or restart bumps the peer's generation, which discards its old timers and in-flight
+/// traffic), `.exchange` opens a model stream, `.reply` answers it, `.checkpoint` keeps the state in memory for a
+/// restart, and `.report`s are counted (evaluations are not needed: the curve ranks every running peer itself).
 ///
 /// **Compute.** A round's local training occupies the peer for `samples * trainingCostPerSample * compute`
 /// of virtual time (samples = local epochs x positives x (1 + negatives); `compute` is the straggler factor),
@@ -69,8 +70,9 @@ import WireFormat
 /// only its last checkpoint survives); `leave` is graceful (`onLeave`, then a checkpoint); `restart` starts a
 /// new process from the last checkpoint (or fresh state without one), rejoining through the peers in its
 /// checkpointed view plus the seeds; `join` is a first start; `partition`/`heal` cut and restore links between
-/// groups; `loss` sets the datagram loss; `straggle` sets compute and link factors. Every running peer is
-/// checkpointed each `checkpointInterval` (model, incarnation, Cyclon view). A peer the timeline stops
+/// groups; `loss` sets the datagram loss; `straggle` sets compute and link factors. Every running peer checkpoints
+/// each `checkpointInterval` after its start (`SavedPeerState`: model, incarnation, up to 32 live members), as a
+/// node does with `--checkpoint-dir`. A peer the timeline stops
 /// before its first start (churn that begins offline) never starts until the timeline restarts it.
 ///
 /// **Cost.** Every exchange moves two 222 KB copies of the item table through a working set of hundreds of MB,
@@ -83,6 +85,8 @@ public struct EventSimulation {
         public var seed: UInt64 = 1
         public var gossip = GossipSettings()
         public var membership = MembershipSettings()
+        /// How peers choose partners: as in `gossiprec node --mode`.
+        public var partners = Partners.random
         /// How often the curve is sampled (every running peer's held-out rank is computed directly).
         public var sampleInterval: Duration = .seconds(10)
         /// The samples of the run's last `finalWindow` also count, per peer, its hits and evaluations
@@ -112,6 +116,35 @@ public struct EventSimulation {
         /// bit for bit for every value; 1 runs everything on the calling thread.
         public var threads = 0
         public init() {}
+    }
+
+    /// Partner choice for the whole swarm (each peer gets its `PartnerMode`).
+    public enum Partners: Sendable {
+        /// A random live member of the peer-sampling view.
+        case random
+        /// Static: peer i gossips only with `neighbours[i]` (swarm indices; a topology file's edges).
+        case neighbours([[Int]])
+        /// The DFedRec-style client graph.
+        case clientGraph(ClientGraphSettings)
+
+        /// Peer `i`'s mode.
+        func mode(of i: Int) -> PartnerMode {
+            switch self {
+            case .random: return .random
+            case .neighbours(let n):
+                return .fixed(i < n.count ? n[i].map { Neighbour(PeerID(UInt64($0)), EventSimulation.address($0)) } : [])
+            case .clientGraph(let cg): return .clientGraph(cg)
+            }
+        }
+
+        /// `--mode`'s name.
+        public var name: String {
+            switch self {
+            case .random: return "random"
+            case .neighbours: return "static"
+            case .clientGraph: return "client-graph"
+            }
+        }
     }
 
     /// One point of the learning curve.
@@ -164,16 +197,9 @@ public struct EventSimulation {
 
     enum PeerState { case absent, online, crashed, left }
 
-    struct Checkpoint {
-        var learner: PeerLearner
-        var incarnation: UInt64
-        var known: [PeerAddress]
-    }
-
     /// An event that only one peer handles (the peer whose queue holds it).
     enum PeerEvent {
-        case membershipTimer(generation: UInt32, MembershipTimer)
-        case gossipTimer(generation: UInt32, GossipTimer)
+        case timer(generation: UInt32, PeerTimer)
         case datagram(from: Int32, bytes: [UInt8])
         /// A model push arrives (the receiver had `toGeneration` when the stream opened).
         case push(toGeneration: UInt32, from: Int32, fromGeneration: UInt32, message: Message, bytes: [UInt8]?)
@@ -185,7 +211,6 @@ public struct EventSimulation {
     /// An event that may touch every peer: it runs alone.
     enum GlobalEvent {
         case scenario(Int)
-        case checkpoint
         case sample
         case start(peer: Int32)
     }
@@ -199,8 +224,8 @@ public struct EventSimulation {
 
     /// One peer's state: what its own events read and write.
     struct SimPeer {
-        var membership: MembershipInstance?
-        var gossip: GossipLearningInstance?
+        /// The peer itself while it runs.
+        var core: PeerInstance?
         var queue = EventQueue<PeerEvent>()
         var outbox: [Outgoing] = []
         /// Latency jitter and datagram loss of what this peer sends.
@@ -209,7 +234,8 @@ public struct EventSimulation {
         var counters = Counters()
         var busyUntil: Int64 = 0
         var uplinkFreeAt: Int64 = 0
-        var checkpoint: Checkpoint?
+        /// Its latest checkpoint (what a restart resumes from).
+        var checkpoint: SavedPeerState?
         var frameSequence: UInt64 = 0
         /// Its first start is queued (within `startSpread`); a scenario kill or leave before then cancels it.
         var pendingStart = false
@@ -274,15 +300,18 @@ public struct EventSimulation {
         precondition(!shards.isEmpty, "a simulation needs at least one peer")
         precondition(settings.gossip.validate() == nil, settings.gossip.validate() ?? "")
         precondition(settings.membership.validate() == nil, settings.membership.validate() ?? "")
+        if case .clientGraph(let cg) = settings.partners {
+            precondition(cg.validate(catalogueSize: shards[0].itemCount) == nil, cg.validate(catalogueSize: shards[0].itemCount) ?? "")
+        }
         precondition(settings.threads >= 0, "threads must be >= 0")
         self.merge = merge
-        initialItems = PeerLearner.initialItems(itemCount: shards[0].itemCount, config: config, tableSeed: settings.seed ^ 0x7AB1E)
+        initialItems = PeerLearner.initialItems(itemCount: shards[0].itemCount, config: config, tableSeed: SeedScheme.table(settings.seed))
         self.scenario = scenario
         var s = settings
         if let l = scenario.latency { s.latency = l }
         if let b = scenario.bandwidthBitsPerSecond { s.bandwidthBitsPerSecond = b }
         self.settings = s
-        var net = SplitMix64(seed: s.seed ^ 0x0E7_5EED)
+        var net = SplitMix64(seed: SeedScheme.simulatedLayout(s.seed))
         let n = shards.count
         timeline = scenario.timeline(peers: n, duration: s.duration, seed: scenario.seed ?? s.seed)
         seeds = (0..<min(max(1, s.seedCount), n)).map(Self.address)
@@ -292,7 +321,7 @@ public struct EventSimulation {
                         generation: Array(repeating: 0, count: n), baseLatency: Array(repeating: 0, count: n),
                         compute: Array(repeating: 1, count: n), linkFactor: Array(repeating: 1, count: n),
                         extraDelay: Array(repeating: 0, count: n))
-        peers = (0..<n).map { i in SimPeer(net: SplitMix64(seed: s.seed ^ 0x0E7_5EED ^ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)) }
+        peers = (0..<n).map { i in SimPeer(net: SplitMix64(seed: SeedScheme.simulatedNetwork(s.seed, user: i))) }
         wake = Array(repeating: .max, count: n)
         windowHits = Array(repeating: 0, count: n)
         windowSamples = Array(repeating: 0, count: n)
@@ -307,7 +336,6 @@ public struct EventSimulation {
         let fastest = fabric.baseLatency.min()!
         fabric.inbound = fabric.baseLatency.map { max(1, (fastest + $0) / 2) }
         for (k, e) in timeline.enumerated() { globals.push(.scenario(k), at: e.time.wholeNanoseconds) }
-        if s.checkpointInterval > .zero { globals.push(.checkpoint, at: s.checkpointInterval.wholeNanoseconds) }
         globals.push(.sample, at: 0)
     }
 
@@ -321,11 +349,11 @@ public struct EventSimulation {
     public var virtualTime: Duration { .nanoseconds(now) }
     public func isOnline(_ i: Int) -> Bool { fabric.state[i] == .online }
     /// The live members peer `i` knows (nil when it is not running).
-    public func livePeers(of i: Int) -> [PeerID]? { peers[i].membership.map { $0.livePeers.map(\.peer) } }
+    public func livePeers(of i: Int) -> [PeerID]? { peers[i].core.map { $0.membership.livePeers.map(\.peer) } }
     /// Peer `i`'s gossip counters (nil when it is not running).
-    public func gossipCounters(of i: Int) -> GossipCounters? { peers[i].gossip?.counters }
+    public func gossipCounters(of i: Int) -> GossipCounters? { peers[i].core?.gossip.counters }
     /// Peer `i`'s learner (nil when it is not running).
-    public func learner(of i: Int) -> PeerLearner? { peers[i].gossip?.learner }
+    public func learner(of i: Int) -> PeerLearner? { peers[i].core?.learner }
 
     // MARK: Running
 
@@ -456,9 +484,6 @@ public struct EventSimulation {
             start(Int(p), fresh: true)
         case .scenario(let k):
             apply(timeline[k])
-        case .checkpoint:
-            for i in peers.indices where fabric.state[i] == .online { takeCheckpoint(i) }
-            globals.push(.checkpoint, at: now + settings.checkpointInterval.wholeNanoseconds)
         case .sample:
             let p = samplePoint()
             curve.append(p)
@@ -470,38 +495,35 @@ public struct EventSimulation {
 
     // MARK: Peer life cycle
 
-    private func peerSeed(_ i: Int, _ generation: UInt32) -> UInt64 {
-        var r = SplitMix64(seed: settings.seed ^ UInt64(i) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(generation) &* 0xC2B2_AE3D)
-        return r.next()
-    }
-
     func freshLearner(_ i: Int) -> PeerLearner {
         PeerLearner(shard: fabric.shards[i], config: fabric.config, items: initialItems,
-                    peerSeed: settings.seed &* 1_000_003 &+ UInt64(i))
+                    peerSeed: SeedScheme.user(settings.seed, i))
     }
 
-    /// Starts peer `i`: fresh (first join) or from its checkpoint (restart).
+    /// Starts peer `i`: fresh (first join) or from its checkpoint (restart), as `PeerNode` does, joining through the
+    /// swarm's seeds plus the peers its checkpoint knew.
     private mutating func start(_ i: Int, fresh: Bool) {
         guard fabric.state[i] != .online else { return }
         peers[i].pendingStart = false
         fabric.generation[i] &+= 1
-        let seed = peerSeed(i, fabric.generation[i])
-        let id = PeerID(UInt64(i))
         let cp = fresh ? nil : peers[i].checkpoint
-        peers[i].membership = MembershipInstance(id: id, address: Self.address(i), incarnation: cp?.incarnation ?? 0,
-                                                 seed: seed, settings: settings.membership)
-        peers[i].gossip = GossipLearningInstance(id: id, learner: cp?.learner ?? freshLearner(i), merge: merge,
-                                                 settings: settings.gossip, seed: seed)
-        peers[i].gossip!.periodScale = fabric.compute[i]
+        var peer = PeerSettings()
+        peer.membership = settings.membership
+        peer.gossip = settings.gossip
+        peer.partners = settings.partners.mode(of: i)
+        peer.checkpointPeriod = settings.checkpointInterval > .zero ? settings.checkpointInterval : nil
+        var core = PeerInstance(id: PeerID(UInt64(i)), address: Self.address(i), learner: cp?.learner ?? freshLearner(i),
+                                merge: merge, settings: peer, seed: SeedScheme.peer(settings.seed, user: i, start: fabric.generation[i]),
+                                incarnation: cp?.incarnation ?? 0)
+        core.onSlowdown(fabric.compute[i])
+        peers[i].core = core
         fabric.state[i] = .online
         peers[i].busyUntil = now
         var joinVia = seeds
-        for a in cp?.known ?? [] where !joinVia.contains(a) { joinVia.append(a) }
+        for m in cp?.known ?? [] where !joinVia.contains(m.address) { joinVia.append(m.address) }
         asPeer(i) { w in
-            let m = w.peer.pointee.membership!.onJoin(seeds: joinVia, now: w.instant)
-            w.perform(m, at: w.now)
-            let gd = w.peer.pointee.gossip!.onStart(now: w.instant)
-            w.perform(gd, at: w.now, replyTo: nil)
+            let out = w.peer.pointee.core!.onStart(seeds: joinVia, now: w.instant)
+            w.perform(out, at: w.now, replyTo: nil)
         }
     }
 
@@ -513,24 +535,14 @@ public struct EventSimulation {
             return
         }
         guard fabric.state[i] == .online else { return }
-        if graceful {
-            asPeer(i) { w in
-                let out = w.peer.pointee.membership!.onLeave(now: w.instant)
-                w.perform(out, at: w.now)
-            }
-            takeCheckpoint(i)
+        asPeer(i) { w in
+            let out = w.peer.pointee.core!.onStop(graceful: graceful, now: w.instant)
+            w.perform(out, at: w.now, replyTo: nil)
         }
-        retired.add(peers[i].gossip!.counters)
+        retired.add(peers[i].core!.gossip.counters)
         fabric.state[i] = graceful ? .left : .crashed
         fabric.generation[i] &+= 1
-        peers[i].membership = nil
-        peers[i].gossip = nil
-    }
-
-    private mutating func takeCheckpoint(_ i: Int) {
-        guard let m = peers[i].membership, let g = peers[i].gossip else { return }
-        peers[i].checkpoint = Checkpoint(learner: g.learner, incarnation: m.incarnation,
-                                         known: m.viewEntries.prefix(8).map(\.address))
+        peers[i].core = nil
     }
 
     private mutating func apply(_ e: ScenarioEvent) {
@@ -548,7 +560,7 @@ public struct EventSimulation {
         case .straggle(let c, let f, let extra):
             for p in e.peers {
                 fabric.compute[p] = c
-                peers[p].gossip?.periodScale = c
+                peers[p].core?.onSlowdown(c)
                 fabric.linkFactor[p] = f
                 fabric.extraDelay[p] = extra.wholeNanoseconds
             }
@@ -581,7 +593,7 @@ public struct EventSimulation {
     var totals: Counters {
         var c = counters
         var g = retired
-        for p in peers { if let x = p.gossip { g.add(x.counters) } }
+        for p in peers { if let x = p.core { g.add(x.gossip.counters) } }
         c.gossip = g
         return c
     }
@@ -618,12 +630,12 @@ public struct EventSimulation {
     public func peerResults() -> [PeerResult] {
         peers.indices.map { i in
             let p = peers[i]
-            let live = fabric.state[i] == .online && p.gossip != nil
+            let live = fabric.state[i] == .online && p.core != nil
             // `generation` counts starts and stops: 1 for a peer that has run since its first start.
             return PeerResult(index: i, online: live, straggler: fabric.compute[i] > 1, returned: fabric.generation[i] > 1,
-                              rank: live ? p.gossip!.learner.testRank() : nil, round: p.gossip?.learner.round ?? 0,
-                              merges: live ? p.gossip!.counters.mergesApplied : 0,
-                              exchangesFailed: live ? p.gossip!.counters.exchangesFailed : 0,
+                              rank: live ? p.core!.learner.testRank() : nil, round: p.core?.learner.round ?? 0,
+                              merges: live ? p.core!.gossip.counters.mergesApplied : 0,
+                              exchangesFailed: live ? p.core!.gossip.counters.exchangesFailed : 0,
                               windowHits: Int(windowHits[i]), windowSamples: Int(windowSamples[i]))
         }
     }
@@ -657,7 +669,7 @@ public struct EventSimulation {
         var g = retired
         let inWindow = settings.finalWindow > .zero && now >= settings.duration.wholeNanoseconds - settings.finalWindow.wholeNanoseconds
         for (i, p) in peers.enumerated() {
-            guard fabric.state[i] == .online, let gossip = p.gossip else { continue }
+            guard fabric.state[i] == .online, let gossip = p.core?.gossip else { continue }
             online += 1
             rounds += Double(gossip.learner.round)
             g.add(gossip.counters)
@@ -767,13 +779,9 @@ extension EventSimulation {
         mutating func dispatch(_ event: EventSimulation.PeerEvent) {
             let i = index
             switch event {
-            case .membershipTimer(let g, let timer):
+            case .timer(let g, let timer):
                 guard f.state[i] == .online, f.generation[i] == g else { return }
-                let out = peer.pointee.membership!.onTimer(timer, now: instant)
-                perform(out, at: now)
-            case .gossipTimer(let g, let timer):
-                guard f.state[i] == .online, f.generation[i] == g else { return }
-                gossipTimer(timer)
+                onTimer(timer)
             case .datagram(let from, let bytes):
                 deliverDatagram(bytes, from: Int(from))
             case .push(let tg, let from, let fg, let message, let bytes):
@@ -782,7 +790,7 @@ extension EventSimulation {
                 arriveReply(message, bytes: bytes, generation: g, from: Int(from), fromGeneration: fg)
             case .connectFailed(let g, let seq):
                 guard f.state[i] == .online, f.generation[i] == g else { return }
-                peer.pointee.gossip!.onExchangeFailed(seq: seq, now: instant)
+                perform(peer.pointee.core!.onExchangeFailed(seq: seq, now: instant), at: now, replyTo: nil)
             }
         }
 
@@ -797,46 +805,42 @@ extension EventSimulation {
 
         // MARK: Directives
 
-        mutating func perform(_ directives: [MembershipDirective], at base: Int64) {
-            for d in directives {
-                switch d {
-                case .send(let message, let to): sendDatagram(message, to: to, at: base)
-                case .schedule(let timer, let after):
-                    send(.membershipTimer(generation: f.generation[index], timer), to: index, at: base + max(0, after.wholeNanoseconds))
-                case .memberUp: peer.pointee.counters.memberUps += 1
-                case .memberDown(_, .evicted): peer.pointee.counters.evictions += 1
-                case .memberDown: peer.pointee.counters.memberDowns += 1
-                case .log: break
-                }
-            }
-        }
-
-        mutating func gossipTimer(_ timer: GossipTimer) {
-            let i = index
-            let partner: (PeerID, PeerAddress)? = timer == .round ? peer.pointee.membership!.randomLivePeer() : nil
-            let out = peer.pointee.gossip!.onTimer(timer, partner: partner, now: instant)
+        /// A timer: the gossip round also occupies the peer for its training time (its effects take place then).
+        mutating func onTimer(_ timer: PeerTimer) {
+            let out = peer.pointee.core!.onTimer(timer, now: instant)
             var base = now
-            if timer == .round {
-                let positives = f.shards[i].train.count
+            if timer.isRound {
+                let positives = f.shards[index].train.count
                 let samples = positives == 0 ? 0 : f.settings.gossip.localEpochs * positives * (1 + f.config.negatives)
-                let cost = Double(samples) * Double(f.settings.trainingCostPerSample.wholeNanoseconds) * f.compute[i]
+                let cost = Double(samples) * Double(f.settings.trainingCostPerSample.wholeNanoseconds) * f.compute[index]
                 base = now + Int64(cost.rounded())
                 peer.pointee.busyUntil = base
             }
             perform(out, at: base, replyTo: nil)
         }
 
-        mutating func perform(_ directives: [GossipDirective], at base: Int64, replyTo: (peer: Int, generation: UInt32)?) {
-            for d in directives {
-                switch d {
+        /// Carries the core's effects out at virtual time `base`; `.reply` goes back to `replyTo` (the pushing peer).
+        mutating func perform(_ effects: [PeerEffect], at base: Int64, replyTo: (peer: Int, generation: UInt32)?) {
+            for e in effects {
+                switch e {
+                case .send(let message, let to):
+                    sendDatagram(message, to: to, at: base)
                 case .exchange(let seq, let message, _, let address):
                     openStream(seq: seq, message: message, to: address, at: base)
                 case .reply(let message):
                     guard let r = replyTo else { continue }
                     sendReply(message, to: r.peer, toGeneration: r.generation, at: base)
                 case .schedule(let timer, let after):
-                    send(.gossipTimer(generation: f.generation[index], timer), to: index, at: base + max(0, after.wholeNanoseconds))
-                case .evaluated:
+                    send(.timer(generation: f.generation[index], timer), to: index, at: base + max(0, after.wholeNanoseconds))
+                case .checkpoint(let state):
+                    peer.pointee.checkpoint = state
+                case .report(.memberUp):
+                    peer.pointee.counters.memberUps += 1
+                case .report(.memberDown(_, .evicted)):
+                    peer.pointee.counters.evictions += 1
+                case .report(.memberDown):
+                    peer.pointee.counters.memberDowns += 1
+                case .report:
                     break   // the curve ranks every running peer itself (`samplePoint`)
                 }
             }
@@ -880,8 +884,8 @@ extension EventSimulation {
             do { env = try WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID) } catch {
                 peer.pointee.counters.datagramsDecodeFailed += 1; return
             }
-            let out = peer.pointee.membership!.onMessage(env.message, from: env.sender, address: EventSimulation.address(i), now: instant)
-            perform(out, at: now)
+            let out = peer.pointee.core!.onDatagram(env.message, from: env.sender, address: EventSimulation.address(i), now: instant)
+            perform(out, at: now, replyTo: nil)
         }
 
         /// Encodes (when round-tripping) and returns the frame size.
@@ -931,7 +935,7 @@ extension EventSimulation {
                   let m = decodeStream(message, bytes) else {
                 peer.pointee.counters.streamsBroken += 1; return
             }
-            let out = peer.pointee.gossip!.onModelMessage(m, from: PeerID(UInt64(i)), now: instant)
+            let out = peer.pointee.core!.onStreamMessage(m, from: PeerID(UInt64(i)), inbound: true, now: instant)
             perform(out, at: now, replyTo: (i, fromGeneration))
         }
 
@@ -947,7 +951,7 @@ extension EventSimulation {
             let i = index
             guard f.state[i] == .online, f.generation[i] == generation else { peer.pointee.counters.repliesToOffline += 1; return }
             guard !f.partitioned(i, j), let m = decodeStream(message, bytes) else { peer.pointee.counters.streamsBroken += 1; return }
-            _ = peer.pointee.gossip!.onModelMessage(m, from: PeerID(UInt64(j)), now: instant)
+            perform(peer.pointee.core!.onStreamMessage(m, from: PeerID(UInt64(j)), inbound: false, now: instant), at: now, replyTo: nil)
         }
     }
 }

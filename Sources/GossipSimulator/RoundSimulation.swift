@@ -1,3 +1,4 @@
+import PeerCore
 import RecommenderModel
 
 /// A synchronous, round-based gossip-learning experiment without any network: every round each peer (in a
@@ -36,7 +37,7 @@ public struct RoundSimulation: Sendable {
         self.merge = merge
         rng = SplitMix64(seed: settings.seed)
         var ps: [PeerLearner] = []
-        let tableSeed = settings.seed ^ 0x7AB1E
+        let tableSeed = SeedScheme.table(settings.seed)
         for s in split.shards {
             ps.append(PeerLearner(shard: s, config: config, tableSeed: tableSeed, peerSeed: rng.next()))
         }

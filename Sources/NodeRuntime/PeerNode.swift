@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import GossipProtocol
+import PeerCore
 import PeerStore
 import RecommenderModel
 import SocketTransport
@@ -16,21 +17,19 @@ public struct PeerConfig: Sendable {
     public var seeds: [PeerAddress]
     /// Peers of different swarms on the same ports reject each other's frames.
     public var swarmID: UInt32
-    public var membership: MembershipSettings
-    public var gossip: GossipSettings
+    /// What the peer core runs with: membership, gossip, partner mode (random, static neighbours from a topology
+    /// file, or the client graph). Its checkpoint period is taken from `checkpoint` (none without it).
+    public var peer: PeerSettings
+    /// This start's peer seed (`SeedScheme.peer`): every generator of the peer, and its fault injection's, derive
+    /// from it.
     public var seed: UInt64
+    /// The membership incarnation to start from (a restored checkpoint's; 0 for a fresh peer).
+    public var incarnation: UInt64 = 0
     /// Stream limits for model exchanges.
     public var streamLimits: TCPStream.Limits
     /// At most this many inbound model streams at once; more are closed at once (counted as "busy").
     public var maxInboundStreams: Int
     public var faults = FaultInjection()
-    /// Static mode: gossip only with these neighbours (from a topology file). nil: dynamic mode, partners come
-    /// from peer sampling.
-    public var staticNeighbours: [(PeerID, PeerAddress)]? = nil
-    /// Client-graph mode (DFedRec-style, `ClientGraphInstance`): peers exchange decoy-mixed interest
-    /// disclosures over UDP and gossip mostly with their most similar neighbours. nil: off. Ignored in
-    /// static mode.
-    public var clientGraph: ClientGraphSettings? = nil
     /// Crash-safe local state: the peer saves its model, clock and known peers here every `period` and at a
     /// graceful stop (`CheckpointStore`: temp file, fsync, rename, CRC). nil: no checkpoints.
     public var checkpoint: CheckpointSettings? = nil
@@ -39,9 +38,9 @@ public struct PeerConfig: Sendable {
     public var logTimeOffset: Double = 0
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
-                membership: MembershipSettings = .init(), gossip: GossipSettings = .init(), seed: UInt64 = 1) {
+                peer: PeerSettings = .init(), seed: UInt64 = 1) {
         self.id = id; self.listen = listen; self.seeds = seeds; self.swarmID = swarmID
-        self.membership = membership; self.gossip = gossip; self.seed = seed
+        self.peer = peer; self.seed = seed
         streamLimits = TCPStream.Limits(maxQueuedBytes: 8 << 20, maxInboundBytes: 8 << 20, readChunkBytes: 256 << 10,
                                         idleTimeout: .seconds(5), overallTimeout: .seconds(20))
         maxInboundStreams = 16
@@ -55,9 +54,6 @@ public struct CheckpointSettings: Sendable {
     /// Checked on load: a checkpoint of another swarm or peer is rejected, never loaded.
     public var identity: String
     public var period: Duration = .seconds(30)
-    /// At most this many known peers are saved (a random sample of the live ones membership knows), enough
-    /// to rejoin without a seed address.
-    public var maxKnownPeers = 32
     public init(directory: String, identity: String, period: Duration = .seconds(30)) {
         self.directory = directory; self.identity = identity; self.period = period
     }
@@ -167,9 +163,9 @@ public struct PeerStats: Sendable {
     public mutating func fault(_ kind: String) { faultsInjected[kind, default: 0] += 1 }
 }
 
-/// One peer: the shell around a `MembershipInstance` and a `GossipLearningInstance`. All of its state is
-/// confined to its event loop's serial queue; it interprets the instances' directives with real UDP and
-/// TCP sockets and real timers. `@unchecked Sendable` because of that confinement.
+/// One peer's driver over real sockets: it runs a `PeerInstance` (every decision) and carries its effects out
+/// with real UDP and TCP sockets and real timers, plus test-only fault injection on what it sends. All of its
+/// state is confined to its event loop's serial queue. `@unchecked Sendable` because of that confinement.
 public final class PeerNode: @unchecked Sendable {
     public let config: PeerConfig
     public let loop: EventLoop
@@ -177,9 +173,7 @@ public final class PeerNode: @unchecked Sendable {
     private let sockets: PeerSockets
     /// The UDP socket's and the TCP listener's descriptors (tests check they are closed after `stop`).
     var socketDescriptors: [FileDescriptor] { sockets.descriptors }
-    private var membership: MembershipInstance
-    private var gossip: GossipLearningInstance
-    private var clientGraph: ClientGraphInstance?
+    private var core: PeerInstance
     private var stats = PeerStats()
     private var udpWatcher: ReadWatcher?
     private var tcpWatcher: ReadWatcher?
@@ -193,7 +187,6 @@ public final class PeerNode: @unchecked Sendable {
     private var connecting: [UInt64: ConnectAttempt] = [:]
     private var sequence: UInt64 = 0
     private var stopped = false
-    private var staticNeighbours: [(PeerID, PeerAddress)]?
     /// `config.faults`, changeable while running (`updateFaults`: a scenario's loss or straggler link delay).
     private var faults: FaultInjection
     /// Set from any thread the moment a stop is requested, so that work already queued behind a busy peer
@@ -201,6 +194,7 @@ public final class PeerNode: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
     private let origin: UInt64
+    /// Fault injection's own generator (`SeedScheme.Purposes.faults`): injecting faults never changes a decision.
     private var faultRNG: SplitMix64
     private let limits = WireLimits.default
     private let mergeName: String
@@ -221,23 +215,21 @@ public final class PeerNode: @unchecked Sendable {
         address = PeerAddress(ip: bound.ipBytes, port: bound.port)
         loop = EventLoop(label: "peer-\(config.id.raw)", target: target)
         timers = TimerQueue(queue: loop.queue)
-        membership = MembershipInstance(id: config.id, address: address, seed: config.seed, settings: config.membership)
-        gossip = GossipLearningInstance(id: config.id, learner: learner, merge: merge, settings: config.gossip, seed: config.seed)
+        var settings = config.peer
+        settings.checkpointPeriod = config.checkpoint?.period
+        core = PeerInstance(id: config.id, address: address, learner: learner, merge: merge, settings: settings,
+                            seed: config.seed, incarnation: config.incarnation)
         origin = EventLoop.monotonicNanoseconds()
-        faultRNG = SplitMix64(seed: config.seed ^ 0xFA17)
+        faultRNG = SplitMix64(seed: SeedScheme.Purposes(peerSeed: config.seed).faults)
         mergeName = merge.name
         checkpointStore = config.checkpoint.map { CheckpointStore(directory: $0.directory, identity: $0.identity) }
-        staticNeighbours = config.staticNeighbours
         faults = config.faults
-        if let settings = config.clientGraph, config.staticNeighbours == nil {
-            clientGraph = ClientGraphInstance(id: config.id, shard: learner.shard, settings: settings, seed: config.seed)
-        }
     }
 
-    /// Switches to static mode (gossip only with `neighbours`) or back to peer sampling (nil). Useful when the
-    /// neighbours' addresses are known only after every peer has bound its port.
-    public func useStaticNeighbours(_ neighbours: [(PeerID, PeerAddress)]?) {
-        loop.execute { [self] in staticNeighbours = neighbours }
+    /// Switches to static mode (gossip only with `neighbours`) or back to the configured mode (nil). Useful when
+    /// the neighbours' addresses are known only after every peer has bound its port.
+    public func useStaticNeighbours(_ neighbours: [Neighbour]?) {
+        loop.execute { [self] in core.onNeighbours(neighbours) }
     }
 
     /// Changes this peer's fault injection from now on (on its queue).
@@ -247,7 +239,7 @@ public final class PeerNode: @unchecked Sendable {
 
     /// Makes this peer a straggler (`factor` > 1: its rounds come `factor` times less often) or a normal peer (1).
     public func setSlowdown(_ factor: Double) {
-        loop.execute { [self] in gossip.periodScale = factor }
+        loop.execute { [self] in core.onSlowdown(factor) }
     }
 
     private var now: Instant { Instant(nanoseconds: Int64(EventLoop.monotonicNanoseconds() &- origin)) }
@@ -257,15 +249,7 @@ public final class PeerNode: @unchecked Sendable {
         loop.execute { [self] in
             udpWatcher = loop.watchDatagrams(on: sockets.udp) { [self] bytes, sender in onDatagram(bytes, from: sender) }
             tcpWatcher = loop.watchAccepts(on: sockets.tcp) { [self] connection in onAccept(connection) }
-            let t = now
-            if config.seeds.isEmpty {
-                perform(membership.onStart(now: t))
-            } else {
-                perform(membership.onJoin(seeds: config.seeds, now: t))
-            }
-            perform(gossip.onStart(now: t))
-            if let d = clientGraph?.onStart(now: t) { perform(d) }
-            if let c = config.checkpoint { scheduleCheckpoint(every: c.period) }
+            perform(core.onStart(seeds: config.seeds, now: now))
         }
     }
 
@@ -277,10 +261,7 @@ public final class PeerNode: @unchecked Sendable {
         stopFlag.store(true, ordering: .relaxed)
         loop.execute { [self] in
             guard !stopped else { done(); return }
-            if graceful {
-                perform(membership.onLeave(now: now))
-                if checkpointStore != nil { saveCheckpoint() }
-            }
+            perform(core.onStop(graceful: graceful, now: now))
             stopped = true
             timers.cancel()
             for c in connecting.values { c.cancel() }
@@ -296,39 +277,14 @@ public final class PeerNode: @unchecked Sendable {
         }
     }
 
-    // MARK: Directives
+    // MARK: Effects
 
-    private func perform(_ directives: [MembershipDirective]) {
-        for d in directives {
-            switch d {
-            case .send(let message, let to): sendDatagram(message, to: to)
-            case .schedule(let timer, let after): schedule(after: after) { [self] in perform(membership.onTimer(timer, now: now)) }
-            case .memberUp(let peer, let address):
-                if let d = clientGraph?.onPeerSeen(peer, address: address, now: now) { perform(d) }
-            case .memberDown(let peer, let reason):
-                // An evicted member (member cap) is alive: the client graph keeps what it learned of it.
-                if reason != .evicted, let d = clientGraph?.onPeerDead(peer) { perform(d) }
-            case .log: break
-            }
-        }
-    }
-
-    private func perform(_ directives: [ClientGraphDirective]) {
-        for d in directives {
-            switch d {
-            case .send(let message, _, let address): sendDatagram(message, to: address)
-            case .schedule(let timer, let after):
-                schedule(after: after) { [self] in
-                    if let d = clientGraph?.onTimer(timer, now: now) { perform(d) }
-                }
-            case .neighboursChanged: break
-            }
-        }
-    }
-
-    private func perform(_ directives: [GossipDirective], replyOn stream: TCPStream? = nil) {
-        for d in directives {
-            switch d {
+    /// Carries out the core's effects; `.reply` goes to `replyOn` (the inbound stream whose push is handled).
+    private func perform(_ effects: [PeerEffect], replyOn stream: TCPStream? = nil) {
+        for e in effects {
+            switch e {
+            case .send(let message, let to):
+                sendDatagram(message, to: to)
             case .exchange(let seq, let message, let peer, let to):
                 stats.partners[peer, default: 0] += 1
                 startExchange(seq: seq, message: message, to: to)
@@ -337,57 +293,31 @@ public final class PeerNode: @unchecked Sendable {
                 send(message, on: stream)
                 stream.finishWriting()
             case .schedule(let timer, let after):
-                schedule(after: after) { [self] in
-                    let partner: (PeerID, PeerAddress)? = timer == .round ? choosePartner() : nil
-                    perform(gossip.onTimer(timer, partner: partner, now: now))
+                schedule(after: after) { [self] in perform(core.onTimer(timer, now: now)) }
+            case .checkpoint(let state):
+                saveCheckpoint(state)
+            case .report(let report):
+                switch report {
+                case .evaluated(let rank, let round):
+                    lastRank = rank
+                    lastEvaluatedRound = round
+                    emit(event: "eval")
+                case .exchangeCompleted(let peer): stats.completedWith[peer, default: 0] += 1
+                case .dropped(let reason): stats.drop(reason)
+                case .memberUp, .memberDown, .note: break
                 }
-            case .evaluated(let rank, let round):
-                lastRank = rank
-                lastEvaluatedRound = round
-                emit(event: "eval")
             }
         }
-    }
-
-    /// Dynamic mode: a random live peer of the Cyclon view. Static mode: a random neighbour of the topology,
-    /// preferring those membership does not believe dead.
-    private func choosePartner() -> (PeerID, PeerAddress)? {
-        if staticNeighbours == nil, clientGraph != nil {
-            // Client graph: a similar neighbour (or, with the exploration share, any known peer) that membership
-            // does not believe dead; else a random live peer as in dynamic mode.
-            if let peer = clientGraph?.choosePartner(), let address = clientGraph?.address(of: peer),
-               membership.status(of: peer)?.isLive ?? true {
-                return (peer, address)
-            }
-            return membership.randomLivePeer()
-        }
-        guard let neighbours = staticNeighbours else { return membership.randomLivePeer() }
-        guard !neighbours.isEmpty else { return nil }
-        let live = neighbours.filter { membership.status(of: $0.0)?.isLive ?? true }
-        let pool = live.isEmpty ? neighbours : live
-        return pool[faultRNG.next(below: pool.count)]
     }
 
     // MARK: Checkpoints
 
-    private func scheduleCheckpoint(every period: Duration) {
-        schedule(after: period) { [self] in
-            saveCheckpoint()
-            scheduleCheckpoint(every: period)
-        }
-    }
-
     /// Saves model, clock and known peers (on the peer's queue; a few hundred KB and an fsync).
-    private func saveCheckpoint() {
+    private func saveCheckpoint(_ state: SavedPeerState) {
         guard let store = checkpointStore, let settings = config.checkpoint else { return }
-        var live = membership.livePeers.filter { $0.peer != config.id }
-        if live.count > settings.maxKnownPeers {
-            live.shuffle(using: &faultRNG)
-            live = Array(live.prefix(settings.maxKnownPeers))
-        }
-        let known = live.map { KnownPeer(id: $0.peer.raw, host: $0.address.host, port: $0.address.port,
-                                         incarnation: $0.status.incarnation) }
-        let checkpoint = PeerCheckpoint(learner: gossip.learner, identity: settings.identity,
+        let known = state.known.map { KnownPeer(id: $0.peer.raw, host: $0.address.host, port: $0.address.port,
+                                                incarnation: $0.status.incarnation) }
+        let checkpoint = PeerCheckpoint(learner: state.learner, identity: settings.identity,
                                         savedAt: Date().timeIntervalSince1970, knownPeers: known, mergeRule: mergeName)
         do {
             try store.save(checkpoint)
@@ -396,12 +326,6 @@ public final class PeerNode: @unchecked Sendable {
             stats.drop("checkpoint_save_failed")
             sink("{\"event\":\"checkpoint_failed\",\"peer\":\(config.id.raw),\"error\":\(PeerCheckpointing.jsonString("\(error)"))}")
         }
-    }
-
-    /// Client-graph mode: the client graph's similarity-based trust in `peer` (DFedRec weights neighbours'
-    /// models by similarity); 1 in the other modes.
-    private func mergeScale(for peer: PeerID) -> Float {
-        clientGraph?.mergeWeight(for: peer) ?? 1
     }
 
     private func schedule(after: Duration, _ body: @escaping @Sendable () -> Void) {
@@ -470,14 +394,8 @@ public final class PeerNode: @unchecked Sendable {
         do { env = try WireCodec.decode(bytes, limits: limits, expectedSwarmID: config.swarmID) } catch {
             stats.drop(error.reason); return
         }
-        if env.message.wireType.channel != .datagram { stats.drop("model_on_udp"); return }
         let from = PeerAddress(ip: sender.ipBytes, port: sender.port)
-        if case .interests = env.message {
-            if let d = clientGraph?.onMessage(env.message, from: env.sender, address: from, now: now) { perform(d) }
-            else { stats.drop("client_graph_off") }
-            return
-        }
-        perform(membership.onMessage(env.message, from: env.sender, address: from, now: now))
+        perform(core.onDatagram(env.message, from: env.sender, address: from, now: now))
     }
 
     // MARK: TCP model exchange
@@ -498,7 +416,7 @@ public final class PeerNode: @unchecked Sendable {
         guard !stopping else { return }
         if !faults.unreachable.isEmpty, faults.unreachable.contains(to) {
             stats.drop("partitioned")
-            loop.execute { [self] in gossip.onExchangeFailed(seq: seq, now: now) }
+            loop.execute { [self] in perform(core.onExchangeFailed(seq: seq, now: now)) }
             return
         }
         if let delay = faultDelay(to: to.ip) {
@@ -520,7 +438,7 @@ public final class PeerNode: @unchecked Sendable {
             switch result {
             case .failure:
                 stats.drop("connect_failed")
-                gossip.onExchangeFailed(seq: seq, now: now)
+                perform(core.onExchangeFailed(seq: seq, now: now))
             case .success(let connection):
                 let box = StreamBox(FrameAccumulator(limits: limits, expectedSwarmID: config.swarmID))
                 let stream = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { [self] chunk in
@@ -530,9 +448,7 @@ public final class PeerNode: @unchecked Sendable {
                         while let frame = try box.accumulator.nextFrame() {
                             let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
                             box.handled = true
-                            let completed = gossip.counters.exchangesCompleted
-                            perform(gossip.onModelMessage(env.message, from: env.sender, now: now, weightScale: mergeScale(for: env.sender)))
-                            if gossip.counters.exchangesCompleted > completed { stats.completedWith[env.sender, default: 0] += 1 }
+                            perform(core.onStreamMessage(env.message, from: env.sender, inbound: false, now: now))
                             box.stream?.close()
                         }
                     } catch let e as DecodeError {
@@ -545,7 +461,7 @@ public final class PeerNode: @unchecked Sendable {
                     outbound.removeValue(forKey: seq)
                     if !box.handled {
                         stats.drop("exchange_" + Self.reasonKey(reason))
-                        gossip.onExchangeFailed(seq: seq, now: now)
+                        perform(core.onExchangeFailed(seq: seq, now: now))
                     }
                 })
                 box.stream = stream
@@ -584,20 +500,19 @@ public final class PeerNode: @unchecked Sendable {
                 if let frame = try box.accumulator.nextFrame() {
                     box.handled = true
                     let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
-                    guard case .modelPush = env.message else { stats.drop("unexpected_on_stream"); box.stream?.close(); return }
                     guard let s = box.stream else { return }
-                    let directives = gossip.onModelMessage(env.message, from: env.sender, now: now, weightScale: mergeScale(for: env.sender))
-                    if delaysReply, directives.contains(where: \.isReply), let delay = faultDelay(to: remoteIP) {
+                    let effects = core.onStreamMessage(env.message, from: env.sender, inbound: true, now: now)
+                    if delaysReply, effects.contains(where: \.isReply), let delay = faultDelay(to: remoteIP) {
                         stats.fault("delayed_replies")
-                        let replies = directives.filter(\.isReply)
-                        perform(directives.filter { !$0.isReply }, replyOn: s)
+                        let replies = effects.filter(\.isReply)
+                        perform(effects.filter { !$0.isReply }, replyOn: s)
                         schedule(after: delay) { [self] in
                             guard s.isOpen else { return }
                             perform(replies, replyOn: s)
                             if s.isOpen && s.queuedBytes == 0 { s.finishWriting() }
                         }
                     } else {
-                        perform(directives, replyOn: s)
+                        perform(effects, replyOn: s)
                         if s.isOpen && s.queuedBytes == 0 { s.finishWriting() }
                     }
                 }
@@ -633,9 +548,9 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func makeSnapshot() -> PeerSnapshot {
-        PeerSnapshot(peer: config.id, rank: lastRank, round: gossip.learner.round, stats: stats, counters: gossip.counters,
-                     livePeers: membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9 + config.logTimeOffset,
-                     clientGraph: clientGraph.map { ($0.exportEdges(), $0.counters) })
+        PeerSnapshot(peer: config.id, rank: lastRank, round: core.learner.round, stats: stats, counters: core.gossip.counters,
+                     livePeers: core.membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9 + config.logTimeOffset,
+                     clientGraph: core.clientGraph.map { ($0.exportEdges(), $0.counters) })
     }
 
     private func emit(event: String) {
@@ -643,7 +558,7 @@ public final class PeerNode: @unchecked Sendable {
     }
 }
 
-extension GossipDirective {
+extension PeerEffect {
     /// Whether this is a `.reply` (the answer written on an inbound model stream).
     var isReply: Bool { if case .reply = self { return true } else { return false } }
 }

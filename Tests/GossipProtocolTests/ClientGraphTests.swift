@@ -94,41 +94,6 @@ struct GraphSwarm {
         #expect(g.counters.disclosuresIgnored == 1)
     }
 
-    @Test func explorationPicksANonNeighbourAtRateEpsilon() {
-        let epsilon = 0.2
-        var g = Self.single(k: 5, epsilon: epsilon)
-        for p in 1...50 { _ = Self.disclose(&g, peer: UInt64(p), overlap: p % 10 + 1) }
-        #expect(g.neighbours.count == 5)
-        let neighbours = Set(g.neighbours)
-        let draws = 20_000
-        var outside = 0
-        for _ in 0..<draws {
-            guard let p = g.choosePartner() else { Issue.record("no partner"); return }
-            if !neighbours.contains(p) { outside += 1 }
-        }
-        // Exploration draws uniformly over all 50 known peers, 45 of which are not neighbours.
-        let expected = epsilon * 45 / 50
-        #expect(abs(Double(outside) / Double(draws) - expected) < 0.015, "outside rate \(Double(outside) / Double(draws)), expected \(expected)")
-        #expect(abs(Double(g.counters.explorations) / Double(draws) - epsilon) < 0.015)
-    }
-
-    @Test func proportionalSelectionFavoursTheMostSimilarNeighbour() {
-        var g = Self.single(k: 2, epsilon: 0)
-        _ = Self.disclose(&g, peer: 1, overlap: 4)
-        _ = Self.disclose(&g, peer: 2, overlap: 16)
-        var rng = SplitMix64(seed: 3)
-        var counts: [PeerID: Int] = [:]
-        for _ in 0..<10_000 { counts[g.choosePartner(rng: &rng)!, default: 0] += 1 }
-        let share = Double(counts[PeerID(2), default: 0]) / 10_000
-        #expect(abs(share - 0.8) < 0.02, "share of the neighbour with 4x the similarity: \(share)")
-        var u = Self.single(k: 2, epsilon: 0, selection: .uniform)
-        _ = Self.disclose(&u, peer: 1, overlap: 4)
-        _ = Self.disclose(&u, peer: 2, overlap: 16)
-        counts = [:]
-        for _ in 0..<10_000 { counts[u.choosePartner(rng: &rng)!, default: 0] += 1 }
-        #expect(abs(Double(counts[PeerID(2), default: 0]) / 10_000 - 0.5) < 0.02)
-    }
-
     @Test func deadPeersLeaveTheNeighbourSetAndAreNeverChosen() {
         var g = Self.single(k: 3)
         for p in 1...6 { _ = Self.disclose(&g, peer: UInt64(p), overlap: p) }
@@ -137,11 +102,9 @@ struct GraphSwarm {
         #expect(g.neighbours == [PeerID(5), PeerID(4), PeerID(3)])
         #expect(out == [.neighboursChanged([PeerID(5), PeerID(4), PeerID(3)])])
         #expect(!g.knownPeers.contains(PeerID(6)))
-        var rng = SplitMix64(seed: 4)
-        for _ in 0..<2_000 { #expect(g.choosePartner(rng: &rng) != PeerID(6)) }
         for p in 1...5 { _ = g.onPeerDead(PeerID(UInt64(p))) }
         #expect(g.neighbours.isEmpty)
-        #expect(g.choosePartner(rng: &rng) == nil)
+        #expect(g.knownPeers.isEmpty)
     }
 
     @Test func mergeWeightIsBoundedAndFollowsSimilarity() {

@@ -246,6 +246,7 @@ private func detectionBound(_ s: MembershipSettings, n: Int) -> Duration {
         s.shuffleLength = 5
         var c = bootstrap(n, seed: 10, settings: s, loss: 0.02)
         var counts = [PeerID: Int]()
+        var draws = SplitMix64(seed: 77)
         var violations: [String] = []
         c.run(for: .seconds(100), step: .seconds(1)) { c in
             var inDegree = [PeerID: Int]()
@@ -255,8 +256,9 @@ private func detectionBound(_ s: MembershipSettings, n: Int) -> Duration {
                 if Set(v.map(\.peer)).count != v.count { violations.append("n\(i) duplicate entries") }
                 if v.contains(where: { $0.peer == TestCluster.peer(i) }) { violations.append("n\(i) holds itself") }
                 for e in v { inDegree[e.peer, default: 0] += 1 }
-                for _ in 0..<5 {
-                    if let (p, _) = c.nodes[i].instance.randomLivePeer() { counts[p, default: 0] += 1 }
+                let candidates = c.nodes[i].instance.partnerCandidates
+                for _ in 0..<5 where !candidates.isEmpty {
+                    counts[candidates[draws.next(below: candidates.count)].peer, default: 0] += 1
                 }
             }
             let starved = (0..<n).filter { inDegree[TestCluster.peer($0), default: 0] == 0 }

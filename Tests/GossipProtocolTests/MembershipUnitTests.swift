@@ -303,14 +303,13 @@ private func suspectPing(_ target: Int, incarnation: UInt64 = 0) -> Message {
         #expect(m.status(of: pid(9)) == .alive(incarnation: 0))
     }
 
-    @Test func randomLivePeerSkipsSuspectsAndIsUniformOverTheView() {
+    @Test func partnerCandidatesAreTheAliveViewEntries() {
         var m = instance(members: 8)
         _ = m.onMessage(suspectPing(4), from: pid(2), address: addr(2), now: t0)
-        var counts: [PeerID: Int] = [:]
-        for _ in 0..<8000 { if let (p, _) = m.randomLivePeer() { counts[p, default: 0] += 1 } }
-        #expect(counts[pid(4)] == nil)
-        #expect(counts.count == 7)
-        for (p, c) in counts { #expect(c > 900 && c < 1400, "\(p) drawn \(c) times of 8000 over 7") }
+        let candidates = m.partnerCandidates.map(\.peer)
+        #expect(!candidates.contains(pid(4)))
+        #expect(Set(candidates) == Set(m.viewEntries.map(\.peer)).subtracting([pid(4)]))
+        #expect(Set(candidates).count == candidates.count)
     }
 
     @Test func sameSeedSameDirectivesDifferentSeedDifferentChoices() {

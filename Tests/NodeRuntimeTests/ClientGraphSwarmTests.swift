@@ -4,6 +4,7 @@ import GossipProtocol
 import RecommenderModel
 import Testing
 @testable import NodeRuntime
+import PeerCore
 
 /// Client-graph mode over real loopback sockets: peers disclose decoy-mixed interests over UDP, learn who is
 /// similar, and gossip mostly with those peers.
@@ -20,7 +21,7 @@ import Testing
         settings.refreshPeriod = .milliseconds(300)
         settings.disclosure.decoyRatio = 1
         let nodes = try makeSwarm(split: split, count: 24, period: .milliseconds(40), lines: lines) { pc in
-            pc.clientGraph = settings
+            pc.peer.partners = .clientGraph(settings)
         }
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()

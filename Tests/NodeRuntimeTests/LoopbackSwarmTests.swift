@@ -6,6 +6,7 @@ import SocketTransport
 import SwarmSpec
 import Testing
 @testable import NodeRuntime
+import PeerCore
 
 /// Sockets of this process bound to or connected to one of `ports` (Linux: /proc/self/fd inodes matched
 /// against /proc/net/{tcp,udp}). Other suites run in parallel in this process, so only the swarm's own ports count.
@@ -84,8 +85,9 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
     for u in 0..<count {
         let learner = PeerLearner(shard: split.shards[u], config: config, tableSeed: 99, peerSeed: UInt64(u) + 1)
         var pc = PeerConfig(id: PeerID(UInt64(u)), listen: .loopbackIPv4(port: 0), seeds: nodes.first.map { [$0.address] } ?? [],
-                            swarmID: 7, gossip: gossip, seed: UInt64(u) * 31 + 5)
-        pc.membership = membership
+                            swarmID: 7, seed: UInt64(u) * 31 + 5)
+        pc.peer.gossip = gossip
+        pc.peer.membership = membership
         configure(&pc)
         nodes.append(try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
                                   sink: { lines.add($0) }))
@@ -139,7 +141,7 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         let split = try LeaveOneOutSplit.make(from: log, negatives: 15, seed: 1)
         let lines = Lines()
         let nodes = try makeSwarm(split: split, count: 8, period: .milliseconds(30), lines: lines, configure: { pc in
-            pc.gossip.exchangeTimeout = .milliseconds(400)
+            pc.peer.gossip.exchangeTimeout = .milliseconds(400)
             pc.streamLimits.idleTimeout = .milliseconds(300)
             if pc.id == PeerID(3) { pc.faults.silentModelStreams = true }
         })
@@ -167,7 +169,7 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         let nodes = try makeSwarm(split: split, count: 8, period: .milliseconds(30), lines: Lines())
         for n in nodes {
             let me = Int(n.config.id.raw)
-            n.useStaticNeighbours(ring.neighbourIndices(of: me).map { (PeerID(UInt64($0)), nodes[$0].address) })
+            n.useStaticNeighbours(ring.neighbourIndices(of: me).map { Neighbour(PeerID(UInt64($0)), nodes[$0].address) })
         }
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()

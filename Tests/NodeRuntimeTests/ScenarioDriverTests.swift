@@ -5,6 +5,7 @@ import RecommenderModel
 import SwarmSpec
 import Testing
 @testable import NodeRuntime
+import PeerCore
 
 /// A churn profile applied to real peers in one process: kills, restarts from checkpoints, a straggler.
 @Suite(.serialized) struct ScenarioDriverTests {
@@ -32,8 +33,9 @@ import Testing
             let restored = PeerCheckpointing.restore(&learner, settings: c)
             if restored.source != .none { lines.add("restored \(slot) round \(restored.round)") } else { lines.add("fresh \(slot): \(restored.summary)") }
             var pc = PeerConfig(id: PeerID(UInt64(slot)), listen: .loopbackIPv4(port: ports.port(of: slot)),
-                                seeds: restored.seeds + seeds, swarmID: 9, gossip: gs, seed: UInt64(slot) * 7 + 1)
-            pc.membership = ms
+                                seeds: restored.seeds + seeds, swarmID: 9, seed: UInt64(slot) * 7 + 1)
+            pc.peer.gossip = gs
+            pc.peer.membership = ms
             pc.checkpoint = c
             let node = try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
                                     sink: { lines.add($0) })
@@ -94,8 +96,9 @@ import Testing
         let host = try NodeHost(slotCount: 8, online: Array(0..<8), log: try LineWriter(path: nil)) { slot, seeds in
             let learner = PeerLearner(shard: split.shards[slot], config: cfg, tableSeed: 99, peerSeed: UInt64(slot) + 1)
             var pc = PeerConfig(id: PeerID(UInt64(slot)), listen: .loopbackIPv4(port: ports.port(of: slot)), seeds: seeds,
-                                swarmID: 9, gossip: gs, seed: UInt64(slot) * 7 + 1)
-            pc.membership = membership
+                                swarmID: 9, seed: UInt64(slot) * 7 + 1)
+            pc.peer.gossip = gs
+            pc.peer.membership = membership
             let node = try PeerNode(config: pc, learner: learner, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
                                     sink: { _ in })
             ports.remember(slot, node.address.port)
