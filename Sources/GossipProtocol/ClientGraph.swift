@@ -73,6 +73,20 @@ public struct ClientGraphCounters: Hashable, Sendable {
     public init() {}
 }
 
+/// One peer's view of the client graph: its top-k neighbours and its similarity with each
+/// (`ClientGraphInstance.exportEdges()`; SwarmSpec's `ClientGraphTopology` combines them into a topology file).
+public struct ClientGraphExport: Hashable, Sendable {
+    public struct Edge: Hashable, Sendable {
+        public var to: PeerID
+        public var similarity: Float
+        public init(to: PeerID, similarity: Float) { self.to = to; self.similarity = similarity }
+    }
+    public var peer: PeerID
+    /// Most similar first.
+    public var edges: [Edge]
+    public init(peer: PeerID, edges: [Edge]) { self.peer = peer; self.edges = edges }
+}
+
 // MARK: - The instance
 
 /// The client-level graph of one peer, as a pure value: after DFedRec (Li, Lin, Liang, Pan, Yang, Ming,

@@ -3,8 +3,10 @@ import Foundation
 import GossipProtocol
 import PeerCore
 import NodeRuntime
+import PeerStore
 import RecommenderModel
 import SocketTransport
+import SwarmSpec
 
 /// `gossiprec node`: run one or many peers in this process over real UDP/TCP sockets.
 struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsing; captured by the peer factory

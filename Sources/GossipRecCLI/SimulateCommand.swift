@@ -3,6 +3,7 @@ import GossipProtocol
 import RecommenderModel
 import GossipSimulator
 import SocketTransport
+import SwarmSpec
 
 /// `gossiprec simulate`: gossip learning without a network, deterministic from `--seed`.
 /// `--engine rounds` (default): synchronous rounds over an NCF split (`RoundSimulation`).

@@ -1,6 +1,7 @@
 import Foundation
 import GossipProtocol
 import RecommenderModel
+import SwarmSpec
 
 /// `gossiprec topology generate|validate|describe`: peer topologies as files (format: `Topology`,
 /// Topologies/README.md); reads decentralizepy's `.edges` and `.adj` files verbatim.

@@ -3,6 +3,7 @@ import Foundation
 import GossipProtocol
 import PeerCore
 import RecommenderModel
+import SwarmSpec
 import Synchronization
 import WireFormat
 

@@ -1,5 +1,6 @@
 import Foundation
 import GossipProtocol
+import PeerStore
 import RecommenderModel
 
 /// Resuming a peer from its checkpoint directory (the shell's side of `CheckpointStore`).
@@ -15,6 +16,9 @@ public enum PeerCheckpointing {
         /// The restored learner's round and model clock (0 on a fresh start).
         public var round: UInt64
         public var clock: UInt64
+        /// The peer's own membership incarnation at the last save (0 on a fresh start, or from a version 1
+        /// checkpoint): what to pass to `MembershipInstance(incarnation:)`.
+        public var incarnation: UInt64
         /// Human-readable, one line.
         public var summary: String {
             var s: String
@@ -35,7 +39,7 @@ public enum PeerCheckpointing {
     public static func restore(_ learner: inout PeerLearner, settings: CheckpointSettings) -> Restored {
         try? FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true)
         let store = CheckpointStore(directory: settings.directory, identity: settings.identity)
-        var result = Restored(source: .none, rejected: [], seeds: [], round: 0, clock: 0)
+        var result = Restored(source: .none, rejected: [], seeds: [], round: 0, clock: 0, incarnation: 0)
         let loaded: CheckpointStore.LoadResult
         do { loaded = try store.load() } catch {
             result.rejected = [error]
@@ -48,8 +52,9 @@ public enum PeerCheckpointing {
             return result
         }
         result.source = loaded.source
-        result.round = checkpoint.round
-        result.clock = checkpoint.clock
+        result.round = checkpoint.learner.round
+        result.clock = checkpoint.learner.clock
+        result.incarnation = checkpoint.incarnation
         result.seeds = checkpoint.knownPeers.compactMap { PeerAddress(host: $0.host, port: $0.port) }
         return result
     }

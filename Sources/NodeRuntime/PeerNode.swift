@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import GossipProtocol
 import PeerCore
+import PeerStore
 import RecommenderModel
 import SocketTransport
 import WireFormat

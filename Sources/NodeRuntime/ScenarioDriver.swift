@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GossipProtocol
+import SwarmSpec
 
 /// Applies a churn and straggler profile (`Scenario`, Scripts/profiles/README.md) to the real peers of one
 /// process, on the wall clock: the same expanded timeline the simulator applies, so real runs and simulated runs

@@ -182,23 +182,15 @@ struct GraphSwarm {
         #expect(g.counters.peersForgotten == 15)
     }
 
-    @Test func exportsCombineIntoATopologyFileThatParsesBack() throws {
+    @Test func exportsListEachPeersTopKMostSimilarFirst() {
         var swarm = GraphSwarm(log: Self.planted, settings: Self.settings(k: 4), seed: 9)
         swarm.meetAll()
-        let combined = try ClientGraphTopology.combine(swarm.peers.map { $0.exportEdges() })
-        #expect(combined.topology.peerCount == 60)
-        #expect(combined.topology.isDirected)
-        #expect(combined.topology.edgeCount == 60 * 4)
-        #expect(combined.skippedEdges == 0)
-        for (i, p) in combined.peers.enumerated() {
-            let expected = Set(swarm.peers[Int(p.raw)].neighbours.map { combined.peers.firstIndex(of: $0)! })
-            #expect(Set(combined.topology.neighbourIndices(of: i)) == expected)
+        for g in swarm.peers {
+            let export = g.exportEdges()
+            #expect(export.peer == g.id)
+            #expect(export.edges.map(\.to) == g.neighbours && export.edges.count == 4)
+            #expect(export.edges.map(\.similarity) == g.neighbours.map { g.similarity(of: $0)! })
+            #expect(export.edges.map(\.similarity) == export.edges.map(\.similarity).sorted(by: >))
         }
-        let text = combined.fileText()
-        let parsed = try Topology.parse(text: text, file: "client.edges")
-        #expect(parsed.topology.peerCount == 60)
-        #expect(parsed.topology.edges.map { [$0.from, $0.to] } == combined.topology.edges.map { [$0.from, $0.to] })
-        #expect(text.contains("# client-graph index 59 = p59"))
-        #expect(throws: TopologyError.self) { try ClientGraphTopology.combine([]) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GossipProtocol
+import SwarmSpec
 import Testing
 @testable import GossipRecCLI
 

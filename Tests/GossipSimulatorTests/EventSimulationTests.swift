@@ -1,6 +1,7 @@
 import Testing
 import GossipProtocol
 import RecommenderModel
+import SwarmSpec
 import WireFormat
 @testable import GossipSimulator
 

@@ -3,6 +3,7 @@ import Foundation
 import GossipProtocol
 import RecommenderModel
 import SocketTransport
+import SwarmSpec
 import Testing
 @testable import NodeRuntime
 import PeerCore

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GossipProtocol
 import RecommenderModel
+import SwarmSpec
 import Testing
 @testable import NodeRuntime
 import PeerCore

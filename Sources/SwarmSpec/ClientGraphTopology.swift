@@ -1,15 +1,4 @@
-/// One peer's view of the client graph: its top-k neighbours and its similarity with each.
-public struct ClientGraphExport: Hashable, Sendable {
-    public struct Edge: Hashable, Sendable {
-        public var to: PeerID
-        public var similarity: Float
-        public init(to: PeerID, similarity: Float) { self.to = to; self.similarity = similarity }
-    }
-    public var peer: PeerID
-    /// Most similar first.
-    public var edges: [Edge]
-    public init(peer: PeerID, edges: [Edge]) { self.peer = peer; self.edges = edges }
-}
+import GossipProtocol
 
 /// Combines many peers' `ClientGraphExport`s into a `Topology` (the file format of Topologies/, readable by
 /// `gossiprec topology describe`).

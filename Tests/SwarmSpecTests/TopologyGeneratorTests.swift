@@ -1,7 +1,8 @@
 import Foundation
 import RecommenderModel
 import Testing
-@testable import GossipProtocol
+import GossipProtocol
+@testable import SwarmSpec
 
 /// Generators (degrees, edge counts, connectivity, seeded determinism), the summary on graphs whose
 /// measures are known, and the files shipped in Topologies/.

@@ -1,5 +1,6 @@
 import Testing
-@testable import GossipProtocol
+import GossipProtocol
+@testable import SwarmSpec
 
 /// Parses `text`, expecting a `ScenarioParseError`, and returns it.
 private func parseError(_ text: String) -> ScenarioParseError? {

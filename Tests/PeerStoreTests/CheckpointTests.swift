@@ -1,6 +1,7 @@
 import Foundation
+import RecommenderModel
 import Testing
-@testable import RecommenderModel
+@testable import PeerStore
 
 /// Crash-safe peer checkpoints: exact round trips, every corruption rejected with its reason, and the
 /// store's fallback to the previous file.
@@ -12,7 +13,8 @@ import Testing
     }
 
     static func split() throws -> LeaveOneOutSplit {
-        try LeaveOneOutSplit.make(from: plantedLog(seed: 99), negatives: 20, seed: 4)
+        try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 60, items: 80, groups: 4, perUser: 15, seed: 99),
+                                  negatives: 20, seed: 4)
     }
 
     /// A learner trained a few epochs (push-sum votes) that also merged a copy from a peer ahead of it.
@@ -33,8 +35,8 @@ import Testing
         t.trainedSteps = [0, 1.5, 2, 0.25, 3]
         t.factorsG2 = t.factors.map { $0 * $0 }
         let u = UserVector(dimension: 2, initStd: 0.5, adagrad: true, rng: &rng)
-        return PeerCheckpoint(identity: "swarm-7/user-3", savedAt: 1_700_000_000.25, round: 41, clock: 57, rngState: 0xDEAD_BEEF,
-                              user: u, items: t,
+        return PeerCheckpoint(identity: "swarm-7/user-3", savedAt: 1_700_000_000.25, incarnation: 6,
+                              learner: LearnerState(round: 41, clock: 57, rngState: 0xDEAD_BEEF, user: u, items: t),
                               knownPeers: [KnownPeer(id: 9, host: "127.0.0.1", port: 7009, incarnation: 2),
                                            KnownPeer(id: 11, host: "::1", port: 7011, incarnation: 0)],
                               mergeRule: "pushsum(decay=0.9)")
@@ -62,7 +64,7 @@ import Testing
         let split = try Self.split()
         var original = Self.trainedLearner(split, optimizer)
         #expect(original.clock > original.round, "the merge advanced the clock past the local round")
-        let saved = PeerCheckpoint(learner: original, identity: "s/u3", savedAt: 12.5,
+        let saved = PeerCheckpoint(learner: original, identity: "s/u3", savedAt: 12.5, incarnation: 4,
                                    knownPeers: [KnownPeer(id: 1, host: "127.0.0.1", port: 7001, incarnation: 3)], mergeRule: "pushsum")
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir + "/peer-3", identity: "s/u3")
@@ -71,7 +73,7 @@ import Testing
             #expect(loaded.source == .current && loaded.rejected.isEmpty)
             let c = try #require(loaded.checkpoint)
             #expect(c == saved)
-            #expect(c.knownPeers == saved.knownPeers && c.savedAt == 12.5 && c.mergeRule == "pushsum")
+            #expect(c.knownPeers == saved.knownPeers && c.savedAt == 12.5 && c.mergeRule == "pushsum" && c.incarnation == 4)
             // A learner of the same shard and config but another peer seed: restore must overwrite everything.
             var resumed = PeerLearner(shard: split.shards[3], config: Self.config(optimizer), tableSeed: 5, peerSeed: 999)
             #expect(Self.state(resumed) != Self.state(original))
@@ -103,9 +105,11 @@ import Testing
         let c = Self.smallCheckpoint()
         let bytes = c.encoded()
         #expect(Array(bytes[0..<4]) == Array("GRCK".utf8))
-        #expect(bytes[4] == 1 && bytes[5] == 0, "format version 1, little-endian")
+        #expect(bytes[4] == 2 && bytes[5] == 0, "format version 2, little-endian")
+        #expect(bytes[6] == 52 && bytes[7] == 0, "header length 52")
+        #expect(Array(bytes[44..<52]) == [6, 0, 0, 0, 0, 0, 0, 0], "incarnation at offset 44")
         let peersLength = 4 + (20 + 9) + (20 + 3)
-        let expectedLength = 44 + c.identity.utf8.count + PeerCheckpoint.learnerLength(items: 5, dimension: 2, adagrad: true)
+        let expectedLength = 52 + c.identity.utf8.count + PeerCheckpoint.learnerLength(items: 5, dimension: 2, adagrad: true)
             + peersLength + c.mergeRule.utf8.count + 4
         #expect(bytes.count == expectedLength)
         #expect(try PeerCheckpoint.decode(bytes, expectedIdentity: c.identity) == c)
@@ -139,7 +143,7 @@ import Testing
             }
         }
         // Body and savedAt flips (most of the file) can only be caught by the checksum.
-        #expect(checksumCaught > 8 * (bytes.count - 44))
+        #expect(checksumCaught > 8 * (bytes.count - 52))
     }
 
     @Test func lengthsAreValidatedBeforeAllocation() {
@@ -166,16 +170,20 @@ import Testing
         bytes[0] = UInt8(ascii: "X")
         #expect(reason(Self.withValidChecksum(bytes)) == .badMagic(found: Array("XRCK".utf8)))
         bytes = Self.smallCheckpoint().encoded()
-        bytes[4] = 2
-        #expect(reason(Self.withValidChecksum(bytes)) == .unsupportedVersion(2))
+        bytes[4] = 3
+        #expect(reason(Self.withValidChecksum(bytes)) == .unsupportedVersion(3))
+        bytes = Self.smallCheckpoint().encoded()
+        bytes[6] = 44   // a version 2 file with a version 1 header
+        guard case .malformed(let m)? = reason(Self.withValidChecksum(bytes)) else { Issue.record("short v2 header accepted"); return }
+        #expect(m.contains("header length 44 < 52"))
     }
 
     @Test func nonFiniteValuesAreRejectedAndNeverSaved() throws {
         var c = Self.smallCheckpoint()
-        c.items.factors[7] = .nan
+        c.learner.items.factors[7] = .nan
         #expect(reason(c.encoded()) == .nonFinite(field: "factors", index: 7))
         c = Self.smallCheckpoint()
-        c.user.g2[1] = .infinity
+        c.learner.user.g2[1] = .infinity
         #expect(reason(c.encoded()) == .nonFinite(field: "user g2", index: 1))
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir, identity: nil)
@@ -210,9 +218,9 @@ import Testing
 
     @Test func tornNewestFileFallsBackToPreviousAndSaysWhy() throws {
         var first = Self.smallCheckpoint()
-        first.round = 1
+        first.learner.round = 1
         var second = Self.smallCheckpoint()
-        second.round = 2
+        second.learner.round = 2
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir, identity: first.identity)
             try store.save(first)
@@ -226,7 +234,7 @@ import Testing
             #expect(r.rejected == [CheckpointError(path: store.currentPath, reason: .truncated(at: full.count / 2, needed: full.count))])
             // Saving again must not demote the torn file over the good previous one.
             var third = first
-            third.round = 3
+            third.learner.round = 3
             try store.save(third)
             let r3 = try store.load()
             #expect(r3.checkpoint == third && r3.rejected.isEmpty)
@@ -239,7 +247,7 @@ import Testing
             }
             do throws(CheckpointError) {
                 let r = try store.load()
-                Issue.record("loaded a corrupted checkpoint: \(String(describing: r.checkpoint?.round))")
+                Issue.record("loaded a corrupted checkpoint: \(String(describing: r.checkpoint?.learner.round))")
             } catch {
                 #expect(error.path == store.currentPath)
                 guard case .checksumMismatch = error.reason else { Issue.record("\(error)"); return }
@@ -249,7 +257,7 @@ import Testing
 
     @Test func saveInterruptedBeforeRenameLeavesTheOldCheckpointLoadable() throws {
         var old = Self.smallCheckpoint()
-        old.round = 10
+        old.learner.round = 10
         try withTemporaryDirectory { dir in
             let store = CheckpointStore(directory: dir, identity: old.identity)
             try store.save(old)
@@ -260,11 +268,54 @@ import Testing
             #expect(r.source == .current && r.checkpoint == old && r.rejected.isEmpty)
             // The next save replaces the leftover temporary file.
             var new = old
-            new.round = 11
+            new.learner.round = 11
             try store.save(new)
             #expect(try store.load().checkpoint == new)
             #expect(try store.read(store.previousPath) == old)
             #expect(!FileManager.default.fileExists(atPath: store.temporaryPath))
         }
+    }
+
+    /// A version 1 file, as the version 1 encoder of RecommenderModel wrote it before the format moved to
+    /// WireFormat's cursors (2 items × 1, SGD, one known peer).
+    static let version1Fixture = hexBytes("""
+        4752434b01002c00000000000000f83f04000000020000000100000000000000340000002000000003000000732f7531\
+        0300000000000000040000000000000008070605040302010000403f0000003f000080be0000003e000000000000803f\
+        0000004001000000070000000000000002000000000000005f1b080031302e302e302e37617667700e034c
+        """)
+
+    /// What `version1Fixture` holds (its incarnation: 0, as version 1 has none).
+    static func fixtureCheckpoint(incarnation: UInt64) -> PeerCheckpoint {
+        let items = ItemTable(restoring: 2, dimension: 1, factors: [0.5, -0.25], bias: [0.125, 0], factorsG2: [], biasG2: [],
+                              trainedSteps: [1, 2])
+        return PeerCheckpoint(identity: "s/u1", savedAt: 1.5, incarnation: incarnation,
+                              learner: LearnerState(round: 3, clock: 4, rngState: 0x0102_0304_0506_0708,
+                                                    user: UserVector(values: [0.75], g2: []), items: items),
+                              knownPeers: [KnownPeer(id: 7, host: "10.0.0.7", port: 7007, incarnation: 2)], mergeRule: "avg")
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    }
+
+    @Test func version1FilesStillReadWithIncarnationZero() throws {
+        #expect(try PeerCheckpoint.decode(Self.version1Fixture, expectedIdentity: "s/u1") == Self.fixtureCheckpoint(incarnation: 0))
+        try withTemporaryDirectory { dir in
+            let store = CheckpointStore(directory: dir, identity: "s/u1")
+            try Data(Self.version1Fixture).write(to: URL(fileURLWithPath: store.currentPath))
+            #expect(try store.load().checkpoint?.incarnation == 0)
+        }
+    }
+
+    /// Version 2 is version 1 with the header grown by the incarnation: same bytes elsewhere, new checksum.
+    @Test func version2IsVersion1PlusTheIncarnationInTheHeader() throws {
+        var expected = Array(Self.version1Fixture.dropLast(4))
+        expected[4] = 2
+        expected[6] = 52
+        expected.insert(contentsOf: [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11], at: 44)
+        let c = Self.fixtureCheckpoint(incarnation: 0x1122_3344_5566_7788)
+        #expect(c.encoded() == Self.withValidChecksum(expected + [0, 0, 0, 0]))
+        #expect(try PeerCheckpoint.decode(c.encoded()) == c)
     }
 }

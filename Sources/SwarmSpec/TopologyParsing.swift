@@ -1,3 +1,5 @@
+import GossipProtocol
+
 /// Reading topology files (format: see `Topology`). Pure: the caller reads the bytes.
 extension Topology {
     /// Largest peer count a file may declare (a guard against a typo allocating gigabytes).

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
-@testable import GossipProtocol
+import GossipProtocol
+@testable import SwarmSpec
 
 /// Reading topology files: decentralizepy's files verbatim, every error kind with its line number,
 /// warnings, directives, and the round trip through `serialized()`.
 @Suite struct TopologyParsingTests {
-    /// The repository root, from this file's path (Tests/GossipProtocolTests/<this file>).
+    /// The repository root, from this file's path (Tests/SwarmSpecTests/<this file>).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func fixture(_ path: String) throws -> String {

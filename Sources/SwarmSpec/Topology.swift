@@ -1,3 +1,5 @@
+import GossipProtocol
+
 /// Who may talk to whom: a fixed communication graph over a swarm's peers, read from and written to a
 /// plain-text file, and generated (see `Topology+Generators`) or described (`TopologySummary`).
 ///
