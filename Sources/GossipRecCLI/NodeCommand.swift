@@ -159,6 +159,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         }
         if seeds.isEmpty { seeds = localSeeds }
         var checkpoint: CheckpointSettings?
+        var incarnation: UInt64 = 0
         if let dir = checkpointDir {
             let c = CheckpointSettings(directory: dir + "/peer-\(user)", identity: "gossiprec swarm \(swarmID) user \(user)",
                                        period: .milliseconds(Int(checkpointSeconds * 1000)))
@@ -172,6 +173,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             writer.write(line.text)
             // Rejoin through the peers it knew (no seed address needed), plus the others.
             seeds = (join ?? []) + restored.seeds + (join == nil ? seeds : [])
+            incarnation = restored.incarnation
             checkpoint = c
         }
         var settings = PeerSettings()
@@ -181,6 +183,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
                             peer: settings, seed: SeedScheme.peer(seed, user: user, start: restores.nextStart(of: user)))
         pc.checkpoint = checkpoint
+        pc.incarnation = incarnation
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
         pc.faults = faults
         if let t = topology {

@@ -2,6 +2,7 @@ import Foundation
 import GossipProtocol
 import PeerCore
 import RecommenderModel
+import SwarmSpec
 
 /// The peer options `node` and `simulate` share, parsed in one place: the merge rule and the partner mode.
 enum PeerOptions {

@@ -318,7 +318,8 @@ public final class PeerNode: @unchecked Sendable {
         let known = state.known.map { KnownPeer(id: $0.peer.raw, host: $0.address.host, port: $0.address.port,
                                                 incarnation: $0.status.incarnation) }
         let checkpoint = PeerCheckpoint(learner: state.learner, identity: settings.identity,
-                                        savedAt: Date().timeIntervalSince1970, knownPeers: known, mergeRule: mergeName)
+                                        savedAt: Date().timeIntervalSince1970, incarnation: state.incarnation,
+                                        knownPeers: known, mergeRule: mergeName)
         do {
             try store.save(checkpoint)
             stats.checkpointsSaved += 1
