@@ -26,8 +26,8 @@ public struct ClientGraphSettings: Hashable, Sendable {
     public var jitter: Double = 0.25
     /// Most disclosures sent per refresh (bounds the UDP traffic of a peer that knows many peers).
     public var disclosuresPerRefresh: Int = 8
-    /// Smallest aggregation scale `mergeWeight(for:)` returns (for unscored or dissimilar peers).
-    public var minMergeScale: Float = 0.1
+    /// Smallest aggregation scale `trust(of:)` returns (for unscored or dissimilar peers).
+    public var minTrust: Float = 0.1
     /// Most peers remembered (scored or not); beyond it the least similar non-neighbour is forgotten.
     public var maxKnownPeers: Int = 1_024
     /// What this peer discloses.
@@ -41,7 +41,7 @@ public struct ClientGraphSettings: Hashable, Sendable {
         if refreshPeriod <= .zero { return "client-graph refresh period must be positive" }
         if !(0...0.9).contains(jitter) { return "client-graph jitter must be in 0...0.9, got \(jitter)" }
         if disclosuresPerRefresh < 1 { return "client-graph disclosures per refresh must be >= 1" }
-        if !(minMergeScale > 0 && minMergeScale <= 1) { return "client-graph min merge scale must be in (0, 1], got \(minMergeScale)" }
+        if !(minTrust > 0 && minTrust <= 1) { return "client-graph min merge scale must be in (0, 1], got \(minTrust)" }
         if maxKnownPeers < neighbours { return "client-graph max known peers must be >= neighbours (k)" }
         return disclosure.validate(catalogueSize: catalogueSize)
     }
@@ -96,7 +96,7 @@ public struct ClientGraphExport: Hashable, Sendable {
 /// to the peers it meets through peer sampling (`onPeerSeen`), scores every disclosure it receives against its
 /// own *real* items (`onInterests`), and keeps the k most similar peers as neighbours. Gossip partners are
 /// then drawn from those neighbours (`PartnerPolicy` in PeerCore), with an ε of uniform exploration, and merges can be
-/// scaled by similarity (`mergeWeight`).
+/// scaled by similarity (`trust(of:)`).
 ///
 /// **Similarity** is the cosine between our real set R and their disclosure D (Salton's set cosine),
 /// |R ∩ D| / sqrt(|R| |D|). It is chosen over Jaccard because with decoys D ≈ R' ∪ decoys, |D| ≈ (1+ρ)|R'|,
@@ -284,11 +284,11 @@ public struct ClientGraphInstance: Sendable {
     /// Our similarity with `peer`'s latest disclosure, if one arrived.
     public func similarity(of peer: PeerID) -> Float? { known[peer]?.similarity }
 
-    /// A similarity-based aggregation scale in [minMergeScale, 1] (DFedRec weights neighbours by similarity):
-    /// minMergeScale + (1 − minMergeScale) × sim / best, where best is the top neighbour's similarity; the
-    /// best neighbour gets 1, an unscored or zero-similarity peer gets minMergeScale.
-    public func mergeWeight(for peer: PeerID) -> Float {
-        let lo = settings.minMergeScale
+    /// A similarity-based aggregation scale in [minTrust, 1] (DFedRec weights neighbours by similarity):
+    /// minTrust + (1 − minTrust) × sim / best, where best is the top neighbour's similarity; the
+    /// best neighbour gets 1, an unscored or zero-similarity peer gets minTrust.
+    public func trust(of peer: PeerID) -> Float {
+        let lo = settings.minTrust
         guard let s = known[peer]?.similarity, s > 0, let top = neighbours.first,
               let best = known[top]?.similarity, best > 0 else { return lo }
         return min(1, max(lo, lo + (1 - lo) * s / best))

@@ -11,7 +11,7 @@ public struct GossipSettings: Hashable, Sendable {
     /// A starting peer skips training for up to this many rounds, until it has merged a copy from the swarm. It
     /// still exchanges. A peer resuming a checkpoint may be far behind, and a new peer joining a running swarm
     /// holds only the initial table; training on either casts votes for stale positions (a straggler's votes weigh
-    /// `periodScale` times more). At a swarm's very start the first merge brings another initial copy, so a
+    /// `slowdown` times more). At a swarm's very start the first merge brings another initial copy, so a
     /// peer waits about one round. 0: train at once.
     public var catchUpRounds: Int = 3
     /// Exchanges this peer may have outstanding at once; a round that finds them all busy trains and skips
@@ -93,10 +93,10 @@ public struct GossipCounters: Hashable, Sendable {
 public struct GossipLearningInstance: Sendable {
     public let id: PeerID
     public let settings: GossipSettings
-    /// A straggler's slowness: its rounds come `periodScale` times less often (a device k times slower gets
+    /// A straggler's slowness: its rounds come `slowdown` times less often (a device k times slower gets
     /// through k times fewer rounds), and each stands for that many rounds of the swarm's time in the merge rule's
     /// bookkeeping (`MergeRule.spanning(periods:)`: push-sum votes weigh k times more). 1 for a normal peer.
-    public var periodScale: Double = 1
+    public var slowdown: Double = 1
     public var learner: PeerLearner
     public var merge: any MergeRule
     public private(set) var counters = GossipCounters()
@@ -119,7 +119,7 @@ public struct GossipLearningInstance: Sendable {
 
     /// The next round's delay: the period scaled by a uniform factor in [1 - jitter, 1 + jitter].
     mutating func nextPeriod() -> Duration {
-        settings.period * ((periodScale > 0 ? periodScale : 1) * (1 + settings.jitter * (2 * rng.nextUnitDouble() - 1)))
+        settings.period * ((slowdown > 0 ? slowdown : 1) * (1 + settings.jitter * (2 * rng.nextUnitDouble() - 1)))
     }
 
     /// Starts the round timer (first round after a random fraction of a period, to spread peers out) and
@@ -173,9 +173,9 @@ public struct GossipLearningInstance: Sendable {
     /// Local training, rolled back if it produced anything non-finite (`PeerLearner.trainRound`).
     mutating func trainRound() {
         counters.rounds += 1
-        // A straggler's round stands for `periodScale` rounds of the swarm's time (`spanning` returns the rule itself
+        // A straggler's round stands for `slowdown` rounds of the swarm's time (`spanning` returns the rule itself
         // for 1, or for a rule with nothing to scale).
-        let rule = merge.spanning(periods: periodScale)
+        let rule = merge.spanning(periods: slowdown)
         if !learner.trainRound(epochs: settings.localEpochs, absorbingWith: rule) { counters.rollbacks += 1 }
     }
 
@@ -186,15 +186,15 @@ public struct GossipLearningInstance: Sendable {
 
     /// A model message arrived (on a stream). Pushes are merged and answered with this peer's copy as it
     /// was before the merge; replies complete an exchange; declines end one.
-    /// `weightScale` in (0, 1] scales the sender's row weights before merging (client-graph mode: the
+    /// `trust` in (0, 1] scales the sender's row weights before merging (client-graph mode: the
     /// similarity-based trust in `from`; 1 otherwise).
-    public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant, weightScale: Float = 1) -> [GossipDirective] {
+    public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant, trust: Float = 1) -> [GossipDirective] {
         switch message {
         case .modelPush(let seq, let model, let wantsReply):
             // The reply is this peer's copy from before the merge; `learner.merge` checks the payload (shape,
             // finite numbers) and changes nothing if it fails.
             let mine = wantsReply ? snapshot() : nil
-            guard learner.merge(model, using: merge, weightScale: weightScale) else {
+            guard learner.merge(model, using: merge, trust: trust) else {
                 counters.pushesDeclined += 1
                 let reason: DeclineReason = model.values.allSatisfy(\.isFinite) && model.weights.allSatisfy(\.isFinite) ? .shapeMismatch : .nonFinite
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
@@ -205,7 +205,7 @@ public struct GossipLearningInstance: Sendable {
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
-            if learner.merge(model, using: merge, weightScale: weightScale) { counters.mergesApplied += 1; catchUpLeft = 0 }
+            if learner.merge(model, using: merge, trust: trust) { counters.mergesApplied += 1; catchUpLeft = 0 }
             return []
         case .modelDecline(let seq, _):
             if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }

@@ -23,7 +23,7 @@ enum PeerOptions {
         OptionSpec("cg-exploration", "E", "client-graph: share of rounds that pick a random known peer instead", default: "0.1"),
         OptionSpec("cg-decoys", "R", "client-graph privacy knob: decoy items disclosed per real item (0: none; 1: half of what is sent is fake)", default: "1"),
         OptionSpec("cg-drop", "Q", "client-graph privacy knob: probability of leaving each real item out of the disclosure", default: "0"),
-        OptionSpec("cg-min-scale", "W", "client-graph: weight given to models of unknown or dissimilar peers (the most similar neighbour gets 1)", default: "0.1"),
+        OptionSpec("cg-min-trust", "W", "client-graph: weight given to models of unknown or dissimilar peers (the most similar neighbour gets 1)", default: "0.1"),
         OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
     ]
 
@@ -95,7 +95,7 @@ enum PeerOptions {
             cg.exploration = try o.double("cg-exploration", in: 0...1)
             cg.disclosure.decoyRatio = try o.double("cg-decoys", in: 0...100)
             cg.disclosure.dropProbability = try o.double("cg-drop", in: 0...0.99)
-            cg.minMergeScale = Float(try o.double("cg-min-scale", in: 0.001...1))
+            cg.minTrust = Float(try o.double("cg-min-trust", in: 0.001...1))
             cg.refreshPeriod = .milliseconds(Int(try o.double("cg-refresh-s", in: 0.1...86_400) * 1000))
             if let problem = cg.validate(catalogueSize: nil) { throw CLIError.badValue(option: "--cg-*", value: mode, expected: problem) }
             return .clientGraph(cg)

@@ -42,9 +42,9 @@ import WireFormat
 /// traffic), `.exchange` opens a model stream, `.reply` answers it, `.checkpoint` keeps the state in memory for a
 /// restart, and `.report`s are counted (evaluations are not needed: the curve ranks every running peer itself).
 ///
-/// **Compute.** A round's local training occupies the peer for `samples * trainingCostPerSample * compute`
-/// of virtual time (samples = local epochs x positives x (1 + negatives); `compute` is the straggler factor),
-/// and a straggler's rounds also come `compute` times less often (`GossipLearningInstance.periodScale`), as
+/// **Compute.** A round's local training occupies the peer for `samples * trainingCostPerSample * slowdown`
+/// of virtual time (samples = local epochs x positives x (1 + negatives); `slowdown` is the straggler factor),
+/// and a straggler's rounds also come `compute` times less often (`GossipLearningInstance.slowdown`), as
 /// in the real node: a device k times slower gets through k times fewer rounds.
 /// The round's directives take effect when training ends, and any event for a busy peer waits until then,
 /// as work queued behind a busy serial queue does. Merging and evaluation are charged nothing.
@@ -70,7 +70,7 @@ import WireFormat
 /// only its last checkpoint survives); `leave` is graceful (`onLeave`, then a checkpoint); `restart` starts a
 /// new process from the last checkpoint (or fresh state without one), rejoining through the peers in its
 /// checkpointed view plus the seeds; `join` is a first start; `partition`/`heal` cut and restore links between
-/// groups; `loss` sets the datagram loss; `straggle` sets compute and link factors. Every running peer checkpoints
+/// groups; `loss` sets the datagram loss; `straggle` sets slowdown and link factors. Every running peer checkpoints
 /// each `checkpointInterval` after its start (`SavedPeerState`: model, incarnation, up to 32 live members), as a
 /// node does with `--checkpoint-dir`. A peer the timeline stops
 /// before its first start (churn that begins offline) never starts until the timeline restarts it.
@@ -93,7 +93,7 @@ public struct EventSimulation {
         /// (`PeerResult.windowHits`, `Summary.finalWindowHR`). The whole swarm's HR@10 moves by about ±0.02 from one
         /// sample to the next (every copy follows the same consensus), so the last sample alone is a noisy final figure.
         public var finalWindow: Duration = .seconds(100)
-        /// Virtual CPU time per training sample (a positive or a sampled negative) at compute factor 1.
+        /// Virtual CPU time per training sample (a positive or a sampled negative) at slowdown 1.
         public var trainingCostPerSample: Duration = .nanoseconds(300)
         public var latency: ClosedRange<Duration> = .milliseconds(5) ... .milliseconds(40)
         /// Per-message latency jitter: a uniform extra fraction in [0, jitter].
@@ -256,7 +256,7 @@ public struct EventSimulation {
         var state: [PeerState]
         var generation: [UInt32]
         var baseLatency: [Int64]
-        var compute: [Double]
+        var slowdown: [Double]
         var linkFactor: [Double]
         var extraDelay: [Int64]
         var group: [Int32]? = nil
@@ -321,7 +321,7 @@ public struct EventSimulation {
         fabric = Fabric(settings: s, shards: shards, config: config, bandwidthBytesPerNs: s.bandwidthBitsPerSecond / 8 / 1e9,
                         state: Array(repeating: .absent, count: n),
                         generation: Array(repeating: 0, count: n), baseLatency: Array(repeating: 0, count: n),
-                        compute: Array(repeating: 1, count: n), linkFactor: Array(repeating: 1, count: n),
+                        slowdown: Array(repeating: 1, count: n), linkFactor: Array(repeating: 1, count: n),
                         extraDelay: Array(repeating: 0, count: n))
         peers = (0..<n).map { i in SimPeer(net: SplitMix64(seed: SeedScheme.simulatedNetwork(s.seed, user: i))) }
         wake = Array(repeating: .max, count: n)
@@ -519,7 +519,7 @@ public struct EventSimulation {
         var core = PeerInstance(id: PeerID(UInt64(i)), address: Self.address(i), learner: cp?.learner ?? freshLearner(i),
                                 merge: merge, settings: peer, seed: SeedScheme.peer(settings.seed, user: i, start: fabric.generation[i]),
                                 incarnation: cp?.incarnation ?? 0)
-        core.onSlowdown(fabric.compute[i])
+        core.onSlowdown(fabric.slowdown[i])
         peers[i].core = core
         fabric.state[i] = .online
         peers[i].busyUntil = now
@@ -563,7 +563,7 @@ public struct EventSimulation {
         case .loss(let p): fabric.loss = p
         case .straggle(let c, let f, let extra):
             for p in e.peers {
-                fabric.compute[p] = c
+                fabric.slowdown[p] = c
                 peers[p].core?.onSlowdown(c)
                 fabric.linkFactor[p] = f
                 fabric.extraDelay[p] = extra.wholeNanoseconds
@@ -636,7 +636,7 @@ public struct EventSimulation {
             let p = peers[i]
             let live = fabric.state[i] == .online && p.core != nil
             // `generation` counts starts and stops: 1 for a peer that has run since its first start.
-            return PeerResult(index: i, online: live, straggler: fabric.compute[i] > 1, returned: fabric.generation[i] > 1,
+            return PeerResult(index: i, online: live, straggler: fabric.slowdown[i] > 1, returned: fabric.generation[i] > 1,
                               rank: live ? p.core!.learner.testRank() : nil, round: p.core?.learner.round ?? 0,
                               merges: live ? p.core!.gossip.counters.mergesApplied : 0,
                               exchangesFailed: live ? p.core!.gossip.counters.exchangesFailed : 0,
@@ -644,7 +644,7 @@ public struct EventSimulation {
         }
     }
 
-    /// The online peers' HR@10 now, split by straggler or not (compute factor above 1) and by whether the peer
+    /// The online peers' HR@10 now, split by straggler or not (slowdown above 1) and by whether the peer
     /// was ever stopped (a returning peer): where a profile's cost comes from.
     public func breakdown() -> [GroupResult] { Self.breakdown(peerResults()) }
 
@@ -816,7 +816,7 @@ extension EventSimulation {
             if timer.isRound {
                 let positives = f.shards[index].train.count
                 let samples = positives == 0 ? 0 : f.settings.gossip.localEpochs * positives * (1 + f.config.negatives)
-                let cost = Double(samples) * Double(f.settings.trainingCostPerSample.wholeNanoseconds) * f.compute[index]
+                let cost = Double(samples) * Double(f.settings.trainingCostPerSample.wholeNanoseconds) * f.slowdown[index]
                 base = now + Int64(cost.rounded())
                 peer.pointee.busyUntil = base
             }

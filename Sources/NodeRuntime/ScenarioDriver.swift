@@ -14,7 +14,7 @@ import SwarmSpec
 /// - `restart`, `join`: a new peer for the slot, on the same port; it resumes from its checkpoint when the node
 ///   runs with `--checkpoint-dir` and rejoins through the peers it knew (else it starts fresh).
 /// - `loss p`: every peer of the process drops outgoing datagrams with probability p (fault injection).
-/// - `straggle compute k, link-delay f (+e)`: the peer's rounds come k times less often, and its outgoing
+/// - `straggle slowdown k, link-delay f (+e)`: the peer's rounds come k times less often, and its outgoing
 ///   datagrams, model pushes and replies wait `baseLinkDelay x (f - 1) + e` (loopback has no latency to
 ///   multiply, so `baseLinkDelay` stands for the one-way latency of a real link; default 20 ms).
 /// - `partition groups`: every peer of the process stops sending to the peers of the other groups
@@ -39,7 +39,7 @@ public final class ScenarioDriver: @unchecked Sendable {
     private let baseLinkDelay: Duration
     private let queue = DispatchQueue(label: "gossiprec.scenario")
     private let note: @Sendable (String) -> Void
-    private var straggle: [Int: (compute: Double, delay: Duration)] = [:]
+    private var straggle: [Int: (slowdown: Double, delay: Duration)] = [:]
     private var loss = 0.0
     private let address: (@Sendable (Int) -> PeerAddress?)?
     private let swarmSize: Int
@@ -113,14 +113,14 @@ public final class ScenarioDriver: @unchecked Sendable {
             loss = p
             for node in host.peers { node.updateFaults { $0.dropOutgoingDatagrams = p } }
             note("loss \(p) on every peer of this process")
-        case .straggle(let compute, let factor, let extra):
+        case .straggle(let slowdown, let factor, let extra):
             let delay = baseLinkDelay.scaled(by: max(0, factor - 1)) + extra
             for p in e.peers {
-                straggle[p] = (compute, delay)
+                straggle[p] = (slowdown, delay)
                 if let node = host.peer(inSlot: p - first) { configure(node, peer: p) }
             }
             counts.stragglers += e.peers.count
-            note("straggle \(e.peers.count) peers: rounds \(compute)x less often, +\(delay.wholeNanoseconds / 1_000_000) ms on outgoing traffic")
+            note("straggle \(e.peers.count) peers: rounds \(slowdown)x less often, +\(delay.wholeNanoseconds / 1_000_000) ms on outgoing traffic")
         case .partition(let groups):
             var g = [Int](repeating: 0, count: swarmSize)
             for (k, list) in groups.enumerated() { for p in list where p < swarmSize { g[p] = k } }
@@ -177,6 +177,6 @@ public final class ScenarioDriver: @unchecked Sendable {
                 f.unreachable = blocked
             }
         }
-        if let s { node.setSlowdown(s.compute) }
+        if let s { node.setSlowdown(s.slowdown) }
     }
 }

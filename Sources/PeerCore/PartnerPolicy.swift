@@ -41,7 +41,7 @@ public struct Neighbour: Hashable, Sendable {
 ///   similarity (`NeighbourSelection.similarityProportional`) or uniformly. When membership believes the pick dead,
 ///   or the client graph knows nobody yet, a random-mode pick instead.
 ///
-/// Trust: in client-graph mode a partner's copy is merged with weight scale `ClientGraphInstance.mergeWeight`
+/// Trust: in client-graph mode a partner's copy is merged with weight scale `ClientGraphInstance.trust(of:)`
 /// (DFedRec weights neighbours by similarity); 1 in the other modes.
 struct PartnerPolicy: Sendable {
     var neighbours: [Neighbour]?
@@ -97,6 +97,6 @@ struct PartnerPolicy: Sendable {
 
     func trust(of peer: PeerID, clientGraph: ClientGraphInstance?) -> Float {
         guard neighbours == nil, let clientGraph else { return 1 }
-        return clientGraph.mergeWeight(for: peer)
+        return clientGraph.trust(of: peer)
     }
 }

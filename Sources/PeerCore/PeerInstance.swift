@@ -78,7 +78,7 @@ public struct PeerInstance: Sendable {
     /// The local learner (model, data, clock).
     public var learner: PeerLearner { gossip.learner }
     /// A straggler's slowdown (1: a normal peer; see `onSlowdown`).
-    public var slowdown: Double { gossip.periodScale }
+    public var slowdown: Double { gossip.slowdown }
 
     // MARK: Start and stop
 
@@ -158,7 +158,7 @@ public struct PeerInstance: Sendable {
         let trust = partners.trust(of: from, clientGraph: clientGraph)
         let completed = gossip.counters.exchangesCompleted
         var out: [PeerEffect] = []
-        add(gossip.onModelMessage(message, from: from, now: now, weightScale: trust), to: &out)
+        add(gossip.onModelMessage(message, from: from, now: now, trust: trust), to: &out)
         if gossip.counters.exchangesCompleted > completed { out.append(.report(.exchangeCompleted(with: from))) }
         return out
     }
@@ -175,7 +175,7 @@ public struct PeerInstance: Sendable {
     /// Makes this peer a straggler (`factor` > 1: its rounds come `factor` times less often, and each stands for
     /// that many rounds of the swarm in the merge rule's bookkeeping) or a normal peer again (1).
     public mutating func onSlowdown(_ factor: Double) {
-        gossip.periodScale = factor
+        gossip.slowdown = factor
     }
 
     /// Static mode from now on, with these neighbours (when their addresses are known only after every peer has

@@ -102,13 +102,13 @@ public struct PeerLearner: Sendable {
     /// the rule sees), then advances the model clock to the copy's clock if that is ahead. Returns false,
     /// changing nothing, when the table does not accept the payload (wrong shape or a non-finite number).
     @discardableResult
-    /// `weightScale` (0...1] multiplies the incoming rows' weights first: how much this peer trusts the
+    /// `trust` (0...1] multiplies the incoming rows' weights first: how much this peer trusts the
     /// sender (the client graph's similarity weighting, after DFedRec); 1 merges as the rule says.
-    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule, weightScale: Float = 1) -> Bool {
+    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule, trust: Float = 1) -> Bool {
         guard items.accepts(payload) else { return false }
-        if weightScale < 1, weightScale > 0 {
+        if trust < 1, trust > 0 {
             var scaled = payload
-            for i in scaled.weights.indices { scaled.weights[i] *= weightScale }
+            for i in scaled.weights.indices { scaled.weights[i] *= trust }
             rule.mergeAccepted(scaled, into: &items, localRound: clock)
         } else {
             rule.mergeAccepted(payload, into: &items, localRound: clock)

@@ -24,9 +24,9 @@ public enum ScenarioAction: Hashable, Sendable, CustomStringConvertible {
     case heal
     /// From now on, each datagram is lost with this probability (streams are reliable and unaffected).
     case loss(Double)
-    /// These peers become stragglers: local training takes `compute` times longer, and the one-way latency of
+    /// These peers become stragglers: local training takes `slowdown` times longer, and the one-way latency of
     /// their links is multiplied by `linkDelayFactor` and then increased by `extraLinkDelay`.
-    case straggle(compute: Double, linkDelayFactor: Double, extraLinkDelay: Duration)
+    case straggle(slowdown: Double, linkDelayFactor: Double, extraLinkDelay: Duration)
 
     public var description: String {
         switch self {
@@ -38,7 +38,7 @@ public enum ScenarioAction: Hashable, Sendable, CustomStringConvertible {
         case .heal: return "heal"
         case .loss(let p): return "loss \(Scenario.formatPercent(p))"
         case .straggle(let c, let f, let e):
-            return "straggle compute \(c)x link-delay \(f)x" + (e > .zero ? " +\(e.wholeNanoseconds / 1_000_000)ms" : "")
+            return "straggle slowdown \(c)x link-delay \(f)x" + (e > .zero ? " +\(e.wholeNanoseconds / 1_000_000)ms" : "")
         }
     }
 }
@@ -78,7 +78,7 @@ public struct ScenarioEvent: Hashable, Sendable, CustomStringConvertible {
 /// latency 5ms-40ms                         # per-peer one-way base latency, uniform in the range (simulator)
 /// bandwidth 100mbit                        # per-peer link bandwidth: kbit, mbit or gbit per second (simulator)
 /// absent 10%                               # these peers are not started at time 0 (see `join`)
-/// stragglers 20% compute 10x link-delay 10x          # link-delay also as an absolute `+50ms`
+/// stragglers 20% slowdown 10x link-delay 10x          # link-delay also as an absolute `+50ms`
 /// churn sessions exponential mean 300s offline 30%   # offline periods: mean derived from the target
 /// churn sessions weibull shape 0.6 scale 300s offline mean 100s [start 60s] [departure leave]
 /// at 120s kill 33%                         # 33 % of all peers, drawn among those online then
@@ -188,7 +188,7 @@ public struct Scenario: Hashable, Sendable {
     /// Stragglers (`stragglers ...` line).
     public struct Stragglers: Hashable, Sendable {
         public var peers: Selector
-        public var compute: Double = 1
+        public var slowdown: Double = 1
         public var linkDelayFactor: Double = 1
         public var extraLinkDelay: Duration = .zero
         public init(peers: Selector) { self.peers = peers }
@@ -248,7 +248,7 @@ public struct Scenario: Hashable, Sendable {
             let chosen = resolve(s.peers, among: Array(0..<peerCount), peerCount: peerCount, rng: &rng)
             if !chosen.isEmpty {
                 out.append(ScenarioEvent(time: .zero, peers: chosen,
-                                         action: .straggle(compute: s.compute, linkDelayFactor: s.linkDelayFactor,
+                                         action: .straggle(slowdown: s.slowdown, linkDelayFactor: s.linkDelayFactor,
                                                            extraLinkDelay: s.extraLinkDelay)))
             }
         }

@@ -51,8 +51,8 @@ extension Scenario {
                 while let opt = p.peek() {
                     p.index += 1
                     switch opt {
-                    case "compute":
-                        st.compute = try p.factor("a compute slow-down factor such as 10x (>= 1)")
+                    case "slowdown", "compute":   // "compute": the keyword's earlier name, still read
+                        st.slowdown = try p.factor("a slowdown factor such as 10x (>= 1)")
                     case "link-delay":
                         let t = try p.take("a link delay such as 10x or +50ms")
                         if t.hasPrefix("+"), let d = parseDuration(String(t.dropFirst())) {
@@ -63,11 +63,11 @@ extension Scenario {
                             throw p.error(t, "a link delay such as 10x (>= 1) or +50ms")
                         }
                     default:
-                        throw p.error(opt, "'compute' or 'link-delay'")
+                        throw p.error(opt, "'slowdown' or 'link-delay'")
                     }
                     seenOption = true
                 }
-                guard seenOption else { throw p.error(p.fullLine, "'compute Kx' and/or 'link-delay Kx|+Dms' after the peers") }
+                guard seenOption else { throw p.error(p.fullLine, "'slowdown Kx' and/or 'link-delay Kx|+Dms' after the peers") }
                 s.stragglers.append(st)
             case "churn":
                 s.churn = try parseChurn(&p)

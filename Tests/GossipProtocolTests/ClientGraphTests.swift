@@ -107,17 +107,17 @@ struct GraphSwarm {
         #expect(g.knownPeers.isEmpty)
     }
 
-    @Test func mergeWeightIsBoundedAndFollowsSimilarity() {
+    @Test func trustIsBoundedAndFollowsSimilarity() {
         var g = Self.single(k: 3)
         for p in 1...4 { _ = Self.disclose(&g, peer: UInt64(p), overlap: 3 * p) }
-        let lo = g.settings.minMergeScale
-        let w = (1...4).map { g.mergeWeight(for: PeerID(UInt64($0))) }
+        let lo = g.settings.minTrust
+        let w = (1...4).map { g.trust(of: PeerID(UInt64($0))) }
         #expect(w.allSatisfy { $0 >= lo && $0 <= 1 })
         #expect(w[3] == 1, "the best neighbour gets full weight")
         #expect(w[0] < w[1] && w[1] < w[2] && w[2] < w[3])
-        #expect(g.mergeWeight(for: PeerID(99)) == lo, "an unknown peer gets the minimum")
+        #expect(g.trust(of: PeerID(99)) == lo, "an unknown peer gets the minimum")
         _ = Self.disclose(&g, peer: 5, overlap: 0)
-        #expect(g.mergeWeight(for: PeerID(5)) == lo)
+        #expect(g.trust(of: PeerID(5)) == lo)
     }
 
     @Test func oneRoundTripScoresBothSidesWithoutEchoes() {

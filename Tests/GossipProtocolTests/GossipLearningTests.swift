@@ -42,7 +42,7 @@ import Testing
         var normal = try Self.instance(id: 1), slow = try Self.instance(id: 1)
         normal.merge = PushSumVoteMerge(decay: 0.9)
         slow.merge = PushSumVoteMerge(decay: 0.9)
-        slow.periodScale = 10
+        slow.slowdown = 10
         for i in 0..<normal.learner.items.itemCount { normal.learner.items.trainedSteps[i] = 1; slow.learner.items.trainedSteps[i] = 1 }
         _ = normal.onTimer(.round, partner: nil, now: .zero)
         _ = slow.onTimer(.round, partner: nil, now: .zero)

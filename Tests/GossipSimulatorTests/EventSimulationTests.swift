@@ -70,7 +70,7 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
     }
 
     @Test func sameSeedSameRunOtherSeedDiffers() throws {
-        let profile = "churn sessions exponential mean 20s offline 30%\nstragglers 25% compute 10x link-delay 5x\nloss 2%"
+        let profile = "churn sessions exponential mean 20s offline 30%\nstragglers 25% slowdown 10x link-delay 5x\nloss 2%"
         var a = try simulation(profile, seconds: 40, seed: 5)
         var b = try simulation(profile, seconds: 40, seed: 5)
         var c = try simulation(profile, seconds: 40, seed: 6)
@@ -89,7 +89,7 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
     @Test func theResultDoesNotDependOnTheNumberOfThreads() throws {
         let profile = """
             churn sessions exponential mean 15s offline 30%
-            stragglers 25% compute 10x link-delay 5x
+            stragglers 25% slowdown 10x link-delay 5x
             loss 3%
             at 12s kill 25%
             at 20s restart
@@ -173,7 +173,7 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
     }
 
     @Test func breakdownSplitsOnlinePeersByStragglingAndReturning() throws {
-        var sim = try simulation("stragglers 25% compute 5x\nat 10s kill peers 1,2\nat 15s restart peers 1,2", seconds: 30)
+        var sim = try simulation("stragglers 25% slowdown 5x\nat 10s kill peers 1,2\nat 15s restart peers 1,2", seconds: 30)
         let r = sim.run()
         let groups = sim.breakdown()
         #expect(groups.map(\.peers).reduce(0, +) == r.final?.online)

@@ -15,7 +15,7 @@ import PeerCore
         let root = NSTemporaryDirectory() + "gossiprec-scenario-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let profile = """
-        stragglers peers 7 compute 5x
+        stragglers peers 7 slowdown 5x
         at 2500ms kill peers 2,5
         at 3500ms restart peers 2,5
         at 0s loss 5%

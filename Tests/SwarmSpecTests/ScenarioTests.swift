@@ -35,7 +35,7 @@ private func offlineFraction(_ timeline: [ScenarioEvent], peers: Int, duration: 
             latency 5ms-40ms
             bandwidth 20mbit
             absent 10%
-            stragglers 20% compute 10x link-delay 10x   # trailing comment
+            stragglers 20% slowdown 10x link-delay 10x   # trailing comment
             stragglers peers 1,3-4 compute 2x link-delay +50ms
             churn sessions weibull shape 0.6 scale 300s offline mean 100s start 60s departure leave
             at 120s kill 33%
@@ -53,7 +53,7 @@ private func offlineFraction(_ timeline: [ScenarioEvent], peers: Int, duration: 
         #expect(s.bandwidthBitsPerSecond == 20e6)
         #expect(s.absent == .fraction(0.1))
         #expect(s.stragglers.count == 2)
-        #expect(s.stragglers[0].compute == 10 && s.stragglers[0].linkDelayFactor == 10)
+        #expect(s.stragglers[0].slowdown == 10 && s.stragglers[0].linkDelayFactor == 10)
         #expect(s.stragglers[1].peers == .peers([1, 3, 4]) && s.stragglers[1].extraLinkDelay == .milliseconds(50))
         let c = try #require(s.churn)
         #expect(c.sessions == .weibull(shape: 0.6, scale: .seconds(300)))
@@ -78,8 +78,8 @@ private func offlineFraction(_ timeline: [ScenarioEvent], peers: Int, duration: 
             ("churn sessions exponential mean 300s offline 100%", 1, "100%", "strictly between"),
             ("churn sessions exponential mean 0s offline 10%", 1, "0s", "a positive time"),
             ("churn sessions weibull shape 0 scale 3s offline 10%", 1, "0", "a Weibull shape"),
-            ("\n\nstragglers 20%", 3, "stragglers 20%", "'compute Kx'"),
-            ("stragglers 20% compute 0.5x", 1, "0.5x", "compute slow-down factor"),
+            ("\n\nstragglers 20%", 3, "stragglers 20%", "'slowdown Kx'"),
+            ("stragglers 20% compute 0.5x", 1, "0.5x", "slowdown factor"),
             ("stragglers 20% link-delay fast", 1, "fast", "a link delay"),
             ("at 10s partition 0-4", 1, "at 10s partition 0-4", "at least two groups"),
             ("at 10s heal now", 1, "now", "end of line"),
@@ -113,7 +113,7 @@ private func offlineFraction(_ timeline: [ScenarioEvent], peers: Int, duration: 
     @Test func sameSeedSameTimelineOtherSeedDiffers() throws {
         let s = try Scenario.parse(text: """
             churn sessions exponential mean 60s offline 30%
-            stragglers 20% compute 4x link-delay 2x
+            stragglers 20% slowdown 4x link-delay 2x
             at 100s kill 25%
             at 200s restart
             """)
@@ -169,12 +169,12 @@ private func offlineFraction(_ timeline: [ScenarioEvent], peers: Int, duration: 
     }
 
     @Test func stragglersAndLossAreSetUpAtTimeZero() throws {
-        let s = try Scenario.parse(text: "loss 2%\nstragglers 20% compute 10x link-delay +40ms")
+        let s = try Scenario.parse(text: "loss 2%\nstragglers 20% slowdown 10x link-delay +40ms")
         let t = s.timeline(peers: 50, duration: .seconds(10), seed: 9)
         #expect(t.count == 2)
         #expect(t[0] == ScenarioEvent(time: .zero, peers: [], action: .loss(0.02)))
         #expect(t[1].peers.count == 10)
-        #expect(t[1].action == .straggle(compute: 10, linkDelayFactor: 1, extraLinkDelay: .milliseconds(40)))
+        #expect(t[1].action == .straggle(slowdown: 10, linkDelayFactor: 1, extraLinkDelay: .milliseconds(40)))
     }
 
     @Test(arguments: [0.1, 0.3, 0.5])
