@@ -1,3 +1,7 @@
+// Why one file of ~830 lines: SWIM failure detection, its Lifeguard extensions and Cyclon peer sampling share one
+// member table and one set of timers, and every rule that reads or writes that table is here, next to the others it
+// must agree with (a third of the lines are the doc comments that state those rules). Split by concern it would
+// spread one invariant (a member's status only moves forward, alive(n) < suspect(n) < alive(n+1) < dead) over files.
 import Foundation // log10 and log for the Lifeguard and retransmit formulas
 import RecommenderModel
 
