@@ -28,7 +28,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("train-ns-per-sample", "NS", "events: virtual training cost per sample at compute factor 1", default: "300"),
         OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
         OptionSpec("max-members", "N|all|auto", "events: members each peer remembers (MembershipSettings.maxMembers); auto: all up to 2,000 peers, else 300", default: "auto"),
-        OptionSpec("round-trip-models", nil, "events: encode and decode every model message through WireFormat (slower)"),
+        OptionSpec("skip-model-codec", nil, "events: hand model messages over without encoding and decoding them through WireFormat (faster; same result)"),
         OptionSpec("threads", "N", "events: threads for peers' events (0: one per processor; the result is the same for any N)", default: "0"),
         OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round, merges, failed, window_hits, window_samples) for paired comparisons"),
         OptionSpec("print-timeline", nil, "events: print the expanded scenario timeline and exit"),
@@ -96,7 +96,7 @@ struct SimulateCommand: Subcommand {
         events.targetHR = try o.double("target-hr", in: 0...1)
         events.trainingCostPerSample = .nanoseconds(Int64(try o.double("train-ns-per-sample", in: 0...1e9).rounded()))
         events.bandwidthBitsPerSecond = try o.double("bandwidth-mbit", in: 0.001...1e6) * 1e6
-        events.roundTripModels = o.has("round-trip-models")
+        events.roundTripModels = !o.has("skip-model-codec")
         events.threads = try o.int("threads", in: 0...1024)
         switch o.optionalString("max-members") ?? "auto" {
         case "auto": maxMembers = .auto

@@ -62,9 +62,10 @@ import WireFormat
 ///   arrives after a handshake (one round trip), serialisation on the sender's uplink (bytes / bandwidth, FIFO
 ///   per sender), and one-way latency. The reply travels back the same way. A stream whose far end crashes,
 ///   restarts or is partitioned away mid-transfer is silently broken; the sender's `exchangeDeadline` ends it.
-///   Stream sizes are the exact `WireCodec` frame sizes; with `roundTripModels` they are actually encoded and
-///   decoded (slower). Otherwise the receiver gets the sender's `ModelPayload` itself, whose element check was
-///   made when it was built (`ModelPayload.elementsVerified`), as a decoded copy's is by the decoder.
+///   Model messages are encoded and decoded through `WireCodec` as a node's are (`roundTripModels`, on by
+///   default); turned off, the receiver gets the sender's `ModelPayload` itself (whose element check was made when
+///   it was built, `ModelPayload.elementsVerified`, as a decoded copy's is by the decoder) and the stream carries the
+///   exact frame size: the same result (a test checks it), faster.
 ///
 /// **Scenario** events (`Scenario.timeline`): `kill` drops the peer's process (its in-memory state is lost;
 /// only its last checkpoint survives); `leave` is graceful (`onLeave`, then a checkpoint); `restart` starts a
@@ -109,8 +110,9 @@ public struct EventSimulation {
         /// `Summary.timeToTarget` is the first sample time with mean HR@10 at or above this (among samples whose
         /// online peers trained at least one round on average).
         public var targetHR: Double = 0.55
-        /// Encode and decode every model message through WireCodec (sizes are exact either way).
-        public var roundTripModels = false
+        /// Encode and decode every model message through WireCodec, as a node does (sizes are exact either way, and
+        /// the result is the same; off is faster).
+        public var roundTripModels = true
         public var swarmID: UInt32 = 1
         /// Threads that handle peers' events within a window (0: one per active processor). The result is the same
         /// bit for bit for every value; 1 runs everything on the calling thread.

@@ -113,8 +113,9 @@ private func simulation(_ profile: String = "", seconds: Int, seed: UInt64 = 1,
     }
 
     @Test func roundTrippingModelsThroughWireFormatChangesNothing() throws {
-        var a = try simulation(seconds: 15)
-        var b = try simulation(seconds: 15) { $0.roundTripModels = true }
+        var a = try simulation(seconds: 15) { $0.roundTripModels = false }
+        var b = try simulation(seconds: 15)
+        #expect(b.settings.roundTripModels, "model messages go through WireFormat by default")
         let ra = a.run(), rb = b.run()
         #expect(ra.curve == rb.curve)
         #expect(ra.counters == rb.counters)
