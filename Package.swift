@@ -33,7 +33,7 @@ let package = Package(
         // Bytes <-> messages. Pure.
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
         // A peer's checkpoints: their byte format (WireFormat's cursors) and the crash-safe file store (fsync, rename).
-        .target(name: "PeerStore", dependencies: ["RecommenderModel", "WireFormat"]),
+        .target(name: "PeerStore", dependencies: ["RecommenderModel", "WireFormat", "SocketTransport"]),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
         .target(name: "CEpollShim"),
         // The only code that calls Glibc for I/O.

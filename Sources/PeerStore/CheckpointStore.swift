@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc   // fsync of the checkpoint directory only
-#endif
+import SocketTransport   // DurableFiles: fsync of the checkpoint directory, through the one syscall funnel
 
 /// Crash-safe checkpoints of one peer in one directory: `checkpoint.bin` (newest), `checkpoint.prev` (the
 /// one before) and, only while a save is in progress, `checkpoint.tmp`.
@@ -110,11 +108,8 @@ public struct CheckpointStore: Sendable {
 
     /// fsync of the directory, so that the renames are durable.
     func syncDirectory() throws {
-        #if canImport(Glibc)
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointError(path: directory, reason: .unreadable("open for fsync: errno \(errno)")) }
-        defer { _ = close(fd) }
-        guard fsync(fd) == 0 else { throw CheckpointError(path: directory, reason: .unreadable("fsync: errno \(errno)")) }
-        #endif
+        do { try DurableFiles.syncDirectory(directory) } catch {
+            throw CheckpointError(path: directory, reason: .unreadable("fsync of the directory: \(error)"))
+        }
     }
 }
