@@ -191,6 +191,12 @@ public struct GossipLearningInstance: Sendable {
     public mutating func onModelMessage(_ message: Message, from: PeerID, now: Instant, trust: Float = 1) -> [GossipDirective] {
         switch message {
         case .modelPush(let seq, let model, let wantsReply):
+            // A push that gives nothing gets nothing: without this, any process could pull a peer's whole table
+            // (and watch it round after round) by pushing an empty copy.
+            guard !model.items.isEmpty else {
+                counters.pushesDeclined += 1
+                return wantsReply ? [.reply(.modelDecline(seq: seq, reason: DeclineReason.shapeMismatch.rawValue))] : []
+            }
             // The reply is this peer's copy from before the merge; `learner.merge` checks the payload (shape,
             // finite numbers) and changes nothing if it fails.
             let mine = wantsReply ? snapshot() : nil

@@ -166,6 +166,15 @@ public struct MembershipInstance: Sendable {
     var table: [PeerID: Record] = [:]
     /// Members in `table` that are alive or suspect (kept in step by `setStatus` and `collectGarbage`).
     var liveCount = 0
+    /// Admissions of members we did not hold, as a token bucket (`MembershipSettings.admissionsPerSecond`).
+    var admissionTokens: Double
+    var admissionsRefilled = Instant.zero
+    /// Rumours and joins ignored because their incarnation jumped implausibly far (`maxIncarnationJump`).
+    public private(set) var rejectedRumours = 0
+    /// Members not admitted because the admission rate was exhausted.
+    public private(set) var admissionsRefused = 0
+    /// `pingReq`s not relayed because their target is not a live member we hold.
+    public private(set) var relaysRefused = 0
     var view: CyclonView
     var seeds: [PeerAddress] = []
     var lastSeq: UInt64 = 0
@@ -221,6 +230,7 @@ public struct MembershipInstance: Sendable {
     ///   - seed: seeds this instance's private generator; same seed and inputs, same directives.
     public init(id: PeerID, address: PeerAddress, incarnation: UInt64 = 0, seed: UInt64,
                 settings: MembershipSettings = MembershipSettings()) {
+        admissionTokens = Double(settings.admissionBurst)
         if let problem = settings.validate() { preconditionFailure("invalid MembershipSettings: \(problem)") }
         self.id = id
         self.address = address
@@ -317,8 +327,10 @@ public struct MembershipInstance: Sendable {
         guard hasStarted, !hasLeft, from != id else { return [] }
         var out: [MembershipDirective] = []
         switch message {
-        case .join(let joinerAddress, let joinerIncarnation):
-            handleJoin(from: from, address: joinerAddress, incarnation: joinerIncarnation, now: now, &out)
+        case .join(_, let joinerIncarnation):
+            // The joiner is admitted at, and answered to, the address its datagram came from, never the one it
+            // claims: a forged join could otherwise re-point another member or reflect a joinReply anywhere.
+            handleJoin(from: from, address: address, incarnation: joinerIncarnation, now: now, &out)
 
         case .joinReply(let members):
             handleJoinReply(from: from, address: address, members: members, now: now, &out)
@@ -333,13 +345,17 @@ public struct MembershipInstance: Sendable {
             noteContact(from, address: address, now: now, &out)
             if target == id {
                 out.append(.send(.ack(seq: seq, target: id, updates: piggyback(for: from)), to: address))
-            } else {
+            } else if let held = table[target], held.status.isLive, held.address == targetAddress {
+                // Relay only to a live member we hold, at the address we hold: a pingReq must not make us ping an
+                // arbitrary address (reflection) or a member we believe gone.
                 let relaySeq = nextSeq()
                 relays[relaySeq] = Relay(origin: from, originAddress: address, originSeq: seq, target: target,
                                          created: now)
                 out.append(.send(.ping(seq: relaySeq, updates: piggyback(for: target)), to: targetAddress))
                 out.append(.schedule(.relayTimeout(seq: relaySeq),
                                      after: settings.pingTimeout.scaled(by: settings.nackFraction)))
+            } else {
+                relaysRefused += 1
             }
 
         case .ack(let seq, let target, let updates):
@@ -568,12 +584,30 @@ public struct MembershipInstance: Sendable {
         for u in updates { applyUpdate(u, sender: sender, now: now, &out) }
     }
 
-    private mutating func applyUpdate(_ u: MemberUpdate, sender: PeerID, now: Instant,
+    /// Whether `claimed` is an incarnation an honest peer could have, given `held` (what we hold, nil if nothing).
+    private func plausible(_ claimed: UInt64, over held: UInt64?) -> Bool {
+        let base = held ?? 0
+        return claimed <= base || claimed - base <= settings.maxIncarnationJump
+    }
+
+    /// Takes one admission token (refilled at `admissionsPerSecond`, up to `admissionBurst`); false when none is left.
+    private mutating func admit(now: Instant) -> Bool {
+        let elapsed = max(0, (now - admissionsRefilled).inSeconds)
+        admissionsRefilled = now
+        admissionTokens = min(Double(settings.admissionBurst), admissionTokens + elapsed * settings.admissionsPerSecond)
+        guard admissionTokens >= 1 else { admissionsRefused += 1; return false }
+        admissionTokens -= 1
+        return true
+    }
+
+    private mutating func applyUpdate(_ u: MemberUpdate, sender: PeerID, now: Instant, limited: Bool = true,
                                       _ out: inout [MembershipDirective]) {
-        if u.peer == id { return handleRumourAboutSelf(u.status, &out) }
+        if u.peer == id { return handleRumourAboutSelf(u, &out) }
+        guard plausible(u.status.incarnation, over: table[u.peer]?.status.incarnation) else { rejectedRumours += 1; return }
         let reason: MemberDownReason = sender == u.peer ? .left : .reportedDead
         guard let old = table[u.peer] else {
             if isFull { return }   // someone else's member: the peers that hold it spread the rumour
+            if limited, !admit(now: now) { return }
             if case .dead = u.status {
                 // Remember the tombstone (so older alive rumours cannot resurrect it) without re-spreading it.
                 table[u.peer] = Record(address: u.address, status: u.status, since: now)
@@ -590,14 +624,18 @@ public struct MembershipInstance: Sendable {
     }
 
     /// SWIM refutation: a rumour that we are suspect or dead at an incarnation >= ours makes us announce
-    /// `alive(n + 1)`; an `alive(n)` above ours (a contact remembers us from before a restart) is adopted.
-    private mutating func handleRumourAboutSelf(_ status: MemberStatus, _ out: inout [MembershipDirective]) {
+    /// `alive(n + 1)`; an `alive(n)` above ours (a contact remembers us from before a restart) is adopted when it
+    /// holds our address, and refuted like an accusation when it points us elsewhere (a forged re-pointing). A
+    /// rumour whose incarnation jumps implausibly far above ours is ignored (nothing could ever refute it).
+    private mutating func handleRumourAboutSelf(_ u: MemberUpdate, _ out: inout [MembershipDirective]) {
+        let status = u.status
+        guard plausible(status.incarnation, over: incarnation) else { rejectedRumours += 1; return }
         switch status {
-        case .alive(let n):
+        case .alive(let n) where u.address == address:
             if n > incarnation { incarnation = n }
-        case .suspect(let n), .dead(let n):
+        case .alive(let n), .suspect(let n), .dead(let n):
             if n >= incarnation {
-                incarnation = n + 1
+                incarnation = n.saturatingSuccessor
                 adjustHealth(1)
                 out.append(.log("\(id): refuting \(status) with incarnation \(incarnation)"))
                 let refutation = MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation))
@@ -612,7 +650,7 @@ public struct MembershipInstance: Sendable {
                     out.append(.send(.ping(seq: nextSeq(), updates: updates), to: table[peer]!.address))
                 }
             } else if !gossip.contains(id) {
-                // Someone still carries an old accusation; make sure our current incarnation keeps circulating.
+                // Someone still carries an old accusation or address; make sure our current record keeps circulating.
                 enqueue(MemberUpdate(peer: id, address: address, status: .alive(incarnation: incarnation)))
             }
         }
@@ -622,6 +660,7 @@ public struct MembershipInstance: Sendable {
     /// becomes alive above any suspicion or death we hold, with the higher of the claimed and known incarnations.
     private mutating func admitDirectly(_ peer: PeerID, address: PeerAddress, incarnation claimed: UInt64,
                                         now: Instant, _ out: inout [MembershipDirective]) {
+        guard plausible(claimed, over: table[peer]?.status.incarnation) else { rejectedRumours += 1; return }
         let status: MemberStatus
         if table[peer] == nil { makeRoom(&out) }
         switch table[peer]?.status {
@@ -629,8 +668,8 @@ public struct MembershipInstance: Sendable {
         case .alive(let m)?:
             // A new address with the same incarnation would not propagate (equal records are not news).
             let moved = table[peer]!.address != address
-            status = .alive(incarnation: moved ? max(m + 1, claimed) : max(m, claimed))
-        case .suspect(let m)?, .dead(let m)?: status = .alive(incarnation: max(m + 1, claimed))
+            status = .alive(incarnation: moved ? max(m.saturatingSuccessor, claimed) : max(m, claimed))
+        case .suspect(let m)?, .dead(let m)?: status = .alive(incarnation: max(m.saturatingSuccessor, claimed))
         }
         if let old = table[peer], old.status == status, old.address == address { return }
         setStatus(peer, address: address, status: status, sender: peer, reason: .reportedDead, now: now, &out)
@@ -640,7 +679,7 @@ public struct MembershipInstance: Sendable {
     /// claim, which every real record of it overrides. `disseminate: false` keeps the admission to ourselves.
     private mutating func noteContact(_ peer: PeerID, address: PeerAddress, now: Instant, disseminate: Bool = true,
                                       _ out: inout [MembershipDirective]) {
-        guard table[peer] == nil else { return }
+        guard table[peer] == nil, admit(now: now) else { return }
         makeRoom(&out)
         setStatus(peer, address: address, status: .alive(incarnation: 0), sender: peer, reason: .reportedDead,
                   now: now, disseminate: disseminate, &out)
@@ -749,6 +788,7 @@ public struct MembershipInstance: Sendable {
 
     private mutating func handleJoin(from joiner: PeerID, address joinerAddress: PeerAddress,
                                      incarnation claimed: UInt64, now: Instant, _ out: inout [MembershipDirective]) {
+        if table[joiner] == nil, !admit(now: now) { return }
         admitDirectly(joiner, address: joinerAddress, incarnation: claimed, now: now, &out)
         var members: [MemberUpdate] = []
         if let r = table[joiner] { members.append(MemberUpdate(peer: joiner, address: r.address, status: r.status)) }
@@ -772,7 +812,7 @@ public struct MembershipInstance: Sendable {
                 admitDirectly(contact, address: u.address, incarnation: n, now: now, &out)
                 contactRecorded = true
             } else {
-                applyUpdate(u, sender: contact, now: now, &out)
+                applyUpdate(u, sender: contact, now: now, limited: false, &out)
             }
         }
         if !contactRecorded {
@@ -835,4 +875,9 @@ public struct MembershipInstance: Sendable {
     private mutating func jitter(_ period: Duration) -> Duration {
         .nanoseconds(Int64(rng.next(below: Int(max(1, period.wholeNanoseconds)))))
     }
+}
+
+extension UInt64 {
+    /// self + 1, or self at `UInt64.max`: incarnations saturate instead of wrapping (or trapping).
+    var saturatingSuccessor: UInt64 { self == .max ? self : self + 1 }
 }

@@ -65,8 +65,9 @@ public struct MembershipSettings: Hashable, Sendable {
     /// admitted in place of a random `alive` member outside the Cyclon view, the probe and any suspicion,
     /// reported as `memberDown(_, reason: .evicted)`. Full membership costs O(N) per peer, which is fine on a
     /// device but O(N²) for a simulator hosting 10,000 peers; a few hundred members keep every peer on a
-    /// random, well-connected overlay. Default nil.
-    public var maxMembers: Int? = nil
+    /// random, well-connected overlay. Default 1,000 (nil: unbounded), so that no peer's table grows without bound
+    /// whatever it is told.
+    public var maxMembers: Int? = 1_000
 
     // MARK: Joining
 
@@ -96,6 +97,17 @@ public struct MembershipSettings: Hashable, Sendable {
     public init() {}
 
     /// Nil when every field is usable, otherwise a message naming the first offending field and its value.
+    /// A rumour or join may raise a member's incarnation (or ours) by at most this much over what we hold (for a
+    /// member we do not hold: to at most this value). An honest peer raises its own by one per refutation, so a
+    /// bigger jump is a forgery: without the bound, one `dead(UInt64.max)` rumour would kill a peer for good, since
+    /// nothing can refute it. Rejected rumours are counted (`MembershipInstance.rejectedRumours`).
+    public var maxIncarnationJump: UInt64 = 1 << 16
+    /// At most this many members we did not hold are admitted per second (a token bucket holding up to `admissionBurst`),
+    /// from rumours and first contacts alike: a key holder that invents members cannot flood the member table, the
+    /// view and every peer it gossips to. A joining peer's `joinReply` is not limited.
+    public var admissionsPerSecond: Double = 100
+    public var admissionBurst: Int = 1_000
+
     public func validate() -> String? {
         if protocolPeriod <= .zero { return "protocolPeriod must be positive, got \(protocolPeriod)" }
         if pingTimeout <= .zero || pingTimeout >= protocolPeriod {
@@ -122,6 +134,9 @@ public struct MembershipSettings: Hashable, Sendable {
             return "shuffleLength must be in 1...viewSize (\(viewSize)), got \(shuffleLength)"
         }
         if shufflePeriod <= .zero { return "shufflePeriod must be positive, got \(shufflePeriod)" }
+        if maxIncarnationJump < 1 { return "maxIncarnationJump must be >= 1, got \(maxIncarnationJump)" }
+        if !(admissionsPerSecond > 0) { return "admissionsPerSecond must be positive, got \(admissionsPerSecond)" }
+        if admissionBurst < 1 { return "admissionBurst must be >= 1, got \(admissionBurst)" }
         return nil
     }
 }

@@ -19,7 +19,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("listen", "ADDR:PORT", "address and first port; peer i uses PORT+i (port 0: any free port)", default: "127.0.0.1:0"),
         OptionSpec("join", "HOST:PORT", "seed to join through (comma-separated list allowed); default: this process's first peer"),
         OptionSpec("swarm-id", "N", "swarm identifier; frames of other swarms are rejected", default: "1"),
-        OptionSpec("max-members", "N|all", "members each peer remembers (a random, changing sample when the swarm is larger; see README)", default: "all"),
+        OptionSpec("max-members", "N|all", "members each peer remembers (a random, changing sample when the swarm is larger; see README; all: unbounded)", default: "1000"),
         OptionSpec("period-ms", "MS", "mean gossip period", default: "1000"),
         OptionSpec("eval-period-ms", "MS", "how often each peer evaluates its held-out item", default: "5000"),
         OptionSpec("local-epochs", "E", "local epochs per gossip round", default: "1"),
@@ -70,7 +70,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         let sid = try o.string("swarm-id")
         guard let s = UInt32(sid) else { throw CLIError.badValue(option: "--swarm-id", value: sid, expected: "an integer in 0...4294967295") }
         swarmID = s
-        if o.optionalString("max-members").map({ $0 != "all" }) ?? false {
+        if o.optionalString("max-members") == "all" {
+            membership.maxMembers = nil
+        } else {
             membership.maxMembers = try o.int("max-members", in: 1...10_000_000)
             if let problem = membership.validate() {
                 throw CLIError.badValue(option: "--max-members", value: "\(membership.maxMembers!)", expected: problem)

@@ -8,7 +8,7 @@ import RecommenderModel
 
 /// Starts node 0 alone and joins nodes 1..<n through it, 50 ms apart, then runs until everyone agrees on the
 /// membership (at most `limit`). Returns the cluster; `#expect`s convergence.
-private func bootstrap(_ n: Int, seed: UInt64, settings: MembershipSettings = MembershipSettings(),
+private func bootstrap(_ n: Int, seed: UInt64, settings: MembershipSettings = unbounded(),
                        loss: Double = 0, limit: Duration = .seconds(60), started: Int? = nil) -> TestCluster {
     var c = TestCluster(count: n, seed: seed, settings: settings)
     c.lossRate = loss
@@ -300,4 +300,12 @@ private func detectionBound(_ s: MembershipSettings, n: Int) -> Duration {
         #expect(c.nodes.allSatisfy { $0.downs.isEmpty }, "false positive under 1% loss (seed 13)")
         #expect(c.oversized.isEmpty, "\(c.oversized.prefix(3))")
     }
+}
+
+/// The settings these cluster scenarios were written for: every member remembered (no member cap; the capped table
+/// has its own tests), default otherwise.
+private func unbounded() -> MembershipSettings {
+    var s = MembershipSettings()
+    s.maxMembers = nil
+    return s
 }

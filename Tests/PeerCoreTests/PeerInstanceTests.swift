@@ -149,6 +149,16 @@ struct PeerInstanceTests {
         #expect(crashed.onStop(graceful: false, now: Self.t0).isEmpty)
     }
 
+    @Test func aPushWithNoRowsGetsNoTableBack() {
+        var p = Self.peer(0)
+        _ = p.onStart(seeds: [], now: Self.t0)
+        let table = p.gossip.snapshot()
+        let empty = ModelPayload(itemCount: table.itemCount, dimension: table.dimension, round: 0, items: [], weights: [], values: [])
+        let out = p.onStreamMessage(.modelPush(seq: 5, model: empty, wantsReply: true), from: PeerID(9), inbound: true, now: Self.t0)
+        #expect(out.count == 1)
+        guard case .reply(.modelDecline(seq: 5, _))? = out.first else { Issue.record("expected a decline, got \(out)"); return }
+    }
+
     @Test func theSameSeedAndEventsGiveTheSameDecisions() {
         func run() -> [String] {
             var s = PeerSettings()
