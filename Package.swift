@@ -3,9 +3,6 @@
 // Toolchain only: Foundation, Dispatch, Glibc, Swift Testing. No package dependencies.
 import PackageDescription
 
-/// Hot numeric loops (MF training, merging) are bounds-checked in debug and run unchecked in release builds.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
-
 let package = Package(
     name: "GossipRec",
     products: [
@@ -19,27 +16,25 @@ let package = Package(
     ],
     targets: [
         // Pure core: data sets, splits, matrix factorization, metrics, merge rules. Foundation at most.
-        .target(name: "RecommenderModel", swiftSettings: fast),
+        .target(name: "RecommenderModel"),
         // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
-        .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
+        .target(name: "GossipProtocol", dependencies: ["RecommenderModel"]),
         // Bytes <-> messages. Pure.
-        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"]),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
         .target(name: "CEpollShim"),
         // The only code that calls Glibc for I/O.
         .target(name: "SocketTransport", dependencies: ["CEpollShim"]),
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport"],
-                swiftSettings: fast),
+                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport"]),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
-                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat"], swiftSettings: fast),
+                dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat"]),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
                 dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport",
-                               "NodeRuntime", "GossipSimulator"],
-                swiftSettings: fast),
+                               "NodeRuntime", "GossipSimulator"]),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
