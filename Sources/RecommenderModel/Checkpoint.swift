@@ -176,7 +176,8 @@ public struct PeerCheckpoint: Sendable, Equatable {
         guard bytes.count >= total else { throw .truncated(at: bytes.count, needed: total) }
         guard bytes.count == total else { throw .trailingBytes(length: bytes.count, expected: total) }
         let stored = UInt32(bytes[total - 4]) | UInt32(bytes[total - 3]) << 8 | UInt32(bytes[total - 2]) << 16 | UInt32(bytes[total - 1]) << 24
-        let computed = bytes.withUnsafeBufferPointer { CRC32.checksum(UnsafeBufferPointer(rebasing: $0[0..<(total - 4)])) }
+        // A checked slice (bytes.count == total > 4 here), not a raw-pointer slice whose bounds check is debug-only.
+        let computed = bytes[0..<(total - 4)].withUnsafeBufferPointer { CRC32.checksum($0) }
         guard stored == computed else { throw .checksumMismatch(stored: stored, computed: computed) }
         guard savedAt.isFinite else { throw .nonFinite(field: "savedAt", index: 0) }
 

@@ -122,9 +122,8 @@ extension SplitMix64 {
 /// Fixes up the checksum trailer of a (possibly mutated) frame whose layout is still intact enough to locate it:
 /// lets fuzzing reach the payload decoder instead of stopping at the checksum.
 func withRecomputedChecksum(_ frame: [UInt8]) -> [UInt8] {
-    guard frame.count >= 4 else { return frame }
+    guard frame.count >= 4, let sum = XXH32.hash(frame, range: 0..<frame.count - 4) else { return frame }
     var f = frame
-    let sum = XXH32.hash(f, range: 0..<f.count - 4)
     for k in 0..<4 { f[f.count - 4 + k] = UInt8(truncatingIfNeeded: sum >> (8 * k)) }
     return f
 }
