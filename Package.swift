@@ -36,10 +36,14 @@ let package = Package(
                 dependencies: ["RecommenderModel", "GossipProtocol", "WireFormat", "SocketTransport",
                                "NodeRuntime", "GossipSimulator"]),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
+        // The decoder fuzz (input generators, mutations, properties), shared by WireFormatTests and wire-fuzz.
+        .target(name: "WireFuzz", dependencies: ["WireFormat", "GossipProtocol", "RecommenderModel"]),
+        // Runs the decoder fuzz as a program, so it can run on the release build (Scripts/fuzz.sh).
+        .executableTarget(name: "wire-fuzz", dependencies: ["WireFuzz"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
-        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel", "WireFuzz"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
