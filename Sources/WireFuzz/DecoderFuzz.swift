@@ -12,9 +12,11 @@ import WireFormat
 /// get their checksum recomputed, so the payload decoder is reached and not only the checksum.
 ///
 /// Properties checked for every input: decoding returns (a trap ends the process, which the caller sees as a
-/// failure); a rejection is a `DecodeError` whose `reason` is one of `DecodeError.allReasons`; an accepted frame
-/// re-encodes to exactly the input bytes and decodes again to the same envelope (every envelope has one
-/// encoding). Every 16th input is also fed to a `FrameAccumulator` in two chunks (it must not trap).
+/// failure); a rejection is a `DecodeError` whose `reason` is one of `DecodeError.allReasons` and whose numbers
+/// are consistent (`inconsistency(of:)`: a cursor that read past its end shows up there, as a negative trailing
+/// count or a truncation with bytes to spare); an accepted frame re-encodes to exactly the input bytes and
+/// decodes again to the same envelope (every envelope has one encoding). Every 16th input is also fed to a
+/// `FrameAccumulator` in two chunks (it must not trap).
 public enum DecoderFuzz {
     /// Valid frames the mutants are made from.
     public static let poolSize = 48
@@ -104,6 +106,8 @@ public enum DecoderFuzz {
             } catch {
                 if !DecodeError.allReasons.contains(error.reason) {
                     violation(i, input, "rejected with reason '\(error.reason)', which is not in DecodeError.allReasons")
+                } else if let problem = inconsistency(of: error) {
+                    violation(i, input, "rejected with an inconsistent error (\(error)): \(problem)")
                 }
                 report.rejected[error.reason, default: 0] += 1
             }
@@ -121,6 +125,28 @@ public enum DecoderFuzz {
             if progressEvery > 0 && (i + 1) % progressEvery == 0 && i + 1 < inputs { progress(report) }
         }
         return report
+    }
+
+    /// What is impossible about `error`'s numbers, or nil if they are consistent: a truncation needs more bytes
+    /// than are available (and at least 0 are), trailing bytes are at least one, a length over its limit is over
+    /// it, a checksum mismatch has two different sums, unknown flags are not none.
+    public static func inconsistency(of error: DecodeError) -> String? {
+        switch error {
+        case .truncated(let needed, let available):
+            if available < 0 { return "negative bytes available" }
+            if needed <= available { return "needs no more bytes than are available" }
+        case .trailingBytes(let count):
+            if count <= 0 { return "trailing byte count is not positive" }
+        case .lengthExceedsLimit(_, let length, let limit):
+            if length <= limit { return "length does not exceed the limit" }
+        case .badChecksum(let stored, let computed):
+            if stored == computed { return "the checksums are equal" }
+        case .unknownFlags(let bits):
+            if bits == 0 { return "no unknown flag bit" }
+        case .badMagic, .unsupportedVersion, .unknownMessageType, .wrongSwarm, .nonFiniteFloat, .invalid:
+            break
+        }
+        return nil
     }
 
     /// `poolSize` valid frames of small envelopes, cycling through every message type.
