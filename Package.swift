@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 // GossipRec: a peer-to-peer, gossip-based, decentralized recommender.
 // Toolchain only: Foundation, Dispatch, Glibc, Swift Testing. No package dependencies.
+// Release builds are SwiftPM's default (-O, whole-module): no unsafeFlags, so bounds, overflow and precondition
+// checks stay in the shipped binary and the libraries can be a versioned dependency. Hot loops that need more
+// speed get it in their source, safely (see LocalTrainer.contains, SplitMix64.next(below:)).
 import PackageDescription
 
 let package = Package(
