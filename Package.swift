@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 // GossipRec: a peer-to-peer, gossip-based, decentralized recommender.
 // Toolchain only: Foundation, Dispatch, Glibc, Swift Testing. No package dependencies.
+// Release builds are SwiftPM's default (-O, whole-module): no unsafeFlags, so bounds, overflow and precondition
+// checks stay in the shipped binary and the libraries can be a versioned dependency. Hot loops that need more
+// speed get it in their source, safely (see LocalTrainer.contains, SplitMix64.next(below:)).
 import PackageDescription
-
-/// Hot numeric loops (MF training, merging) are bounds-checked in debug and run unchecked in release builds.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "GossipRec",
@@ -22,16 +22,16 @@ let package = Package(
     ],
     targets: [
         // Pure core: data sets, splits, matrix factorization, metrics, merge rules. Foundation at most.
-        .target(name: "RecommenderModel", swiftSettings: fast),
+        .target(name: "RecommenderModel"),
         // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
-        .target(name: "GossipProtocol", dependencies: ["RecommenderModel"], swiftSettings: fast),
+        .target(name: "GossipProtocol", dependencies: ["RecommenderModel"]),
         // Descriptions of a swarm: topology files, generators, summaries and the churn/straggler scenario language.
-        .target(name: "SwarmSpec", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        .target(name: "SwarmSpec", dependencies: ["GossipProtocol", "RecommenderModel"]),
         // One peer as pure code: the protocol instances composed, partner policy, checkpoint contents, start and
         // stop order, the seed scheme. Events in, effects out; both drivers below run it.
-        .target(name: "PeerCore", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        .target(name: "PeerCore", dependencies: ["GossipProtocol", "RecommenderModel"]),
         // Bytes <-> messages. Pure.
-        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"], swiftSettings: fast),
+        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"]),
         // A peer's checkpoints: their byte format (WireFormat's cursors) and the crash-safe file store (fsync, rename).
         .target(name: "PeerStore", dependencies: ["RecommenderModel", "WireFormat", "SocketTransport"]),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
@@ -41,23 +41,25 @@ let package = Package(
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "PeerStore"],
-                swiftSettings: fast),
+                               "PeerStore"]),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
-                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat"], swiftSettings: fast),
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat"]),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "PeerStore", "NodeRuntime", "GossipSimulator"],
-                swiftSettings: fast),
+                               "PeerStore", "NodeRuntime", "GossipSimulator"]),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
+        // The decoder fuzz (input generators, mutations, properties), shared by WireFormatTests and wire-fuzz.
+        .target(name: "WireFuzz", dependencies: ["WireFormat", "GossipProtocol", "RecommenderModel"]),
+        // Runs the decoder fuzz as a program, so it can run on the release build (Scripts/fuzz.sh).
+        .executableTarget(name: "wire-fuzz", dependencies: ["WireFuzz"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
         .testTarget(name: "PeerCoreTests", dependencies: ["PeerCore"]),
         .testTarget(name: "SwarmSpecTests", dependencies: ["SwarmSpec", "GossipProtocol", "RecommenderModel"]),
-        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel", "WireFuzz"]),
         .testTarget(name: "PeerStoreTests", dependencies: ["PeerStore", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Throughput of the frame checksum and of encode + decode of a full model frame (1,682 items x 32 floats + weight,
-# ~229 KB), in a release build. Builds a throwaway package (in a temp dir) that depends on this one by path, so
+# ~229 KB), in a release build (SwiftPM's plain -O, as shipped). Builds a throwaway package (in a temp dir) that depends on this one by path, so
 # the numbers are those of the real WireFormat target. The old CRC-32C (slicing-by-8, the wire v1 checksum) is
 # embedded below so both checksums are measured in the same run.
 # Usage: Scripts/bench-wire.sh [iterations [name-prefix]]   (e.g. `Scripts/bench-wire.sh 1000 checksum`)
@@ -18,8 +18,7 @@ import PackageDescription
 let package = Package(name: "bench", dependencies: [.package(path: "$repo")],
     targets: [.executableTarget(name: "bench", dependencies: [.product(name: "WireFormat", package: "$(basename "$repo")"),
         .product(name: "RecommenderModel", package: "$(basename "$repo")"),
-        .product(name: "GossipProtocol", package: "$(basename "$repo")")],
-        swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"])])])
+        .product(name: "GossipProtocol", package: "$(basename "$repo")")])])
 PKG
 cat > "$dir/Sources/bench/main.swift" <<'SWIFT'
 import Dispatch

@@ -186,9 +186,10 @@ public struct PeerCheckpoint: Sendable, Equatable {
         let total = h + idLength + learnerLength + peersLength + ruleLength + 4
         guard bytes.count >= total else { throw .truncated(at: bytes.count, needed: total) }
         guard bytes.count == total else { throw .trailingBytes(length: bytes.count, expected: total) }
-        var trailer = ByteReader(bytes, range: total - 4..<total)
+        guard var trailer = try? ByteReader(bytes, range: total - 4..<total) else { throw .truncated(at: bytes.count, needed: total) }
         let stored: UInt32 = try trailer.checkpointInteger()
-        let computed = bytes.withUnsafeBufferPointer { CRC32.checksum(UnsafeBufferPointer(rebasing: $0[0..<(total - 4)])) }
+        // A checked slice (bytes.count == total > 4 here), not a raw-pointer slice whose bounds check is debug-only.
+        let computed = bytes[0..<(total - 4)].withUnsafeBufferPointer { CRC32.checksum($0) }
         guard stored == computed else { throw .checksumMismatch(stored: stored, computed: computed) }
         guard savedAt.isFinite else { throw .nonFinite(field: "savedAt", index: 0) }
 

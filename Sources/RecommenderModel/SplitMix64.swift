@@ -16,7 +16,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
     }
 
     /// A uniform integer in `0..<bound` (Lemire's nearly-divisionless method; `bound` > 0).
-    @inlinable
+    ///
+    /// Always inlined: with release builds at plain -O (the precondition and the division check kept), the
+    /// optimizer stopped inlining it into negative sampling, one call per sampled negative (measured with perf on
+    /// `gossiprec train`: 3.5% of the samples in this function alone).
+    @inlinable @inline(__always)
     public mutating func next(below bound: Int) -> Int {
         precondition(bound > 0, "bound must be positive")
         let b = UInt64(bound)

@@ -58,6 +58,11 @@ public struct ByteWriter: Sendable {
 /// The non-throwing reads return nil on short input and leave the cursor where it was; the `throws`
 /// variants turn that into `DecodeError.truncated`. Counts are checked against the readable bytes before
 /// any array is allocated.
+///
+/// Memory safety rests on one invariant, `0 <= readerIndex <= endIndex <= bytes.count`: the initializers
+/// establish it with a guard (never an assertion, so it holds in every build configuration), and every read
+/// advances `readerIndex` only by a count it has just checked against `readableBytes`. The raw-pointer loads
+/// below (whose own bounds checks are debug-only) therefore never leave the array.
 public struct ByteReader: Sendable {
     /// The underlying bytes (shared copy-on-write, never copied by the reader).
     public let bytes: [UInt8]
@@ -71,9 +76,13 @@ public struct ByteReader: Sendable {
         self.bytes = bytes; readerIndex = 0; endIndex = bytes.count
     }
 
-    /// A reader over `bytes[range]` only.
-    public init(_ bytes: [UInt8], range: Range<Int>) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "reader range outside the buffer")
+    /// A reader over `bytes[range]` only. Throws `DecodeError.truncated` if `range` ends past the buffer (and
+    /// `.invalid` if it starts before it).
+    public init(_ bytes: [UInt8], range: Range<Int>) throws(DecodeError) {
+        guard range.lowerBound >= 0 else { throw .invalid("reader range \(range) starts before the buffer") }
+        guard range.upperBound <= bytes.count else {
+            throw .truncated(needed: range.upperBound, available: bytes.count)
+        }
         self.bytes = bytes; readerIndex = range.lowerBound; endIndex = range.upperBound
     }
 

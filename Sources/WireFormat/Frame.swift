@@ -116,7 +116,7 @@ public struct FrameHeader: Hashable, Sendable {
         guard bytes.count - offset >= byteCount else {
             throw .truncated(needed: byteCount, available: bytes.count - offset)
         }
-        var r = ByteReader(bytes, range: offset..<offset + byteCount)
+        var r = try ByteReader(bytes, range: offset..<offset + byteCount)
         let magic: UInt32 = try r.read()
         guard magic == Self.magicValue else { throw .badMagic }
         let version: UInt8 = try r.read()

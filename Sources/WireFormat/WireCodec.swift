@@ -270,20 +270,22 @@ public enum WireCodec {
         guard bytes.count >= total else { throw .truncated(needed: total, available: bytes.count) }
         guard bytes.count == total else { throw .trailingBytes(count: bytes.count - total) }
         let checksumOffset = total - FrameHeader.checksumByteCount
-        var r = ByteReader(bytes, range: checksumOffset..<total)
+        var r = try ByteReader(bytes, range: checksumOffset..<total)
         let stored: UInt32 = try r.read()
-        let computed = XXH32.hash(bytes, range: 0..<checksumOffset)
+        guard let computed = XXH32.hash(bytes, range: 0..<checksumOffset) else {
+            throw .truncated(needed: checksumOffset, available: bytes.count)
+        }
         guard stored == computed else { throw .badChecksum(stored: stored, computed: computed) }
         if let expectedSwarmID, header.swarmID != expectedSwarmID {
             throw .wrongSwarm(expected: expectedSwarmID, found: header.swarmID)
         }
-        var payload = ByteReader(bytes, range: FrameHeader.byteCount..<header.authenticatedByteCount)
+        var payload = try ByteReader(bytes, range: FrameHeader.byteCount..<header.authenticatedByteCount)
         let message = try decodePayload(header.type, from: &payload, limits: limits)
         guard payload.readableBytes == 0 else { throw .trailingBytes(count: payload.readableBytes) }
         var tag: [UInt8]? = nil
         if header.flags.contains(.authTag) {
-            let start = header.trailerOffset + 2
-            tag = Array(bytes[start..<checksumOffset])
+            var t = try ByteReader(bytes, range: header.trailerOffset + 2..<checksumOffset)
+            tag = try t.read(byteCount: t.readableBytes)
         }
         return Envelope(swarmID: header.swarmID, sender: header.sender, sequence: header.sequence,
                         message: message, authTag: tag)
@@ -304,7 +306,7 @@ public enum WireCodec {
         if header.flags.contains(.authTag) {
             let at = offset + header.trailerOffset
             guard bytes.count >= at + 2 else { return nil }
-            var r = ByteReader(bytes, range: at..<at + 2)
+            var r = try ByteReader(bytes, range: at..<at + 2)
             tagLength = Int(try r.read(UInt16.self))
             guard tagLength <= limits.maxAuthTagBytes else {
                 throw .lengthExceedsLimit(field: "auth_tag_length", length: tagLength, limit: limits.maxAuthTagBytes)
@@ -360,7 +362,10 @@ public enum WireCodec {
             let flag: UInt8 = try r.read()
             guard flag <= 1 else { throw .invalid("interests.wantsReply = \(flag) (must be 0 or 1)") }
             let count = try readCount(&r, field: "interests.items", limit: Message.maxDisclosedItems, minElementBytes: 4)
-            let items = r.readIntegers(count: count, as: UInt32.self)!  // `readCount` checked the bytes are there
+            // `readCount` checked the bytes are there; the guard keeps that a checked fact, not a force-unwrap.
+            guard let items = r.readIntegers(count: count, as: UInt32.self) else {
+                throw .truncated(needed: 4 * count, available: r.readableBytes)
+            }
             try checkInterests(items, catalogueSize: catalogueSize)
             return .interests(epoch: epoch, catalogueSize: catalogueSize, items: items, wantsReply: flag == 1)
         case .modelPush:
@@ -457,10 +462,11 @@ public enum WireCodec {
         }
         // rows < 2^32 and dim < 2^16, so this cannot overflow on 64-bit platforms.
         try r.require(rows * 4 * (2 + dim))
-        // `require` above guarantees these bulk reads succeed.
-        let items = r.readIntegers(count: rows, as: UInt32.self)!
-        let weights = r.readFloats(count: rows)!
-        let values = r.readFloats(count: rows * dim)!
+        // `require` above means these bulk reads succeed; each still checks its own length (no force-unwrap).
+        guard let items = r.readIntegers(count: rows, as: UInt32.self), let weights = r.readFloats(count: rows),
+              let values = r.readFloats(count: rows * dim) else {
+            throw .truncated(needed: rows * 4 * (2 + dim), available: r.readableBytes)
+        }
         var model = ModelPayload(itemCount: itemCount, dimension: dimension, round: round,
                                  items: items, weights: weights, values: values)
         try validate(&model, field: field, limits: limits)   // marks it verified: the receiver's merge skips the pass

@@ -77,9 +77,10 @@ public enum XXH32 {
         bytes.withUnsafeBytes { hash($0, seed: seed) }
     }
 
-    /// XXH32 of `bytes[range]`.
-    public static func hash(_ bytes: [UInt8], range: Range<Int>, seed: UInt32 = 0) -> UInt32 {
-        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "range outside the buffer")
+    /// XXH32 of `bytes[range]`, or nil if `range` is not within `bytes` (checked here, in every build
+    /// configuration, before the raw-pointer slice is taken).
+    public static func hash(_ bytes: [UInt8], range: Range<Int>, seed: UInt32 = 0) -> UInt32? {
+        guard range.lowerBound >= 0 && range.upperBound <= bytes.count else { return nil }
         return bytes.withUnsafeBytes { hash(UnsafeRawBufferPointer(rebasing: $0[range]), seed: seed) }
     }
 }

@@ -39,10 +39,17 @@ import Testing
         #expect(throws: DecodeError.truncated(needed: 4, available: 3)) { try r.read(byteCount: 4) }
     }
 
-    @Test func aRangedReaderStopsAtItsEnd() {
-        var r = ByteReader([1, 2, 3, 4, 5], range: 1..<3)
+    @Test func aRangedReaderStopsAtItsEnd() throws {
+        var r = try ByteReader([1, 2, 3, 4, 5], range: 1..<3)
         #expect(r.readInteger(as: UInt16.self) == 0x0302)
         #expect(r.readInteger(as: UInt8.self) == nil)
+    }
+
+    /// A range outside the buffer is an error, not a trap (and never a reader that could load past the array).
+    @Test func aRangeOutsideTheBufferIsRejected() {
+        #expect(throws: DecodeError.truncated(needed: 6, available: 5)) { try ByteReader([1, 2, 3, 4, 5], range: 2..<6) }
+        #expect(throws: DecodeError.self) { try ByteReader([1, 2, 3], range: -1..<2) }
+        #expect((try? ByteReader([1, 2, 3], range: 3..<3))?.readableBytes == 0)
     }
 
     @Test func floatAndIntegerArraysRoundTripBitExactly() {

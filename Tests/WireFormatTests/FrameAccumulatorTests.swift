@@ -2,6 +2,7 @@ import GossipProtocol
 import RecommenderModel
 import Testing
 @testable import WireFormat
+import WireFuzz
 
 @Suite struct FrameAccumulatorTests {
     /// A stream of frames of every type, cut at random points (1-byte chunks, frame-spanning chunks, chunks

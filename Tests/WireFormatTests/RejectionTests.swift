@@ -2,6 +2,7 @@ import GossipProtocol
 import RecommenderModel
 import Testing
 @testable import WireFormat
+import WireFuzz
 
 /// Overwrites bytes of a frame at `offset`, then (by default) recomputes the checksum so the decoder gets past
 /// it and reaches the field under test.

@@ -2,6 +2,7 @@ import GossipProtocol
 import RecommenderModel
 import Testing
 @testable import WireFormat
+import WireFuzz
 
 @Suite struct RoundTripTests {
     @Test(arguments: MessageType.allCases)

@@ -82,6 +82,8 @@ import Testing
                 #expect(XXH32.hash(data, range: start..<end) == XXH32.hash(Array(data[start..<end])))
             }
         }
+        #expect(XXH32.hash(data, range: 290..<301) == nil)
+        #expect(XXH32.hash(data, range: -1..<3) == nil)
     }
 
     /// Guaranteed, not just likely (see `XXH32`): every step is a bijection of the state for a fixed input word,

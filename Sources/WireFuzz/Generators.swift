@@ -1,30 +1,36 @@
 import GossipProtocol
 import RecommenderModel
-@testable import WireFormat
+import WireFormat
 
-/// Seeded generators of valid protocol values, sized by `Shape` so that fuzzing can use small ones.
-struct Shape {
-    var maxUpdates: Int
-    var maxEntries: Int
-    var maxRows: Int
-    var maxDimension: Int
-    var maxTag: Int
-    var maxInterests: Int = 8
+/// Seeded generators of valid protocol values, sized by `Shape` so that fuzzing can use small ones. Shared by
+/// the WireFormat tests and the `wire-fuzz` executable (which runs the decoder fuzz on a release build).
+public struct Shape: Sendable {
+    public var maxUpdates: Int
+    public var maxEntries: Int
+    public var maxRows: Int
+    public var maxDimension: Int
+    public var maxTag: Int
+    public var maxInterests: Int
+
+    public init(maxUpdates: Int, maxEntries: Int, maxRows: Int, maxDimension: Int, maxTag: Int, maxInterests: Int = 8) {
+        self.maxUpdates = maxUpdates; self.maxEntries = maxEntries; self.maxRows = maxRows
+        self.maxDimension = maxDimension; self.maxTag = maxTag; self.maxInterests = maxInterests
+    }
 
     /// Up to the default limits (but models kept modest so debug builds stay fast).
-    static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16, maxTag: 64,
+    public static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16, maxTag: 64,
                              maxInterests: Message.maxDisclosedItems)
     /// Small values, cheap to encode and decode many times.
-    static let small = Shape(maxUpdates: 3, maxEntries: 3, maxRows: 4, maxDimension: 3, maxTag: 8)
+    public static let small = Shape(maxUpdates: 3, maxEntries: 3, maxRows: 4, maxDimension: 3, maxTag: 8)
 }
 
 extension SplitMix64 {
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + next(below: range.count) }
-    mutating func bool() -> Bool { next() & 1 == 1 }
-    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    public mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + next(below: range.count) }
+    public mutating func bool() -> Bool { next() & 1 == 1 }
+    public mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
 
     /// A u64 biased towards edge values (0, 1, max) now and then.
-    mutating func u64() -> UInt64 {
+    public mutating func u64() -> UInt64 {
         switch next(below: 8) {
         case 0: return 0
         case 1: return .max
@@ -33,12 +39,12 @@ extension SplitMix64 {
         }
     }
 
-    mutating func address() -> PeerAddress {
+    public mutating func address() -> PeerAddress {
         let n = bool() ? 4 : 16
         return PeerAddress(ip: (0..<n).map { _ in byte() }, port: UInt16(truncatingIfNeeded: next()))
     }
 
-    mutating func status() -> MemberStatus {
+    public mutating func status() -> MemberStatus {
         let n = u64()
         switch next(below: 3) {
         case 0: return .alive(incarnation: n)
@@ -47,18 +53,18 @@ extension SplitMix64 {
         }
     }
 
-    mutating func updates(_ shape: Shape) -> [MemberUpdate] {
+    public mutating func updates(_ shape: Shape) -> [MemberUpdate] {
         (0..<int(0...shape.maxUpdates)).map { _ in MemberUpdate(peer: PeerID(u64()), address: address(), status: status()) }
     }
 
-    mutating func entries(_ shape: Shape) -> [ViewEntry] {
+    public mutating func entries(_ shape: Shape) -> [ViewEntry] {
         (0..<int(0...shape.maxEntries)).map { _ in
             ViewEntry(peer: PeerID(u64()), address: address(), age: UInt16(truncatingIfNeeded: next()))
         }
     }
 
     /// A finite float of varied magnitude and sign (subnormals, zeros, huge values included).
-    mutating func finiteFloat() -> Float {
+    public mutating func finiteFloat() -> Float {
         switch next(below: 6) {
         case 0: return 0
         case 1: return -0.0
@@ -71,7 +77,7 @@ extension SplitMix64 {
         }
     }
 
-    mutating func model(_ shape: Shape) -> ModelPayload {
+    public mutating func model(_ shape: Shape) -> ModelPayload {
         let dimension = int(1...shape.maxDimension)
         let itemCount = UInt32(int(1...5_000))
         let rows = min(int(0...shape.maxRows), Int(itemCount))
@@ -84,7 +90,7 @@ extension SplitMix64 {
     }
 
     /// A valid `interests` message: up to `shape.maxInterests` distinct sorted items below a random catalogue.
-    mutating func interests(_ shape: Shape) -> Message {
+    public mutating func interests(_ shape: Shape) -> Message {
         let catalogue = UInt32(int(1...5_000))
         let count = min(int(0...shape.maxInterests), Int(catalogue))
         var items = Set<UInt32>()
@@ -93,7 +99,7 @@ extension SplitMix64 {
                           wantsReply: bool())
     }
 
-    mutating func message(_ type: MessageType, _ shape: Shape) -> Message {
+    public mutating func message(_ type: MessageType, _ shape: Shape) -> Message {
         switch type {
         case .join: return .join(address: address(), incarnation: u64())
         case .joinReply: return .joinReply(members: updates(shape))
@@ -111,7 +117,7 @@ extension SplitMix64 {
         }
     }
 
-    mutating func envelope(_ shape: Shape, type: MessageType? = nil) -> Envelope {
+    public mutating func envelope(_ shape: Shape, type: MessageType? = nil) -> Envelope {
         let t = type ?? MessageType.allCases[next(below: MessageType.allCases.count)]
         return Envelope(swarmID: UInt32(truncatingIfNeeded: u64()), sender: PeerID(u64()), sequence: u64(),
                         message: message(t, shape),
@@ -121,17 +127,9 @@ extension SplitMix64 {
 
 /// Fixes up the checksum trailer of a (possibly mutated) frame whose layout is still intact enough to locate it:
 /// lets fuzzing reach the payload decoder instead of stopping at the checksum.
-func withRecomputedChecksum(_ frame: [UInt8]) -> [UInt8] {
-    guard frame.count >= 4 else { return frame }
+public func withRecomputedChecksum(_ frame: [UInt8]) -> [UInt8] {
+    guard frame.count >= 4, let sum = XXH32.hash(frame, range: 0..<frame.count - 4) else { return frame }
     var f = frame
-    let sum = XXH32.hash(f, range: 0..<f.count - 4)
     for k in 0..<4 { f[f.count - 4 + k] = UInt8(truncatingIfNeeded: sum >> (8 * k)) }
     return f
-}
-
-/// Encodes, failing the test with a readable message if encoding throws.
-func mustEncode(_ e: Envelope, limits: WireLimits = .default) -> [UInt8] {
-    do { return try WireCodec.encode(e, limits: limits) } catch {
-        fatalError("encoding a valid envelope failed: \(error) for \(e)")
-    }
 }

@@ -1,0 +1,193 @@
+import GossipProtocol
+import RecommenderModel
+import WireFormat
+
+/// The decoder fuzz, in a library so that one loop serves the debug test (`FuzzTests`) and the release
+/// executable `wire-fuzz` (`Scripts/fuzz.sh`, and a shorter run in `Scripts/test.sh`): the shipped binary's
+/// decoder is the one that meets hostile bytes, so it is the one that must be fuzzed.
+///
+/// Inputs, all from one seed: random bytes (half of them behind a valid magic and version), and valid frames
+/// (`poolSize` small envelopes, every message type in turn) truncated, with the payload length rewritten, with a
+/// few bytes inserted or deleted, with a byte set to an edge value, or with 1-3 bits flipped; half of the mutants
+/// get their checksum recomputed, so the payload decoder is reached and not only the checksum.
+///
+/// Properties checked for every input: decoding returns (a trap ends the process, which the caller sees as a
+/// failure); a rejection is a `DecodeError` whose `reason` is one of `DecodeError.allReasons` and whose numbers
+/// are consistent (`inconsistency(of:)`: a cursor that read past its end shows up there, as a negative trailing
+/// count or a truncation with bytes to spare); an accepted frame re-encodes to exactly the input bytes and
+/// decodes again to the same envelope (every envelope has one encoding). Every 16th input is also fed to a
+/// `FrameAccumulator` in two chunks (it must not trap).
+public enum DecoderFuzz {
+    /// Valid frames the mutants are made from.
+    public static let poolSize = 48
+
+    /// Rejection reasons that any run of `minimumInputsForCoverage` or more inputs reaches; a run that misses
+    /// one is vacuous (the mutations no longer reach that check).
+    public static let expectedReasons = ["bad_magic", "bad_checksum", "truncated", "trailing_bytes", "invalid",
+                                         "length_exceeds_limit", "unknown_message_type"]
+    public static let minimumInputsForCoverage = 10_000
+
+    /// One input that broke a property.
+    public struct Violation: Sendable, CustomStringConvertible {
+        /// 0-based position of the input in its run (same seed, same position: same input).
+        public var index: Int
+        public var input: [UInt8]
+        public var what: String
+
+        public var description: String {
+            "input \(index): \(what); bytes (\(input.count)): \(input.map { hex($0) }.joined(separator: " "))"
+        }
+    }
+
+    public struct Report: Sendable {
+        public var seed: UInt64
+        public var inputs = 0
+        public var accepted = 0
+        /// Rejections by `DecodeError.reason`.
+        public var rejected: [String: Int] = [:]
+        public var violationCount = 0
+        /// The first few violations, in full.
+        public var violations: [Violation] = []
+
+        public var rejectedTotal: Int { rejected.values.reduce(0, +) }
+
+        /// Expected reasons no input reached (only judged for runs of `minimumInputsForCoverage` or more).
+        public var missingReasons: [String] {
+            guard inputs >= DecoderFuzz.minimumInputsForCoverage else { return [] }
+            return DecoderFuzz.expectedReasons.filter { rejected[$0, default: 0] == 0 }
+        }
+
+        /// No violation, and not vacuous: some inputs accepted and every expected reason reached.
+        public var passed: Bool {
+            violationCount == 0 && missingReasons.isEmpty
+                && (accepted > 0 || inputs < DecoderFuzz.minimumInputsForCoverage)
+        }
+
+        /// One line: inputs, accepted, rejected by reason (every reason, in `DecodeError.allReasons` order), violations.
+        public var summary: String {
+            let reasons = DecodeError.allReasons.map { "\($0) \(rejected[$0, default: 0])" }
+            let unknown = rejected.keys.filter { !DecodeError.allReasons.contains($0) }.sorted()
+                .map { "\($0) \(rejected[$0, default: 0])" }
+            return "inputs \(inputs), seed \(seed): accepted \(accepted), rejected \(rejectedTotal) ("
+                + (reasons + unknown).joined(separator: ", ") + "), violations \(violationCount)"
+        }
+    }
+
+    /// Runs `inputs` inputs from `seed`. `progress` is called every `progressEvery` inputs (0: never).
+    /// Throws only if the generator itself builds an envelope the encoder refuses (a bug in `Generators.swift`).
+    public static func run(inputs: Int, seed: UInt64, keepViolations: Int = 3, progressEvery: Int = 0,
+                           progress: (Report) -> Void = { _ in }) throws(EncodeError) -> Report {
+        var rng = SplitMix64(seed: seed)
+        let pool = try makePool(&rng)
+        var report = Report(seed: seed)
+        var stream = FrameAccumulator()
+        func violation(_ i: Int, _ input: [UInt8], _ what: String) {
+            report.violationCount += 1
+            if report.violations.count < keepViolations { report.violations.append(Violation(index: i, input: input, what: what)) }
+        }
+        for i in 0..<inputs {
+            let input = mutant(pool: pool, rng: &rng)
+            report.inputs += 1
+            do {
+                let e = try WireCodec.decode(input)
+                report.accepted += 1
+                do {
+                    let again = try WireCodec.encode(e)
+                    if again != input {
+                        violation(i, input, "decoded, but re-encodes to different bytes (\(again.count) bytes)")
+                    } else if try WireCodec.decode(again) != e {
+                        violation(i, input, "decoded, re-encoded, and decoded again to a different envelope")
+                    }
+                } catch let error as EncodeError {
+                    violation(i, input, "decoded, but the encoder refuses the envelope: \(error)")
+                } catch {
+                    violation(i, input, "decoded, but its re-encoding does not decode: \(error)")
+                }
+            } catch {
+                if !DecodeError.allReasons.contains(error.reason) {
+                    violation(i, input, "rejected with reason '\(error.reason)', which is not in DecodeError.allReasons")
+                } else if let problem = inconsistency(of: error) {
+                    violation(i, input, "rejected with an inconsistent error (\(error)): \(problem)")
+                }
+                report.rejected[error.reason, default: 0] += 1
+            }
+            // Every 16th input also goes through a stream accumulator in two chunks.
+            if i % 16 == 0 {
+                let cut = rng.next(below: input.count + 1)
+                stream.append(Array(input[..<cut]))
+                stream.append(Array(input[cut...]))
+                do {
+                    while let f = try stream.nextFrame() { _ = try? WireCodec.decode(f) }
+                } catch {
+                    stream = FrameAccumulator()  // a poisoned stream is closed and replaced
+                }
+            }
+            if progressEvery > 0 && (i + 1) % progressEvery == 0 && i + 1 < inputs { progress(report) }
+        }
+        return report
+    }
+
+    /// What is impossible about `error`'s numbers, or nil if they are consistent: a truncation needs more bytes
+    /// than are available (and at least 0 are), trailing bytes are at least one, a length over its limit is over
+    /// it, a checksum mismatch has two different sums, unknown flags are not none.
+    public static func inconsistency(of error: DecodeError) -> String? {
+        switch error {
+        case .truncated(let needed, let available):
+            if available < 0 { return "negative bytes available" }
+            if needed <= available { return "needs no more bytes than are available" }
+        case .trailingBytes(let count):
+            if count <= 0 { return "trailing byte count is not positive" }
+        case .lengthExceedsLimit(_, let length, let limit):
+            if length <= limit { return "length does not exceed the limit" }
+        case .badChecksum(let stored, let computed):
+            if stored == computed { return "the checksums are equal" }
+        case .unknownFlags(let bits):
+            if bits == 0 { return "no unknown flag bit" }
+        case .badMagic, .unsupportedVersion, .unknownMessageType, .wrongSwarm, .nonFiniteFloat, .invalid:
+            break
+        }
+        return nil
+    }
+
+    /// `poolSize` valid frames of small envelopes, cycling through every message type.
+    public static func makePool(_ rng: inout SplitMix64) throws(EncodeError) -> [[UInt8]] {
+        var pool: [[UInt8]] = []
+        for k in 0..<poolSize {
+            pool.append(try WireCodec.encode(rng.envelope(.small, type: MessageType.allCases[k % MessageType.allCases.count])))
+        }
+        return pool
+    }
+
+    /// One hostile input made from a random frame of `pool` (see the type's docs).
+    public static func mutant(pool: [[UInt8]], rng: inout SplitMix64) -> [UInt8] {
+        var f = pool[rng.next(below: pool.count)]
+        switch rng.next(below: 8) {
+        case 0:  // random bytes, sometimes behind a valid magic and version
+            var r = (0..<rng.int(0...80)).map { _ in rng.byte() }
+            if rng.bool() { r = FrameHeader.magic + [WireCodec.version] + r }
+            return r
+        case 1:  // truncate
+            return Array(f[..<rng.next(below: f.count)])
+        case 2:  // rewrite the payload length (a length field that lies)
+            let value = rng.bool() ? UInt32(rng.next(below: 200)) : UInt32(truncatingIfNeeded: rng.next())
+            f.replaceSubrange(28..<32, with: (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) })
+        case 3:  // insert or delete a few bytes
+            let at = rng.next(below: f.count)
+            if rng.bool() {
+                f.insert(contentsOf: (0..<rng.int(1...4)).map { _ in rng.byte() }, at: at)
+            } else {
+                f.removeSubrange(at..<min(f.count, at + rng.int(1...4)))
+            }
+        case 4:  // set a byte to an edge value
+            f[rng.next(below: f.count)] = [0, 1, 2, 3, 4, 5, 16, 0x7F, 0x80, 0xFF][rng.next(below: 10)]
+        default:  // flip 1-3 random bits
+            for _ in 0..<rng.int(1...3) { f[rng.next(below: f.count)] ^= 1 << UInt8(rng.next(below: 8)) }
+        }
+        return rng.bool() ? withRecomputedChecksum(f) : f
+    }
+}
+
+private func hex(_ b: UInt8) -> String {
+    let s = String(b, radix: 16)
+    return b < 16 ? "0" + s : s
+}
