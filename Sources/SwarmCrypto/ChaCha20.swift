@@ -23,7 +23,7 @@ public struct ChaCha20: Sendable {
     public static let blockByteCount = 64
 
     private let key: SymmetricKey
-    private let nonce: Nonce
+    let nonce: Nonce
 
     public init(key: SymmetricKey, nonce: Nonce) {
         self.key = key

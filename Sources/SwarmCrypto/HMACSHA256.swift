@@ -51,6 +51,11 @@ public struct HMACSHA256: Sendable {
 }
 
 /// Comparisons whose running time does not depend on where the inputs differ.
+///
+/// Protects against: timing attacks on a secret comparison (a forger learning, from how fast a wrong tag is
+/// refused, how many of its leading bytes were right). Does not protect against: unequal lengths (answered at once;
+/// lengths are public here) or the compiler: Swift gives no constant-time guarantee, this relies on the loop having
+/// no data-dependent branch, as in the release builds inspected.
 public enum ConstantTime {
     /// True when `a` and `b` hold the same bytes. The time depends on the lengths only (which are public: a tag's
     /// length is fixed), never on the position of the first difference: every byte is read, the differences are

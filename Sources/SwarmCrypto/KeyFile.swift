@@ -29,6 +29,11 @@ public enum KeyFileError: Error, Hashable, Sendable {
 }
 
 /// Reads and writes key files (see the format above).
+///
+/// Protects against: keys echoed in error messages (errors give a line number only), and silently odd files (a bad
+/// line, a repeated key, an id collision or too many keys is an error, not skipped). Does not protect against: a
+/// readable file (the runtime checks permissions), or timing while parsing (the hex decoder branches on the digits;
+/// it runs once per start, on the peer's own file).
 public enum KeyFile {
     /// The keyring a key file's bytes describe.
     public static func parse(_ bytes: [UInt8]) throws(KeyFileError) -> Keyring {

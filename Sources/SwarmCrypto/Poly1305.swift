@@ -11,7 +11,7 @@
 /// A 16-byte Poly1305 tag, compared in constant time.
 ///
 /// `==` reads both tags whole (two 64-bit words XORed and OR-ed, tested once), so a forger learns nothing from how
-/// long a rejection took.
+/// long a rejection took. Protects against: that timing leak only; a tag is public (it travels with its frame).
 public struct AuthenticationTag: Equatable, Sendable, CustomStringConvertible {
     /// Length of a tag in bytes.
     public static let byteCount = 16

@@ -16,6 +16,10 @@
 // a pseudorandom function of the key: it tells an observer which frames share a key, nothing about the key.
 
 /// The 4-byte public name of a swarm key (HMAC-SHA256(key, "gossiprec key id"), first 4 bytes little-endian).
+///
+/// Protects against: trial decryption (a receiver looks the key up by id) without revealing the key: it is a
+/// pseudorandom function of it. Does not protect against: linking: every frame under one key shows the same id, and
+/// only 32 bits: two keys collide with probability 2^-32 per pair (the keyring refuses such a pair).
 public struct KeyID: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
@@ -24,6 +28,9 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The context a key is derived for: which swarm, which wire version, which purpose.
+///
+/// Protects against: one key file's keys being reused across swarms, wire versions or purposes. Does not protect
+/// against: anything secret; the context is public (the swarm id travels in every frame header).
 public struct KeyContext: Hashable, Sendable {
     /// The purpose of frame keys under wire version 3.
     public static let framePurpose = "gossiprec v3 frame"

@@ -157,3 +157,42 @@ func testKey(_ seed: UInt64) -> SwarmKey {
         #expect(throws: KeyFileError.keyring(.tooManyKeys(limit: 8))) { try KeyFile.parse(Array(nine.utf8)) }
     }
 }
+
+@Suite struct RedactionTests {
+    /// Nothing that holds a secret prints it: not `print`, not `debugPrint`, not `dump`.
+    @Test func secretsNeverReachText() throws {
+        let secret = Array(UInt8(0xA0)..<0xC0)  // its hex "a0a1a2..." must appear nowhere
+        let key = SwarmKey(bytes: secret)!
+        let ring = try Keyring(primary: key, accepted: [testKey(1)])
+        let schedule = key.schedule(for: KeyContext(swarmID: 1, purpose: KeyContext.framePurpose))
+        var mac = HMACSHA256(key: secret)
+        mac.update([1])
+        var poly = Poly1305(key: secret)!
+        poly.update([1])
+        var sha = SHA256()
+        sha.update(secret)
+        let values: [Any] = [key, ring, schedule, schedule.senderKey(1), SymmetricKey(bytes: secret)!, mac, poly, sha,
+                             ChaCha20(key: SymmetricKey(bytes: secret)!, nonce: Nonce(epoch: 1, sequence: 2))]
+        /// Whether `text` shows the secret: as hex, as decimal bytes (arrays, dump's "- 160" lines), as its first
+        /// little-endian 32-bit word (SIMD storage), or through a stored property that holds key material (a
+        /// default mirror prints `name: value`; derived forms such as Poly1305's clamped r are not the raw bytes).
+        func leaks(_ text: String) -> Bool {
+            let secretFields = ["words", "secret", "prf", "state", "pending", "inner", "outer", "r0", "pad0", "h0"]
+            return text.lowercased().contains("a0a1a2") || text.contains("2745344416")
+                || ["160", "161", "162", "163"].allSatisfy { text.contains($0) }
+                || secretFields.contains { text.contains("\($0): ") || text.contains("- \($0)") }
+        }
+        func renderings(_ value: Any) -> [String] {
+            var dumped = ""
+            dump(value, to: &dumped)
+            return [String(describing: value), String(reflecting: value), dumped]
+        }
+        // The check finds a secret where one is shown.
+        #expect(renderings(secret).allSatisfy(leaks))
+        #expect(renderings(SIMD8<UInt32>(0xA3A2_A1A0, 0, 0, 0, 0, 0, 0, 0)).allSatisfy(leaks))
+        for value in values {
+            for text in renderings(value) { #expect(!leaks(text), "\(type(of: value)): \(text)") }
+        }
+        #expect(String(describing: key) == "SwarmKey(id: \(key.id))")
+    }
+}
