@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PeerCore", targets: ["PeerCore"]),
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "GossipSimulator", targets: ["GossipSimulator"]),
+        .library(name: "SwarmCrypto", targets: ["SwarmCrypto"]),
     ],
     targets: [
         // Pure core: data sets, splits, matrix factorization, metrics, merge rules. Foundation at most.
@@ -34,6 +35,9 @@ let package = Package(
         .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"]),
         // A peer's checkpoints: their byte format (WireFormat's cursors) and the crash-safe file store (fsync, rename).
         .target(name: "PeerStore", dependencies: ["RecommenderModel", "WireFormat", "SocketTransport"]),
+        // Frame cryptography: SHA-256, HMAC, HKDF, ChaCha20-Poly1305, the swarm keyring, nonces, replay windows. Pure,
+        // no dependencies. Plain -O in release (bounds checks kept): its hot loops check bounds once per buffer.
+        .target(name: "SwarmCrypto"),
         // Linux epoll(7) headers for SocketTransport (Glibc's module map leaves them out). Headers only.
         .target(name: "CEpollShim"),
         // The only code that calls Glibc for I/O.
@@ -65,5 +69,6 @@ let package = Package(
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
+        .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
     ]
 )
