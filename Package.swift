@@ -63,5 +63,8 @@ let package = Package(
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
         .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
+        // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.
+        .testTarget(name: "DriverParityTests",
+                    dependencies: ["NodeRuntime", "GossipSimulator", "PeerCore", "SwarmSpec", "GossipProtocol", "RecommenderModel"]),
     ]
 )
