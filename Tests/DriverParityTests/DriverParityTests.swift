@@ -69,6 +69,8 @@ struct Observed {
     var driver: String
     var started: [Int: [Int: Int]] = [:]
     var liveAtMark: [Int: Int] = [:]
+    /// Exchanges started before the window by all peers, by partner.
+    var startedBeforeMark: [Int: Int] = [:]
 
     /// The share of exchanges started with a peer of the starter's own taste group.
     var sameGroupShare: Double {
@@ -144,7 +146,10 @@ extension ParityScenario {
             snaps.filter { before[$0.peer] != nil }.allSatisfy { startedSinceMark($0) >= exchanges }
         }
         var o = Observed(driver: "node")
-        for s in atMark { o.liveAtMark[Int(s.peer.raw)] = s.livePeers }
+        for s in atMark {
+            o.liveAtMark[Int(s.peer.raw)] = s.livePeers
+            for (q, n) in s.stats.partners { o.startedBeforeMark[Int(q.raw), default: 0] += n }
+        }
         for s in atEnd {
             guard let b = before[s.peer] else { continue }
             var window: [Int: Int] = [:]
@@ -167,6 +172,7 @@ extension ParityScenario {
         s.gossip = gossip
         s.membership = membership
         s.threads = 1
+        s.startSpread = .milliseconds(100)   // the node starts its peers together
         switch mode {
         case .random: s.partners = .random
         case .fixed(let t): s.partners = .neighbours((0..<Self.peers).map { t.neighbourIndices(of: $0) })
@@ -181,6 +187,9 @@ extension ParityScenario {
             guard let live = sim.livePeers(of: i) else { continue }
             o.liveAtMark[i] = live.count
             before[i] = sim.partners(of: i)
+        }
+        for i in 0..<Self.peers {
+            for (q, n) in sim.partners(of: i) { o.startedBeforeMark[Int(q.raw), default: 0] += n }
         }
         _ = sim.run()
         for (i, b) in before where sim.isOnline(i) {
@@ -199,15 +208,17 @@ extension ParityScenario {
     static let windowExchanges = 20
 
     @Test func inRandomModePartnersComeOnlyFromThePeersLiveMembers() throws {
-        // Peers 10 and 11 leave gracefully at 800 ms: from the window on, everyone else counts nine live members
+        // Peers 10 and 11 leave gracefully at 1 s: from the window on, everyone else counts nine live members
         // and never picks a departed peer; random picks spread over the view, whatever the taste.
-        let scenario = try ParityScenario(mode: .random, profile: "at 800ms leave peers 10,11")
+        let scenario = try ParityScenario(mode: .random, profile: "at 1s leave peers 10,11")
         let survivors = Set(0..<10)
         let node = try scenario.runOnNode(mark: { snaps in snaps.count == 10 && snaps.allSatisfy { $0.livePeers == 9 } },
                                           exchanges: Self.windowExchanges)
         let sim = try scenario.runOnSimulator(mark: .seconds(3), end: .seconds(5))
         for o in [node, sim] {
             #expect(Set(o.started.keys) == survivors, "\(o.driver): running peers \(o.started.keys.sorted())")
+            #expect(o.startedBeforeMark[10, default: 0] > 0 && o.startedBeforeMark[11, default: 0] > 0,
+                    "\(o.driver): peers 10 and 11 were partners before they left: \(o.startedBeforeMark.sorted { $0.key < $1.key })")
             for (p, partners) in o.started.sorted(by: { $0.key < $1.key }) {
                 #expect(o.liveAtMark[p] == 9, "\(o.driver): peer \(p) had \(o.liveAtMark[p] ?? -1) live members")
                 #expect(Set(partners.keys).isSubset(of: survivors.subtracting([p])),

@@ -299,7 +299,8 @@ import WireFormat
                 let split = try plantedSplit()
                 let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)
                 let hr = try #require(r.final).hr10
-                #expect(hr > pop.hitRate + 0.2, "client-graph swarm HR@10 \(hr), ItemPop \(pop.hitRate)")
+                // Local training alone reaches about 0.25 here: the gap is what the similar peers' copies add.
+                #expect(hr > pop.hitRate + 0.5, "client-graph swarm HR@10 \(hr), ItemPop \(pop.hitRate)")
             }
             var same = 0, all = 0
             for i in 0..<24 {

@@ -16,14 +16,17 @@ private func completed(_ sim: EventSimulation, _ i: Int) -> [Int: Int] {
     static let seed: UInt64 = 1
 
     @Test func aKilledPeerRestartsFromItsCheckpointAndRejoinsThroughTheMembersItKeptWithEverySeedDown() throws {
-        // Peers 0-2 are everyone's seeds: with them dead, peer 5 can only rejoin through the members its 30 s
-        // checkpoint kept.
-        var sim = try simulation("at 35s kill peers 0-2,5\nat 40s restart peers 5", seconds: 80, seed: Self.seed)
-        sim.run(until: .seconds(34))
+        // Peers 0-2 are everyone's seeds. Peer 5 comes back once every survivor has declared it dead (so nobody
+        // probes it any more) and with every seed dead: only the members its 30 s checkpoint kept can let it in.
+        var sim = try simulation("at 32s kill peers 0-2,5\nat 70s restart peers 5", seconds: 100, seed: Self.seed)
+        sim.run(until: .seconds(31))
         let roundsBefore = try #require(sim.gossipCounters(of: 5)).rounds
-        sim.run(until: .seconds(39))
+        sim.run(until: .seconds(69))
         #expect(!sim.isOnline(5) && sim.livePeers(of: 5) == nil, "killed (seed \(Self.seed))")
-        sim.run(until: .seconds(40))
+        for i in 3..<24 where i != 5 {
+            #expect(try #require(sim.livePeers(of: i)).contains(PeerID(5)) == false, "peer \(i) has given peer 5 up (seed \(Self.seed))")
+        }
+        sim.run(until: .seconds(70))
         let restored = try #require(sim.learner(of: 5)).round
         #expect(restored > 0 && restored <= UInt64(roundsBefore), "resumed from its checkpoint at round \(restored) (seed \(Self.seed))")
         let completedAtRestart = completed(sim, 5).values.reduce(0, +)
