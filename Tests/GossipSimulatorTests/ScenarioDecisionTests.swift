@@ -17,16 +17,18 @@ private func completed(_ sim: EventSimulation, _ i: Int) -> [Int: Int] {
 
     @Test func aKilledPeerRestartsFromItsCheckpointAndRejoinsThroughTheMembersItKeptWithEverySeedDown() throws {
         // Peers 0-2 are everyone's seeds. Peer 5 comes back once every survivor has declared it dead (so nobody
-        // probes it any more) and with every seed dead: only the members its 30 s checkpoint kept can let it in.
-        var sim = try simulation("at 32s kill peers 0-2,5\nat 70s restart peers 5", seconds: 100, seed: Self.seed)
-        sim.run(until: .seconds(31))
+        // probes it any more) and with every seed dead: only the members its 10 s checkpoint kept can let it in.
+        var sim = try simulation("at 12s kill peers 0-2,5\nat 45s restart peers 5", seconds: 65, seed: Self.seed) { s in
+            s.checkpointInterval = .seconds(10)
+        }
+        sim.run(until: .seconds(11))
         let roundsBefore = try #require(sim.gossipCounters(of: 5)).rounds
-        sim.run(until: .seconds(69))
+        sim.run(until: .seconds(44))
         #expect(!sim.isOnline(5) && sim.livePeers(of: 5) == nil, "killed (seed \(Self.seed))")
         for i in 3..<24 where i != 5 {
             #expect(try #require(sim.livePeers(of: i)).contains(PeerID(5)) == false, "peer \(i) has given peer 5 up (seed \(Self.seed))")
         }
-        sim.run(until: .seconds(70))
+        sim.run(until: .seconds(45))
         let restored = try #require(sim.learner(of: 5)).round
         #expect(restored > 0 && restored <= UInt64(roundsBefore), "resumed from its checkpoint at round \(restored) (seed \(Self.seed))")
         let completedAtRestart = completed(sim, 5).values.reduce(0, +)
@@ -45,7 +47,7 @@ private func completed(_ sim: EventSimulation, _ i: Int) -> [Int: Int] {
         // Back 1 ms after a crash, before the timers its first process had queued are due: the restart bumps the
         // peer's generation, so those timers are dropped and it trains at the swarm's pace, not twice as often.
         // (Timers due while it is down are dropped because it is down, whatever the generation.)
-        var sim = try simulation("at 20s kill peers 3\nat 20001ms restart peers 3", seconds: 60, seed: Self.seed)
+        var sim = try simulation("at 20s kill peers 3\nat 20001ms restart peers 3", seconds: 50, seed: Self.seed)
         sim.run(until: .seconds(30))
         let rounds = { (sim: EventSimulation) in (0..<24).map { sim.gossipCounters(of: $0)?.rounds ?? 0 } }
         let start = rounds(sim)
@@ -53,15 +55,15 @@ private func completed(_ sim: EventSimulation, _ i: Int) -> [Int: Int] {
         let end = rounds(sim)
         let others = (0..<24).filter { $0 != 3 }.map { end[$0] - start[$0] }.sorted()
         let median = Double(others[others.count / 2]), restarted = Double(end[3] - start[3])
-        #expect(median > 50, "the others trained \(median) rounds in 30 s (seed \(Self.seed))")
+        #expect(median > 30, "the others trained \(median) rounds in 20 s (seed \(Self.seed))")
         #expect(restarted > 0.8 * median && restarted < 1.2 * median,
-                "restarted peer: \(restarted) rounds in 30 s, the others' median \(median) (seed \(Self.seed))")
+                "restarted peer: \(restarted) rounds in 20 s, the others' median \(median) (seed \(Self.seed))")
     }
 
     @Test func noExchangeCrossesAPartitionUntilItHealsAndThenExchangesCrossAgain() throws {
         // 30 s apart, the sides declare each other dead; after the heal, Cyclon shuffles with the far side's view
         // entries carry the news that lets each refute its death, and the far side becomes partners again.
-        var sim = try simulation("at 10s partition 0-11 | 12-23\nat 40s heal", seconds: 90, seed: Self.seed)
+        var sim = try simulation("at 10s partition 0-11 | 12-23\nat 40s heal", seconds: 70, seed: Self.seed)
         func side(_ i: Int) -> Int { i < 12 ? 0 : 1 }
         func tally() -> (same: Int, cross: Int) {
             var same = 0, cross = 0
@@ -90,8 +92,8 @@ private func completed(_ sim: EventSimulation, _ i: Int) -> [Int: Int] {
             s.jitter = 0
             s.gossip.exchangeTimeout = .milliseconds(300)
         }
-        var slow = try simulation("stragglers peers 3 link-delay +80ms", seconds: 40, seed: Self.seed, adjust: adjust)
-        var control = try simulation(seconds: 40, seed: Self.seed, adjust: adjust)
+        var slow = try simulation("stragglers peers 3 link-delay +80ms", seconds: 30, seed: Self.seed, adjust: adjust)
+        var control = try simulation(seconds: 30, seed: Self.seed, adjust: adjust)
         _ = slow.run()
         _ = control.run()
         let healthy = (0..<24).filter { $0 != 3 }
@@ -113,7 +115,7 @@ private func completed(_ sim: EventSimulation, _ i: Int) -> [Int: Int] {
     @Test func tenPercentDatagramLossKillsNobodyAndTheSwarmStillLearns() throws {
         let split = try plantedSplit()
         let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)
-        var sim = try simulation("loss 10%", seconds: 60, seed: Self.seed)
+        var sim = try simulation("loss 10%", seconds: 40, seed: Self.seed)
         let r = sim.run()
         #expect(r.counters.datagramsLost > 100, "\(r.counters.datagramsLost) datagrams lost (seed \(Self.seed))")
         // Indirect probes and suspicion absorb the loss: no live peer is ever declared down.
