@@ -67,8 +67,13 @@ let package = Package(
         .testTarget(name: "PeerStoreTests", dependencies: ["PeerStore", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
-        .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
+        // Simulator tests, and the membership-only cluster tests, which share its EventQueue (virtual time, seeded).
+        .testTarget(name: "GossipSimulatorTests",
+                    dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
         .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
+        // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.
+        .testTarget(name: "DriverParityTests",
+                    dependencies: ["NodeRuntime", "GossipSimulator", "PeerCore", "SwarmSpec", "GossipProtocol", "RecommenderModel"]),
     ]
 )

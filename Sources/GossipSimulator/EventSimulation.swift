@@ -243,6 +243,9 @@ public struct EventSimulation {
         var pendingStart = false
         /// Exchanges this peer started, by partner, over the whole run (what partner choice decided).
         var partners: [PeerID: Int] = [:]
+        /// Exchanges this peer started that completed (the reply arrived and was merged), by partner, over the whole
+        /// run: what got through (`PeerStats.completedWith` on the node).
+        var completedWith: [PeerID: Int] = [:]
     }
 
     /// What peers' events read and only global events change (so it stays put during a window), and the settings.
@@ -360,6 +363,8 @@ public struct EventSimulation {
     public func learner(of i: Int) -> PeerLearner? { peers[i].core?.learner }
     /// The exchanges peer `i` started over the whole run, by partner.
     public func partners(of i: Int) -> [PeerID: Int] { peers[i].partners }
+    /// The exchanges peer `i` started that completed, over the whole run, by partner.
+    public func completedExchanges(of i: Int) -> [PeerID: Int] { peers[i].completedWith }
 
     // MARK: Running
 

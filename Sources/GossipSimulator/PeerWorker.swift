@@ -122,6 +122,8 @@ extension EventSimulation {
                     peer.pointee.counters.evictions += 1
                 case .report(.memberDown):
                     peer.pointee.counters.memberDowns += 1
+                case .report(.exchangeCompleted(let partner)):
+                    peer.pointee.completedWith[partner, default: 0] += 1
                 case .report:
                     break   // the curve ranks every running peer itself (`samplePoint`)
                 }

@@ -100,8 +100,8 @@ import Testing
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
         // The four healthy peers find each other; the mute one's join never leaves it.
-        _ = pollSnapshots(host, timeout: 5, interval: 0.2) { snaps in snaps.count == 5 && snaps.filter { $0.peer != mute }.allSatisfy { $0.livePeers >= 3 } }
-        Thread.sleep(forTimeInterval: 0.5)
+        _ = pollSnapshots(host, timeout: 5, interval: 0.1) { snaps in snaps.count == 5 && snaps.filter { $0.peer != mute }.allSatisfy { $0.livePeers >= 3 } }
+        Thread.sleep(forTimeInterval: 0.2)
         let snaps = host.snapshots()
         host.stop()
         let healthy = snaps.filter { $0.peer != mute }

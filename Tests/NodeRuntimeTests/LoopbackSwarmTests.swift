@@ -3,7 +3,6 @@ import Foundation
 import GossipProtocol
 import RecommenderModel
 import SocketTransport
-import SwarmSpec
 import Testing
 @testable import NodeRuntime
 import PeerCore
@@ -112,7 +111,7 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         // Bounded wait: poll until the swarm's mean HR@10 clearly beats popularity, at most 20 s.
         let summary = SwarmSummary(pollSnapshots(host, timeout: 20, interval: 0.5) { snaps in
             let s = SwarmSummary(snaps)
-            return s.evaluated == 20 && s.hr10 >= pop.hitRate + 0.3
+            return s.evaluated == 20 && s.hr10 >= pop.hitRate + 0.3 && s.exchangesCompleted > 0
         })
         let t0 = Date()
         host.stop()
@@ -136,53 +135,37 @@ func makeSwarm(split: LeaveOneOutSplit, count: Int, period: Duration, lines: Lin
         #expect(left.isEmpty, "sockets left open: \(left)")
     }
 
-    @Test func aPeerThatAcceptsAndNeverAnswersDoesNotStallTheOthers() throws {
+    /// The socket side of a silent partner: a model stream the far end accepts and never reads or answers is ended
+    /// by the stream's idle timeout and counted as a failed exchange, and the peer's queue runs its rounds meanwhile.
+    /// (That rounds never wait on an exchange is a decision of the core: ScenarioDecisionTests in the simulator.)
+    @Test func aModelStreamAcceptedAndNeverAnsweredIsEndedByItsTimeoutWhileRoundsGoOn() throws {
         let log = SyntheticData.planted(users: 8, items: 40, groups: 2, perUser: 10, seed: 3)
         let split = try LeaveOneOutSplit.make(from: log, negatives: 15, seed: 1)
-        let lines = Lines()
-        let nodes = try makeSwarm(split: split, count: 8, period: .milliseconds(30), lines: lines, configure: { pc in
+        let silent = PeerID(3)
+        let nodes = try makeSwarm(split: split, count: 8, period: .milliseconds(30), lines: Lines(), configure: { pc in
             pc.peer.gossip.exchangeTimeout = .milliseconds(400)
             pc.streamLimits.idleTimeout = .milliseconds(300)
-            if pc.id == PeerID(3) { pc.faults.silentModelStreams = true }
+            if pc.id == silent { pc.faults.silentModelStreams = true }
         })
         let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
         host.start()
-        Thread.sleep(forTimeInterval: 2.5)
+        defer { host.stop() }
+        func unanswered(_ snaps: [PeerSnapshot]) -> Int {
+            snaps.filter { $0.peer != silent }.map { $0.stats.dropped["exchange_idle_timeout", default: 0] }.reduce(0, +)
+        }
+        // Bounded wait until a few streams to the silent peer have timed out, then one more second of rounds.
+        let first = pollSnapshots(host, timeout: 8, interval: 0.1) { unanswered($0) >= 3 }
+        #expect(unanswered(first) >= 3, "streams to the silent peer ended by the idle timeout: \(first.map(\.stats.dropped))")
+        Thread.sleep(forTimeInterval: 1)
         let snaps = host.snapshots()
-        host.stop()
-        let healthy = snaps.filter { $0.peer != PeerID(3) }
-        // Rounds never wait on an exchange: at a 30 ms period, 2.5 s gives ~80 rounds; a peer blocked on the
-        // silent one for its 400 ms deadline each time would manage far fewer.
-        let minRound = healthy.map(\.round).min() ?? 0
-        #expect(minRound >= 40, "slowest healthy peer reached round \(minRound)")
-        // Exchanges with the silent peer fail by deadline; the others complete.
+        let healthy = snaps.filter { $0.peer != silent }
+        #expect(healthy.count == 7)
+        let roundsBefore = Dictionary(uniqueKeysWithValues: first.map { ($0.peer, $0.round) })
+        // About 33 rounds in a second at a 30 ms period; a queue blocked on the silent stream would manage far fewer.
+        let slowest = healthy.map { $0.round - (roundsBefore[$0.peer] ?? 0) }.min() ?? 0
+        #expect(slowest >= 10, "the slowest healthy peer ran \(slowest) rounds in the last second")
         let failed = healthy.map(\.counters.exchangesFailed).reduce(0, +)
         let completed = healthy.map(\.counters.exchangesCompleted).reduce(0, +)
-        #expect(failed > 0, "some exchanges must have hit the silent peer and failed")
-        #expect(completed > 3 * failed, "completed \(completed), failed \(failed): 1 partner in 7 is silent")
-    }
-
-    @Test func inStaticModeAPeerGossipsOnlyAlongItsTopologyEdges() throws {
-        let log = SyntheticData.planted(users: 8, items: 40, groups: 2, perUser: 10, seed: 5)
-        let split = try LeaveOneOutSplit.make(from: log, negatives: 15, seed: 1)
-        let ring = try Topology.ring(peers: 8)
-        let nodes = try makeSwarm(split: split, count: 8, period: .milliseconds(30), lines: Lines())
-        for n in nodes {
-            let me = Int(n.config.id.raw)
-            n.useStaticNeighbours(ring.neighbourIndices(of: me).map { Neighbour(PeerID(UInt64($0)), nodes[$0].address) })
-        }
-        let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
-        host.start()
-        Thread.sleep(forTimeInterval: 1.5)
-        let snaps = host.snapshots()
-        host.stop()
-        #expect(snaps.count == 8)
-        for s in snaps {
-            let me = Int(s.peer.raw)
-            let allowed = Set(ring.neighbourIndices(of: me).map { PeerID(UInt64($0)) })
-            #expect(!s.stats.partners.isEmpty, "peer \(me) gossiped")
-            #expect(Set(s.stats.partners.keys).isSubset(of: allowed), "peer \(me) talked to \(s.stats.partners.keys), allowed \(allowed)")
-        }
-        #expect(snaps.map(\.counters.exchangesCompleted).reduce(0, +) > 0)
+        #expect(failed >= unanswered(snaps) && completed > failed, "completed \(completed), failed \(failed)")
     }
 }

@@ -1,23 +1,15 @@
 import RecommenderModel
 @testable import GossipProtocol
+import GossipSimulator
 
-/// TEST-ONLY harness: N `MembershipInstance`s wired together by a virtual clock and a lossy in-memory network.
-/// It interprets directives the way a shell must (send, schedule, memberUp/Down) and nothing more; the real
-/// deterministic simulator lives in the GossipSimulator target. Events at equal times run in insertion order.
+/// TEST-ONLY harness: N `MembershipInstance`s wired together by a virtual clock and a lossy in-memory network, for
+/// membership-only cluster tests (`MembershipClusterTests`). It interprets directives the way a shell must (send,
+/// schedule, memberUp/Down) and nothing more; whole peers run in `EventSimulation`. Its events wait in the
+/// simulator's `EventQueue`, so events at equal times run in insertion order, as they do there.
 struct TestCluster {
     enum Event {
         case deliver(to: Int, message: Message, from: PeerID, fromAddress: PeerAddress)
         case timer(node: Int, generation: Int, MembershipTimer)
-    }
-
-    /// Heap entries stay small (the event lives in `slots`) so that sifting does not copy messages.
-    struct Scheduled {
-        var time: Int64
-        var order: UInt64
-        var slot: Int
-        @inline(__always) func precedes(_ o: Scheduled) -> Bool {
-            time < o.time || (time == o.time && order < o.order)
-        }
     }
 
     struct Node {
@@ -33,10 +25,7 @@ struct TestCluster {
     let settings: MembershipSettings
     var now = Instant.zero
     var nodes: [Node] = []
-    var heap: [Scheduled] = []
-    var slots: [Event?] = []
-    var freeSlots: [Int] = []
-    var counter: UInt64 = 0
+    var events = EventQueue<Event>()
     var net: SplitMix64
     var lossRate = 0.0
     /// Directed links (from, to) whose datagrams are dropped.
@@ -102,12 +91,9 @@ struct TestCluster {
         var nextProbe = now + step
         while true {
             let limit = min(end, nextProbe)
-            while let first = heap.first, first.time <= limit.nanoseconds {
-                let e = pop()
-                now = Instant(nanoseconds: e.time)
-                let event = slots[e.slot]!
-                slots[e.slot] = nil
-                freeSlots.append(e.slot)
+            while let t = events.nextTime, t <= limit.nanoseconds {
+                let (time, event) = events.pop()!
+                now = Instant(nanoseconds: time)
                 dispatch(event)
             }
             now = limit
@@ -191,41 +177,6 @@ struct TestCluster {
     }
 
     private mutating func push(_ time: Instant, _ event: Event) {
-        counter += 1
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = free
-            slots[slot] = event
-        } else {
-            slot = slots.count
-            slots.append(event)
-        }
-        heap.append(Scheduled(time: time.nanoseconds, order: counter, slot: slot))
-        var c = heap.count - 1
-        while c > 0 {
-            let p = (c - 1) / 2
-            guard heap[c].precedes(heap[p]) else { break }
-            heap.swapAt(c, p)
-            c = p
-        }
-    }
-
-    private mutating func pop() -> Scheduled {
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var p = 0
-            while true {
-                let l = 2 * p + 1, r = l + 1
-                var m = p
-                if l < heap.count, heap[l].precedes(heap[m]) { m = l }
-                if r < heap.count, heap[r].precedes(heap[m]) { m = r }
-                if m == p { break }
-                heap.swapAt(p, m)
-                p = m
-            }
-        }
-        return top
+        events.push(event, at: time.nanoseconds)
     }
 }
