@@ -118,7 +118,7 @@ func canCreateNetworkNamespaces() -> Bool {
     }
 
     @Test func memberCapIsParsedAndCheckedAgainstTheView() throws {
-        #expect(try node([]).membership.maxMembers == nil)
+        #expect(try node([]).membership.maxMembers == 1_000)   // the bounded default since membership hardening
         #expect(try node(["--max-members", "all"]).membership.maxMembers == nil)
         #expect(try node(["--max-members", "300"]).membership.maxMembers == 300)
         let small = error(["--max-members", "24"])   // the default view (20) plus relays (3) plus 2 does not fit
