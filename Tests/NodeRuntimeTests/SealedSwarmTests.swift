@@ -64,7 +64,7 @@ import PeerCore
 
     /// A running swarm of 10 rotates A -> B in the three steps (install B, switch primary to B, remove A), each
     /// applied to every peer through the API SIGHUP calls; afterwards every peer still completes exchanges, no frame
-    /// failed its tag or named an unknown key (SealedFrameTests shows a peer holding only A is then shut out).
+    /// failed its tag or named an unknown key, and a peer that kept only A is shut out.
     @Test func aKeyRotationAcrossARunningSwarmKeepsEveryPeerExchanging() throws {
         let log = SyntheticData.planted(users: 11, items: 40, groups: 2, perUser: 10, seed: 7)
         let split = try LeaveOneOutSplit.make(from: log, negatives: 15, seed: 1)
@@ -80,9 +80,24 @@ import PeerCore
         Thread.sleep(forTimeInterval: 0.5)
         #expect(host.updateKeyring(try Keyring(primary: Self.keyB)) == 10)                          // 3. remove A
         let atRotation = host.snapshots()
+        // A peer that kept only the old key, pushing to three members.
+        let (config, gossip, membership) = fastTestSettings(period: .milliseconds(40))
+        var pc = PeerConfig(id: PeerID(10), listen: .loopbackIPv4(port: 0), seeds: [nodes[0].address], swarmID: 7, seed: 11)
+        pc.peer.gossip = gossip
+        pc.peer.membership = membership
+        pc.keyring = try Keyring(primary: Self.keyA)
+        let stale = try PeerNode(config: pc, learner: PeerLearner(shard: split.shards[10], config: config, tableSeed: 99, peerSeed: 11),
+                                 merge: WeightedAverageMerge(), target: NodeHost.sharedTarget, sink: { _ in })
+        stale.useStaticNeighbours((0..<3).map { Neighbour(PeerID(UInt64($0)), nodes[$0].address) })
+        let staleHost = NodeHost(peers: [stale], log: try LineWriter(path: nil))
+        staleHost.start()
         Thread.sleep(forTimeInterval: 1.5)
         let after = host.snapshots()
+        let staleSnap = staleHost.snapshots()
+        staleHost.stop()
         host.stop()
+        #expect(staleSnap.first?.counters.exchangesCompleted == 0, "a peer with only the removed key still exchanged")
+        #expect(staleSnap.first?.livePeers == 0)
         let before = Dictionary(uniqueKeysWithValues: atRotation.map { ($0.peer, $0.counters.exchangesCompleted) })
         #expect(after.count == 10)
         for s in after {
@@ -91,6 +106,8 @@ import PeerCore
             #expect(s.livePeers >= 5, "peer \(s.peer) sees \(s.livePeers) live members after the rotation")
         }
         #expect(drops(after, "bad_tag") == 0)
-        #expect(drops(after, "unknown_key") == 0)
+        // Only the stale peer's frames name an unknown key (the removed A); none of the rotating swarm's did.
+        #expect(drops(atRotation, "unknown_key") == 0)
+        #expect(drops(after, "unknown_key") > 0)
     }
 }
