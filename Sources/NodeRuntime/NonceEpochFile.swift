@@ -56,8 +56,7 @@ public enum NonceEpochFile {
                 try? handle.close()
                 throw error
             }
-            if fm.fileExists(atPath: path) { _ = try fm.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp)) }
-            else { try fm.moveItem(atPath: tmp, toPath: path) }
+            try DurableFiles.rename(tmp, to: path)
             try DurableFiles.syncDirectory(directory)
         } catch let f as Failure {
             throw f

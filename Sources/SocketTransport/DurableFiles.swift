@@ -27,6 +27,11 @@ public enum DurableFiles {
         _ = try syscallValue("fsync") { fsync(fd) }
     }
 
+    /// rename(2): atomically replaces `to` (if it exists) with `from`.
+    public static func rename(_ from: String, to: String) throws(TransportError) {
+        _ = try syscallValue("rename") { Glibc.rename(from, to) }
+    }
+
     /// Whether `error` says the path already existed (EEXIST).
     public static func isAlreadyExists(_ error: TransportError) -> Bool { error.errno?.rawValue == EEXIST }
 }

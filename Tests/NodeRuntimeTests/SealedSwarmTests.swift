@@ -110,4 +110,19 @@ import PeerCore
         #expect(drops(atRotation, "unknown_key") == 0)
         #expect(drops(after, "unknown_key") > 0)
     }
+
+    @Test func theNonceEpochIsPersistedAndOnlyGrows() throws {
+        let dir = NSTemporaryDirectory() + "gossiprec-epoch-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let origin = NonceSequence.clockOrigin
+        #expect(try NonceEpochFile.next(directory: dir, now: origin) == 1)
+        #expect(try NonceEpochFile.next(directory: dir, now: origin) == 2)          // same second: still higher
+        #expect(try NonceEpochFile.next(directory: dir, now: origin + 1_000) == 1_000)  // the clock floor
+        #expect(try NonceEpochFile.next(directory: dir, now: origin + 5) == 1_001)   // a clock set back: still higher
+        let text = try String(contentsOfFile: dir + "/" + NonceEpochFile.fileName, encoding: .utf8)
+        #expect(text == "1001\n")
+        #expect(try NonceEpochFile.next(directory: nil, now: origin + 77) == 77)      // no directory: the clock alone
+        try "garbage".write(toFile: dir + "/" + NonceEpochFile.fileName, atomically: true, encoding: .utf8)
+        #expect(throws: NonceEpochFile.Failure.self) { try NonceEpochFile.next(directory: dir, now: origin) }
+    }
 }
