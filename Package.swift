@@ -32,7 +32,7 @@ let package = Package(
         // stop order, the seed scheme. Events in, effects out; both drivers below run it.
         .target(name: "PeerCore", dependencies: ["GossipProtocol", "RecommenderModel"]),
         // Bytes <-> messages. Pure.
-        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel"]),
+        .target(name: "WireFormat", dependencies: ["GossipProtocol", "RecommenderModel", "SwarmCrypto"]),
         // A peer's checkpoints: their byte format (WireFormat's cursors) and the crash-safe file store (fsync, rename).
         .target(name: "PeerStore", dependencies: ["RecommenderModel", "WireFormat", "SocketTransport"]),
         // Frame cryptography: SHA-256, HMAC, HKDF, ChaCha20-Poly1305, the swarm keyring, nonces, replay windows. Pure,
@@ -45,17 +45,17 @@ let package = Package(
         // The shell: one serial DispatchQueue per peer interpreting protocol directives.
         .target(name: "NodeRuntime",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "PeerStore"]),
+                               "PeerStore", "SwarmCrypto"]),
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
-                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat"]),
+                dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SwarmCrypto"]),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "PeerStore", "NodeRuntime", "GossipSimulator"]),
+                               "PeerStore", "NodeRuntime", "GossipSimulator", "SwarmCrypto"]),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
         // The decoder fuzz (input generators, mutations, properties), shared by WireFormatTests and wire-fuzz.
-        .target(name: "WireFuzz", dependencies: ["WireFormat", "GossipProtocol", "RecommenderModel"]),
+        .target(name: "WireFuzz", dependencies: ["WireFormat", "GossipProtocol", "RecommenderModel", "SwarmCrypto"]),
         // Runs the decoder fuzz as a program, so it can run on the release build (Scripts/fuzz.sh).
         .executableTarget(name: "wire-fuzz", dependencies: ["WireFuzz"]),
 
@@ -63,14 +63,14 @@ let package = Package(
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
         .testTarget(name: "PeerCoreTests", dependencies: ["PeerCore"]),
         .testTarget(name: "SwarmSpecTests", dependencies: ["SwarmSpec", "GossipProtocol", "RecommenderModel"]),
-        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel", "WireFuzz"]),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "RecommenderModel", "WireFuzz", "SwarmCrypto"]),
         .testTarget(name: "PeerStoreTests", dependencies: ["PeerStore", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
-        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore", "SwarmCrypto", "WireFormat"]),
         // Simulator tests, and the membership-only cluster tests, which share its EventQueue (virtual time, seeded).
         .testTarget(name: "GossipSimulatorTests",
                     dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat"]),
-        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
+        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto"]),
         .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
         // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.
         .testTarget(name: "DriverParityTests",

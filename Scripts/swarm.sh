@@ -27,6 +27,9 @@
 #   --swarm-id N       swarm identifier (default: BASE), so two swarms never mix
 #   --skip-build       use the existing .build/release/gossiprec
 #   --node-arg ARG     extra argument for every 'gossiprec node' (repeatable)
+#   --swarm-key FILE   seal every frame with the swarm key in FILE (mode 0600; 'gossiprec keygen --out FILE');
+#                      default: a new key for this run, written to OUT/swarm.key
+#   --insecure         run unkeyed (frames in clear, forgeable): only to measure what sealing costs
 #   --checkpoint-seconds S  crash-safe state: every peer checkpoints to OUT/checkpoints/peer-U every S seconds
 #   --profile FILE     churn/straggler profile (Scripts/profiles/*.profile) applied by the nodes to their peers on
 #                      the wall clock (kills, leaves, restarts from checkpoints, joins, datagram loss, stragglers);
@@ -44,7 +47,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
 PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""; MODE=""
-CKPT=""; KILL_AT=""; RESTART_AFTER=15; PROFILE=""
+CKPT=""; KILL_AT=""; RESTART_AFTER=15; PROFILE=""; KEY=""; INSECURE=0
 NODE_ARGS=()
 say() { echo "swarm: $*" >&2; }
 die() { echo "swarm: error: $*" >&2; exit 1; }
@@ -65,6 +68,8 @@ while [[ $# -gt 0 ]]; do
         --swarm-id) need "$@"; SWARM="$2"; shift 2 ;;
         --skip-build) SKIP_BUILD=1; shift ;;
         --node-arg) need "$@"; NODE_ARGS+=("$2"); shift 2 ;;
+        --swarm-key) need "$@"; KEY="$2"; shift 2 ;;
+        --insecure) INSECURE=1; shift ;;
         --checkpoint-seconds) need "$@"; CKPT="$2"; shift 2 ;;
         --kill-at) need "$@"; KILL_AT="$2"; shift 2 ;;
         --profile) need "$@"; PROFILE="$2"; shift 2 ;;
@@ -143,6 +148,21 @@ PEERS="${PEERS:-$USERS}"
 [[ $((PORT + PEERS)) -le 65535 ]] || die "ports $PORT..$((PORT + PEERS - 1)) exceed 65535"
 [[ "$PROCS" -le "$PEERS" ]] || PROCS="$PEERS"
 [[ -n "$PROFILE" ]] && NODE_ARGS+=(--profile "$PROFILE" --swarm-peers "$PEERS")
+# Frames: sealed with --swarm-key FILE, or a key made for this run, or (--insecure) in clear.
+if [[ $INSECURE -eq 1 ]]; then
+    [[ -z "$KEY" ]] || die "--insecure and --swarm-key exclude each other"
+    NODE_ARGS+=(--insecure); FRAMES=insecure
+    say "INSECURE: --insecure: frames travel in clear and unauthenticated"
+else
+    if [[ -z "$KEY" ]]; then
+        KEY="$OUT/swarm.key"
+        rm -f "$KEY"
+        "$BIN" keygen --out "$KEY" >&2 || die "could not make a key for this run"
+    fi
+    KEY="$(cd "$(dirname "$KEY")" && pwd)/$(basename "$KEY")"
+    NODE_ARGS+=(--swarm-key "$KEY"); FRAMES=sealed
+    say "frames sealed with the swarm key in $KEY"
+fi
 
 # 4. The centralized reference on the same split.
 say "training the centralized MF reference on the same split"
@@ -155,7 +175,7 @@ say "centralized MF HR@10 $CENTRAL, ItemPop HR@10 $ITEMPOP"
 cat > "$OUT/settings.txt" <<SET
 data=$DATA
 peers=$PEERS procs=$PROCS duration=$DURATION until_ratio=${UNTIL:-off}
-port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM
+port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM frames=$FRAMES
 profile=${PROFILE:-none} mode=${MODE:-default} topology=${TOPOLOGY:-none (peer sampling)}
 node_args=${NODE_ARGS[*]:-}
 central_hr10=$CENTRAL itempop_hr10=$ITEMPOP
@@ -240,11 +260,16 @@ cleanup
 PIDS=()
 "$BIN" report --logs "$LOGS" --bucket 10 --central-hr10 "$CENTRAL" --itempop-hr10 "$ITEMPOP" \
     --summary "$OUT/summary.json" --svg "$OUT/swarm.svg" > "$OUT/curve.txt"
+python3 - "$OUT/summary.json" "$FRAMES" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["frames"] = sys.argv[2]
+json.dump(d, open(sys.argv[1], "w"))
+PY
 cat "$OUT/curve.txt" | sed '$d' >&2
 python3 - "$OUT/summary.json" <<'PY' >&2
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(f"\nfinal after {d['seconds']:.0f} s, {d['peers']} peers:")
+print(f"\nfinal after {d['seconds']:.0f} s, {d['peers']} peers, frames {d['frames'].upper() if d['frames'] == 'insecure' else d['frames']}:")
 print(f"  swarm HR@10 {d['hr10']:.4f}  NDCG@10 {d['ndcg10']:.4f}  ({d['ratio_to_central']:.1%} of centralized)")
 print(f"  centralized MF HR@10 {d['central_hr10']:.4f}   ItemPop HR@10 {d['itempop_hr10']:.4f}")
 print(f"  {d['mb_per_peer']:.1f} MB sent per peer; report in {sys.argv[1].rsplit('/', 1)[0]}")

@@ -139,13 +139,14 @@ PY
     || { cat "$WORK/train.out" >&2; die "gossiprec train failed"; }
 TRAIN_JSON="$(tail -1 "$WORK/train.out")"
 
-# 4. One node per namespace; 2 and 3 join through namespace 1's first peer.
+# 4. One node per namespace; 2 and 3 join through namespace 1's first peer. Frames sealed with a key made for the run.
+"$BIN" keygen --out "$WORK/swarm.key" 2> "$WORK/keygen.err" || { cat "$WORK/keygen.err" >&2; exit 2; }
 for k in 1 2 3; do
     join=()
     [[ $k -gt 1 ]] && join=(--join "10.77.1.1:$PORT")
     # shellcheck disable=SC2086  # FAULTS[k] is a list of flags
     ip netns exec "${NS[$k]}" "$BIN" node --users-dir "$WORK/split.users" --peers "$PEERS" --first-user $(( (k - 1) * PEERS )) \
-        --listen "10.77.$k.1:$PORT" "${join[@]}" --swarm-id "$SWARM" --period-ms 200 --eval-period-ms 2000 \
+        --listen "10.77.$k.1:$PORT" "${join[@]}" --swarm-id "$SWARM" --swarm-key "$WORK/swarm.key" --period-ms 200 --eval-period-ms 2000 \
         --dim 8 --lr 0.3 --l2 0.001 --duration "$DURATION" --progress-seconds 0 --log "$WORK/ns$k.jsonl" ${FAULTS[$k]} \
         > "$WORK/ns$k.out" 2> "$WORK/ns$k.err" &
     PIDS+=($!)

@@ -8,6 +8,8 @@ public enum CLIError: Error, CustomStringConvertible, Equatable {
     case missingRequired(option: String)
     case badValue(option: String, value: String, expected: String)
     case helpRequested(String)
+    /// The option (or its absence) cannot be accepted, for `reason` (a full sentence naming what to do).
+    case refused(option: String, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum CLIError: Error, CustomStringConvertible, Equatable {
         case .missingRequired(let o): return "option '\(o)' is required"
         case .badValue(let o, let v, let e): return "option '\(o)': '\(v)' is not \(e)"
         case .helpRequested(let text): return text
+        case .refused(let o, let r): return "\(o): \(r)"
         }
     }
 }
@@ -137,6 +140,7 @@ struct JSONLine {
         parts.append("\"\(key)\":" + (v.isFinite ? String(format: "%.\(digits)f", v) : "null"))
     }
     mutating func add(_ key: String, _ v: Int) { parts.append("\"\(key)\":\(v)") }
+    mutating func add(_ key: String, _ v: Bool) { parts.append("\"\(key)\":\(v)") }
     mutating func add(_ key: String, _ v: String) {
         let esc = v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         parts.append("\"\(key)\":\"\(esc)\"")

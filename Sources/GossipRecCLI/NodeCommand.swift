@@ -7,6 +7,7 @@ import PeerStore
 import RecommenderModel
 import SocketTransport
 import SwarmSpec
+import SwarmCrypto
 
 /// `gossiprec node`: run one or many peers in this process over real UDP/TCP sockets.
 struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsing; captured by the peer factory
@@ -33,6 +34,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("profile-base-delay-ms", "MS", "with --profile: one-way link latency that straggler link-delay factors multiply", default: "20"),
         OptionSpec("log-time-offset", "S", "add S seconds to the times in the log (a process restarted into a running swarm)", default: "0"),
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
+        OptionSpec("swarm-key", "FILE", "seal every frame with the swarm key in FILE ('gossiprec keygen'; mode 0600); SIGHUP re-reads it (key rotation)"),
+        OptionSpec("insecure", nil, "run unkeyed: frames travel in clear and anyone who can reach the ports can read and forge them"),
     ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
 
     /// Test-only fault injection on outgoing traffic (`FaultInjection`; README, "Running peers").
@@ -49,6 +52,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     var membership = MembershipSettings()
     var checkpointDir: String?, checkpointSeconds = 30.0, logTimeOffset = 0.0
     var profile: Scenario?, profilePath: String?, swarmPeers: Int?, profileBaseDelayMs = 20
+    var keyPath: String?
+    /// The keyring in use (nil: --insecure); replaced by SIGHUP, read by peers started later (profile restarts).
+    let keys = KeyringBox()
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
 
     init(_ o: ParsedOptions) throws {
@@ -101,6 +107,19 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         }
         if o.optionalString("swarm-peers") != nil { swarmPeers = try o.int("swarm-peers", in: 1...10_000_000) }
         profileBaseDelayMs = try o.int("profile-base-delay-ms", in: 0...600_000)
+        keyPath = o.optionalString("swarm-key")
+        switch (keyPath, o.has("insecure")) {
+        case (nil, false):
+            throw CLIError.refused(option: "--swarm-key", reason:
+                "refusing to start without --swarm-key FILE (make one with 'gossiprec keygen --out FILE' and give every peer "
+                + "of the swarm a private copy) or --insecure (frames in clear, readable and forgeable by anyone on the network)")
+        case (let path?, true):
+            throw CLIError.refused(option: "--insecure", reason: "given with --swarm-key \(path): choose one")
+        case (let path?, false):
+            do { keys.keyring = try SwarmKeyFile.load(path) } catch { throw CLIError.refused(option: "--swarm-key", reason: "\(error)") }
+        case (nil, true):
+            keys.keyring = nil
+        }
         mergeRule = try PeerOptions.parseMerge(o)
         switch try PeerOptions.parseMode(o, command: "node") {
         case .random: topology = nil; clientGraph = nil
@@ -188,6 +207,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         pc.incarnation = incarnation
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
         pc.faults = faults
+        pc.keyring = keys.keyring
         if let t = topology {
             guard user < t.peerCount else {
                 throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering user \(user)")
@@ -213,7 +233,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     func run() throws -> Int32 {
         ProcessLimits.raiseOpenFileLimit()
         ProcessLimits.tuneAllocatorForLargeFrames()
-        let writer = try LineWriter(path: log)
+        let insecure = keyPath == nil
+        let writer = try LineWriter(path: log, insecure: insecure)
+        let mark = insecure ? "INSECURE (unkeyed frames) " : ""
         let restores = RestoreTally()
         // A churn profile: the same timeline in every process of the swarm (same profile, size and seed).
         var timeline: [ScenarioEvent] = []
@@ -251,7 +273,12 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
                                         swarmSize: swarmPeers ?? (firstUser + peers), address: address) { Console.err("node: profile: " + $0) }
             Console.err("node: profile \(profilePath!): \(driver!.eventCount) events for this process's peers; \(online.count) of \(peers) start online")
         }
-        Console.err("node: \(peers) peers on \(listen.withPort(listen.port == 0 ? 0 : listen.port))+, \(nodes.count) online, swarm \(swarmID)"
+        if insecure {
+            Console.err("node: INSECURE: --insecure: frames are neither encrypted nor authenticated; anyone who can reach these ports can read, forge and replay them")
+        } else {
+            Console.err("node: frames sealed with the swarm key in \(keyPath!) (primary key id \(keys.keyring!.primary.id), \(keys.keyring!.keys.count) key(s)); SIGHUP re-reads it")
+        }
+        Console.err("node: \(mark)\(peers) peers on \(listen.withPort(listen.port == 0 ? 0 : listen.port))+, \(nodes.count) online, swarm \(swarmID)"
                     + (join.map { ", joining via " + $0.map(\.description).joined(separator: ",") } ?? ""))
         if faults.dropOutgoingDatagrams > 0 || faults.duplicateOutgoingDatagrams > 0 || faults.delays {
             let to = faults.destinations.isEmpty ? "every destination" : faults.destinations.map(\.description).joined(separator: ",")
@@ -263,9 +290,25 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         driver?.start()
         let stop = DispatchSemaphore(value: 0)
         let control = DispatchQueue(label: "gossiprec.node.control")
-        let signals = SignalWatcher(queue: control) { sig in
-            Console.err("node: \(sig), stopping")
-            stop.signal()
+        let keyPath = self.keyPath, keys = self.keys
+        // SIGHUP is caught (never the default, which kills): it re-reads the key file (rotation); without a key
+        // file it is only logged.
+        let signals = SignalWatcher(signals: [.interrupt, .terminate, .hangup], queue: control) { sig in
+            guard sig == .hangup else {
+                Console.err("node: \(sig), stopping")
+                stop.signal()
+                return
+            }
+            guard let keyPath else { Console.err("node: SIGHUP ignored: running --insecure, no key file to re-read"); return }
+            do {
+                let ring = try SwarmKeyFile.load(keyPath)
+                keys.keyring = ring
+                let n = host.updateKeyring(ring)
+                Console.err("node: SIGHUP: re-read \(keyPath): primary key id \(ring.primary.id), accepted "
+                            + (ring.accepted.isEmpty ? "none" : ring.accepted.map(\.id.description).joined(separator: ",")) + "; \(n) peers switched")
+            } catch {
+                Console.err("node: SIGHUP: keeping the current keys: \(error)")
+            }
         }
         if duration > 0 { control.asyncAfter(deadline: .now() + duration) { stop.signal() } }
         let start = Date()
@@ -277,7 +320,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             timer.schedule(deadline: .now() + progressSeconds, repeating: progressSeconds)
             timer.setEventHandler {
                 let s = SwarmSummary(host.snapshots())
-                Console.err(String(format: "node: %6.1f s  round %.1f  HR@10 %.4f  NDCG@10 %.4f  (%d evaluated)  MB sent/peer %.2f  live %.0f  exchanges ok %d failed %d",
+                Console.err("node: " + mark + String(format: "%6.1f s  round %.1f  HR@10 %.4f  NDCG@10 %.4f  (%d evaluated)  MB sent/peer %.2f  live %.0f  exchanges ok %d failed %d",
                                    Date().timeIntervalSince(start), s.meanRound, s.hr10, s.ndcg10, s.evaluated, s.mbSentPerPeer, s.livePeersMean,
                                    s.exchangesCompleted, s.exchangesFailed))
             }
@@ -294,8 +337,19 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         j.add("peers", final.peers); j.add("seconds", Date().timeIntervalSince(start), digits: 1)
         j.add("hr10", final.hr10); j.add("ndcg10", final.ndcg10); j.add("evaluated", final.evaluated)
         j.add("mean_round", final.meanRound, digits: 1); j.add("mb_per_peer", final.mbSentPerPeer, digits: 2)
+        if insecure { j.add("insecure", true) }
         Console.out(j.text)
         return 0
+    }
+}
+
+/// The keyring a node process runs with, replaced when SIGHUP re-reads the key file (thread-safe).
+final class KeyringBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ring: Keyring?
+    var keyring: Keyring? {
+        get { lock.withLock { ring } }
+        set { lock.withLock { ring = newValue } }
     }
 }
 

@@ -149,7 +149,7 @@ extension EventSimulation {
         mutating func sendDatagram(_ message: Message, to address: PeerAddress, at base: Int64) {
             let i = index
             let bytes: [UInt8]
-            do { bytes = try WireCodec.encode(envelope(message), limits: f.limits) } catch {
+            do { bytes = try WireCodec.encode(envelope(message), limits: f.limits, security: &peer.pointee.security) } catch {
                 preconditionFailure("simulated peer \(i) built an unencodable datagram: \(error)")
             }
             peer.pointee.counters.datagramsSent += 1
@@ -165,7 +165,10 @@ extension EventSimulation {
             guard f.state[j] == .online else { peer.pointee.counters.datagramsToOffline += 1; return }
             if f.partitioned(i, j) { peer.pointee.counters.datagramsPartitioned += 1; return }
             let env: Envelope
-            do { env = try WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID) } catch {
+            do {
+                env = try WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID,
+                                           security: &peer.pointee.security)
+            } catch {
                 peer.pointee.counters.datagramsDecodeFailed += 1; return
             }
             let out = peer.pointee.core!.onDatagram(env.message, from: env.sender, address: EventSimulation.address(i), now: instant)
@@ -176,7 +179,7 @@ extension EventSimulation {
         mutating func streamFrame(_ message: Message) -> (size: Int, bytes: [UInt8]?) {
             guard f.settings.roundTripModels else { return (EventSimulation.frameSize(message), nil) }
             do {
-                let b = try WireCodec.encode(envelope(message), limits: f.limits)
+                let b = try WireCodec.encode(envelope(message), limits: f.limits, security: &peer.pointee.security)
                 return (b.count, b)
             } catch {
                 preconditionFailure("simulated peer \(index) built an unencodable model message: \(error)")
@@ -185,7 +188,8 @@ extension EventSimulation {
 
         func decodeStream(_ message: Message, _ bytes: [UInt8]?) -> Message? {
             guard let bytes else { return message }
-            return (try? WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID))?.message
+            return (try? WireCodec.decode(bytes, limits: f.limits, expectedSwarmID: f.settings.swarmID,
+                                          security: &peer.pointee.security))?.message
         }
 
         /// Time (ns) for `size` bytes through this peer's uplink starting no earlier than `ready`; advances the uplink.

@@ -3,15 +3,19 @@ import Foundation
 import GossipProtocol
 import RecommenderModel
 import SocketTransport
+import SwarmCrypto
 
 /// Appends lines to a file from any thread, on its own serial queue, each written as soon as that queue runs.
 /// `flush` (synchronous) also fsyncs.
 public final class LineWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "gossiprec.log")
     private let handle: FileHandle?
+    /// Every JSON object line starts with `"insecure":true` (a peer running unkeyed says so in every line).
+    private let insecure: Bool
 
-    /// nil path: lines are discarded.
-    public init(path: String?) throws {
+    /// nil path: lines are discarded. `insecure`: mark every JSON line `"insecure":true`.
+    public init(path: String?, insecure: Bool = false) throws {
+        self.insecure = insecure
         if let path {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw DataError.unreadable(file: path, reason: "cannot create log file")
@@ -26,7 +30,8 @@ public final class LineWriter: @unchecked Sendable {
     /// SIGKILL loses no line it had logged.
     public func write(_ line: String) {
         guard let handle else { return }
-        queue.async { handle.write(Data(line.utf8) + [0x0A]) }
+        let text = insecure && line.hasPrefix("{") ? "{\"insecure\":true," + line.dropFirst() : line
+        queue.async { handle.write(Data(text.utf8) + [0x0A]) }
     }
 
     /// Waits for the lines written so far, then fsyncs.
@@ -80,6 +85,20 @@ public final class NodeHost: @unchecked Sendable {
     public static let sharedTarget = DispatchQueue(label: "gossiprec.peers", attributes: .concurrent, target: .global())
 
     public func start() { for p in peers { p.start() } }
+
+    /// Installs `keyring` in every running peer (a key rotation step; what SIGHUP does after re-reading the key
+    /// file) and returns once each has switched, or after `timeout`. Returns how many switched.
+    @discardableResult
+    public func updateKeyring(_ keyring: Keyring, timeout: Duration = .seconds(5)) -> Int {
+        let running = peers
+        let group = DispatchGroup()
+        for p in running {
+            group.enter()
+            p.updateKeyring(keyring) { group.leave() }
+        }
+        let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        return group.wait(timeout: .now() + .milliseconds(ms)) == .success ? running.count : 0
+    }
 
     /// Takes slot `i` offline as a crash (no leave message, no final checkpoint) or a graceful leave. Returns
     /// false if it was offline. `done` runs once the peer's sockets are closed.

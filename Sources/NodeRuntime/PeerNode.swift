@@ -6,6 +6,7 @@ import PeerCore
 import PeerStore
 import RecommenderModel
 import SocketTransport
+import SwarmCrypto
 import WireFormat
 
 /// Everything a peer needs to start.
@@ -36,6 +37,10 @@ public struct PeerConfig: Sendable {
     /// Added to the time in this peer's JSON lines (seconds): a peer restarted into a running swarm reports
     /// times on the swarm's clock.
     public var logTimeOffset: Double = 0
+    /// The swarm keyring: every frame is sealed with its primary key and frames under any of its keys open.
+    /// nil runs unkeyed (`--insecure`): frames go out unsealed and sealed ones are refused. The nonce epoch is
+    /// persisted in `checkpoint`'s directory when there is one (`NonceEpochFile`).
+    public var keyring: Keyring? = nil
 
     public init(id: PeerID, listen: SocketAddress, seeds: [PeerAddress] = [], swarmID: UInt32 = 1,
                 peer: PeerSettings = .init(), seed: UInt64 = 1) {
@@ -82,6 +87,8 @@ public final class PeerNode: @unchecked Sendable {
     /// Connects in progress, cancelled at stop.
     private var connecting: [UInt64: ConnectAttempt] = [:]
     private var sequence: UInt64 = 0
+    /// Sealing keys, this process's nonce epoch, and the per-sender replay filters (`FrameSecurity`).
+    private var security: FrameSecurity
     private var stopped = false
     /// `config.faults`, changeable while running (`updateFaults`: a scenario's loss or straggler link delay).
     private var faults: FaultInjection
@@ -120,6 +127,25 @@ public final class PeerNode: @unchecked Sendable {
         mergeName = merge.name
         checkpointStore = config.checkpoint.map { CheckpointStore(directory: $0.directory, identity: $0.identity) }
         faults = config.faults
+        if let keyring = config.keyring {
+            let epoch = try NonceEpochFile.next(directory: config.checkpoint?.directory)
+            security = FrameSecurity(keyring: keyring, swarmID: config.swarmID, epoch: epoch)
+        } else {
+            security = .insecure(swarmID: config.swarmID)
+        }
+    }
+
+    /// Whether this peer seals its frames (false: `--insecure`).
+    public var isKeyed: Bool { config.keyring != nil }
+
+    /// Switches to `keyring` on the peer's queue (a key rotation step, e.g. after SIGHUP re-read the key file): new
+    /// keys open at once, the new primary seals from the next frame, removed keys open nothing. Ignored by an
+    /// insecure peer (it has no keys to rotate). `done` runs on the queue afterwards.
+    public func updateKeyring(_ keyring: Keyring, done: @escaping @Sendable () -> Void = {}) {
+        loop.execute { [self] in
+            if security.isKeyed { security.replaceKeyring(keyring) }
+            done()
+        }
     }
 
     /// Switches to static mode (gossip only with `neighbours`) or back to the configured mode (nil). Useful when
@@ -237,7 +263,7 @@ public final class PeerNode: @unchecked Sendable {
 
     private func envelope(_ message: Message) -> Envelope {
         sequence &+= 1
-        return Envelope(swarmID: config.swarmID, sender: config.id, sequence: sequence, message: message, authTag: nil)
+        return Envelope(swarmID: config.swarmID, sender: config.id, sequence: sequence, message: message)
     }
 
     private func sendDatagram(_ message: Message, to: PeerAddress) {
@@ -249,7 +275,7 @@ public final class PeerNode: @unchecked Sendable {
             stats.drop("fault_injected"); return
         }
         let bytes: [UInt8]
-        do { bytes = try WireCodec.encode(envelope(message), limits: limits) } catch {
+        do { bytes = try WireCodec.encode(envelope(message), limits: limits, security: &security) } catch {
             stats.drop("encode_" + error.reason); return
         }
         let destination = SocketAddress(ipBytes: to.ip, port: to.port)
@@ -288,7 +314,7 @@ public final class PeerNode: @unchecked Sendable {
         stats.bytesReceived += bytes.count
         stats.datagramsReceived += 1
         let env: Envelope
-        do { env = try WireCodec.decode(bytes, limits: limits, expectedSwarmID: config.swarmID) } catch {
+        do { env = try WireCodec.decode(bytes, limits: limits, expectedSwarmID: config.swarmID, security: &security) } catch {
             stats.drop(error.reason); return
         }
         let from = PeerAddress(ip: sender.ipBytes, port: sender.port)
@@ -299,7 +325,7 @@ public final class PeerNode: @unchecked Sendable {
 
     private func send(_ message: Message, on stream: TCPStream) {
         do {
-            let bytes = try WireCodec.encode(envelope(message), limits: limits)
+            let bytes = try WireCodec.encode(envelope(message), limits: limits, security: &security)
             try stream.enqueue(bytes)
             stats.bytesSent += bytes.count
         } catch let e as EncodeError {
@@ -343,7 +369,7 @@ public final class PeerNode: @unchecked Sendable {
                     stats.bytesReceived += chunk.count
                     do {
                         while let frame = try box.accumulator.nextFrame() {
-                            let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
+                            let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID, security: &security)
                             box.handled = true
                             perform(core.onStreamMessage(env.message, from: env.sender, inbound: false, now: now))
                             box.stream?.close()
@@ -396,7 +422,7 @@ public final class PeerNode: @unchecked Sendable {
             do {
                 if let frame = try box.accumulator.nextFrame() {
                     box.handled = true
-                    let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID)
+                    let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID, security: &security)
                     guard let s = box.stream else { return }
                     let effects = core.onStreamMessage(env.message, from: env.sender, inbound: true, now: now)
                     if delaysReply, effects.contains(where: \.isReply), let delay = faultDelay(to: remoteIP) {

@@ -29,6 +29,11 @@ public struct ByteWriter: Sendable {
         bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: index, as: T.self) }
     }
 
+    /// The written bytes, mutable in place (sealing encrypts the payload where it was written).
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeMutableBytes(body)
+    }
+
     /// Appends raw bytes as they are.
     public mutating func writeBytes(_ raw: [UInt8]) {
         bytes.append(contentsOf: raw)

@@ -26,6 +26,16 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     case nonFiniteFloat(field: String)
     /// Bytes left over after a complete frame or payload (every frame has exactly one valid encoding).
     case trailingBytes(count: Int)
+    /// A sealed frame names a key this receiver does not hold (or the receiver runs `--insecure` and holds none).
+    case unknownKey(UInt32)
+    /// A sealed frame's tag does not match: forged, corrupted, or sealed under another key context.
+    case badTag
+    /// An authentic frame whose (epoch, sequence) the sender's replay window has seen, or is too old to judge.
+    case replayed(epoch: UInt32, sequence: UInt64)
+    /// An authentic frame from an earlier epoch (process start) of its sender than the latest seen.
+    case staleEpoch(epoch: UInt32, current: UInt32)
+    /// An unsealed frame reached a keyed receiver.
+    case unsealed
     /// Any other semantic violation (bad address length, unsorted item list, negative weight, ...).
     case invalid(String)
 
@@ -42,6 +52,11 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case .lengthExceedsLimit: return "length_exceeds_limit"
         case .nonFiniteFloat: return "non_finite_float"
         case .trailingBytes: return "trailing_bytes"
+        case .unknownKey: return "unknown_key"
+        case .badTag: return "bad_tag"
+        case .replayed: return "replayed"
+        case .staleEpoch: return "stale_epoch"
+        case .unsealed: return "unsealed"
         case .invalid: return "invalid"
         }
     }
@@ -49,7 +64,7 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Every `reason` string, for pre-registering counters.
     public static let allReasons: [String] = [
         "truncated", "bad_magic", "unsupported_version", "unknown_message_type", "unknown_flags", "bad_checksum",
-        "wrong_swarm", "length_exceeds_limit", "non_finite_float", "trailing_bytes", "invalid",
+        "wrong_swarm", "length_exceeds_limit", "non_finite_float", "trailing_bytes", "unknown_key", "bad_tag", "replayed", "stale_epoch", "unsealed", "invalid",
     ]
 
     public var description: String {
@@ -67,6 +82,11 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             return "\(field) = \(length) exceeds the limit \(limit)"
         case .nonFiniteFloat(let field): return "\(field) is not finite (NaN or infinity)"
         case .trailingBytes(let n): return "\(n) unexpected trailing bytes"
+        case .unknownKey(let id): return "sealed under unknown key id \(String(id, radix: 16))"
+        case .badTag: return "bad tag: forged, corrupted, or sealed under another key"
+        case .replayed(let e, let s): return "replayed: epoch \(e) sequence \(s) already seen or too old"
+        case .staleEpoch(let e, let c): return "stale epoch \(e): the sender is at epoch \(c)"
+        case .unsealed: return "unsealed frame: this peer requires sealed frames (the sender runs --insecure?)"
         case .invalid(let what): return "invalid: \(what)"
         }
     }

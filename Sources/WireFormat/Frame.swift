@@ -53,28 +53,31 @@ public struct FrameFlags: OptionSet, Hashable, Sendable {
     public var rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    /// An authentication-tag field (u16 length + bytes) follows the payload.
-    public static let authTag = FrameFlags(rawValue: 1 << 0)
+    /// The payload is encrypted and a 16-byte ChaCha20-Poly1305 tag follows it (instead of the XXH32 trailer).
+    public static let sealed = FrameFlags(rawValue: 1 << 0)
 
-    /// Every bit this version (2) defines.
-    public static let known: FrameFlags = [.authTag]
+    /// Every bit this version (3) defines.
+    public static let known: FrameFlags = [.sealed]
 }
 
-/// The fixed 32-byte frame header (all integers little-endian):
+/// The fixed 40-byte frame header of wire version 3 (all integers little-endian):
 ///
-/// | offset | size | field          |
-/// |-------:|-----:|----------------|
-/// |      0 |    4 | magic "GREC"   |
-/// |      4 |    1 | version (2)    |
-/// |      5 |    1 | message type   |
-/// |      6 |    2 | flags          |
-/// |      8 |    4 | swarm id       |
-/// |     12 |    8 | sender PeerID  |
-/// |     20 |    8 | sequence       |
-/// |     28 |    4 | payload length |
+/// | offset | size | field                                         |
+/// |-------:|-----:|-----------------------------------------------|
+/// |      0 |    4 | magic "GREC"                                  |
+/// |      4 |    1 | version (3)                                   |
+/// |      5 |    1 | message type                                  |
+/// |      6 |    2 | flags (bit 0: sealed)                         |
+/// |      8 |    4 | swarm id                                      |
+/// |     12 |    8 | sender PeerID                                 |
+/// |     20 |    8 | sequence (nonce, low 8 bytes)                 |
+/// |     28 |    4 | payload length                                |
+/// |     32 |    4 | key id (0 when not sealed)                    |
+/// |     36 |    4 | sender epoch (nonce, high 4 bytes)            |
 ///
-/// then `payload length` bytes of payload, then (if `.authTag`) u16 tag length + tag, then the u32 XXH32
-/// (seed 0) of every preceding byte of the frame.
+/// then `payload length` bytes of payload, then either (sealed) the 16-byte ChaCha20-Poly1305 tag over the header
+/// (associated data) and the encrypted payload, or (not sealed) the u32 XXH32 (seed 0) of every preceding byte.
+/// A sealed frame carries no XXH32: the tag already detects every accident a checksum would, and more.
 public struct FrameHeader: Hashable, Sendable {
     public var version: UInt8
     public var type: MessageType
@@ -83,35 +86,42 @@ public struct FrameHeader: Hashable, Sendable {
     public var sender: PeerID
     public var sequence: UInt64
     public var payloadLength: Int
+    /// The sealing key's id (`SwarmCrypto.KeyID.rawValue`); 0 on an unsealed frame.
+    public var keyID: UInt32
+    /// The sender's nonce epoch (`NonceSequence.epoch`): with `sequence`, the frame's nonce.
+    public var epoch: UInt32
 
     /// Size of the fixed header.
-    public static let byteCount = 32
+    public static let byteCount = 40
     /// The magic bytes "GREC".
     public static let magic: [UInt8] = [0x47, 0x52, 0x45, 0x43]
-    /// Size of the XXH32 checksum trailer.
+    /// Size of the XXH32 checksum trailer of an unsealed frame.
     public static let checksumByteCount = 4
+    /// Size of the tag trailer of a sealed frame.
+    public static let tagByteCount = 16
 
     public init(version: UInt8 = WireCodec.version, type: MessageType, flags: FrameFlags, swarmID: UInt32,
-                sender: PeerID, sequence: UInt64, payloadLength: Int) {
+                sender: PeerID, sequence: UInt64, payloadLength: Int, keyID: UInt32 = 0, epoch: UInt32 = 0) {
         self.version = version; self.type = type; self.flags = flags; self.swarmID = swarmID
         self.sender = sender; self.sequence = sequence; self.payloadLength = payloadLength
+        self.keyID = keyID; self.epoch = epoch
     }
 
-    /// The bytes a keyed MAC (when one is added) authenticates: `frame[0 ..< authenticatedByteCount]`, i.e. the
-    /// header (with `.authTag` set) and the payload, not the tag itself nor the checksum.
+    /// Header and payload: what the trailer (tag or checksum) follows.
     public var authenticatedByteCount: Int { Self.byteCount + payloadLength }
 
-    /// Offset of the tag-length field (when `.authTag` is set) or of the checksum (when not).
+    /// Offset of the trailer (tag or checksum).
     public var trailerOffset: Int { authenticatedByteCount }
 
-    /// The whole frame's length given the auth tag's length (ignored when the flag is clear).
-    public func frameByteCount(authTagLength: Int) -> Int {
-        authenticatedByteCount + (flags.contains(.authTag) ? 2 + authTagLength : 0) + Self.checksumByteCount
-    }
+    /// Size of this frame's trailer: the tag when sealed, the checksum when not.
+    public var trailerByteCount: Int { flags.contains(.sealed) ? Self.tagByteCount : Self.checksumByteCount }
 
-    /// Parses and checks the fixed header at the front of `bytes`: magic, version, type, flags, and the payload
-    /// length against the frame-size limit of the type's channel. Does not look at the payload, the tag, the
-    /// checksum or the swarm id.
+    /// The whole frame's length.
+    public var frameByteCount: Int { authenticatedByteCount + trailerByteCount }
+
+    /// Parses and checks the fixed header at the front of `bytes`: magic, version, type, flags, and the frame
+    /// length against the frame-size limit of the type's channel. Does not look at the payload, the trailer, the
+    /// key id or the swarm id.
     public static func parse(_ bytes: [UInt8], at offset: Int = 0, limits: WireLimits) throws(DecodeError) -> FrameHeader {
         guard bytes.count - offset >= byteCount else {
             throw .truncated(needed: byteCount, available: bytes.count - offset)
@@ -131,12 +141,14 @@ public struct FrameHeader: Hashable, Sendable {
         let sender = PeerID(try r.read(UInt64.self))
         let sequence: UInt64 = try r.read()
         let payloadLength = Int(try r.read(UInt32.self))
+        let keyID: UInt32 = try r.read()
+        let epoch: UInt32 = try r.read()
+        guard flags.contains(.sealed) || keyID == 0 else { throw .invalid("key_id \(keyID) on an unsealed frame") }
         let header = FrameHeader(version: version, type: type, flags: flags, swarmID: swarm, sender: sender,
-                                 sequence: sequence, payloadLength: payloadLength)
-        // The smallest frame this header allows (empty tag) must already fit the limit.
+                                 sequence: sequence, payloadLength: payloadLength, keyID: keyID, epoch: epoch)
         let limit = limits.maxFrameBytes(for: type.channel)
-        let minimal = header.frameByteCount(authTagLength: 0)
-        guard minimal <= limit else { throw .lengthExceedsLimit(field: "frame_length", length: minimal, limit: limit) }
+        let total = header.frameByteCount
+        guard total <= limit else { throw .lengthExceedsLimit(field: "frame_length", length: total, limit: limit) }
         return header
     }
 
@@ -152,25 +164,30 @@ public struct FrameHeader: Hashable, Sendable {
         w.writeInteger(sender.raw)
         w.writeInteger(sequence)
         w.writeInteger(UInt32(truncatingIfNeeded: payloadLength))
+        w.writeInteger(keyID)
+        w.writeInteger(epoch)
     }
 }
 
-/// A message as it travels: who sent it, in which swarm, with which frame sequence number, and the optional
-/// authentication tag.
+/// A message as it travels: who sent it, in which swarm, with which frame nonce (epoch, sequence), and under which
+/// key (if sealed).
 public struct Envelope: Hashable, Sendable {
     /// Identifies the swarm (deployment): a peer drops frames of another swarm sharing its ports.
     public var swarmID: UInt32
     /// The peer that built this frame.
     public var sender: PeerID
-    /// The sender's per-frame counter, increasing over the sender's lifetime (for duplicate and, once frames are
-    /// authenticated, replay detection). Distinct from the request/reply `seq` inside messages.
+    /// The sender's per-frame counter, increasing over the sender's process lifetime: with `epoch`, the frame's
+    /// nonce and the replay filter's input. Distinct from the request/reply `seq` inside messages.
     public var sequence: UInt64
     public var message: Message
-    /// Reserved for a keyed MAC over `FrameHeader.authenticatedByteCount` bytes; nil means no tag field at all.
-    public var authTag: [UInt8]?
+    /// The sender's epoch (one per process start, increasing). A sealing encode stamps its `FrameSecurity`'s.
+    public var epoch: UInt32
+    /// The id of the key the frame was sealed under (set by decode); nil for an unsealed frame.
+    public var keyID: UInt32?
 
-    public init(swarmID: UInt32, sender: PeerID, sequence: UInt64, message: Message, authTag: [UInt8]? = nil) {
+    public init(swarmID: UInt32, sender: PeerID, sequence: UInt64, message: Message, epoch: UInt32 = 0,
+                keyID: UInt32? = nil) {
         self.swarmID = swarmID; self.sender = sender; self.sequence = sequence
-        self.message = message; self.authTag = authTag
+        self.message = message; self.epoch = epoch; self.keyID = keyID
     }
 }

@@ -1,5 +1,6 @@
 import RecommenderModel
 import GossipProtocol
+import SwarmCrypto
 
 /// Envelopes to bytes and back. Pure: no I/O, no clocks, no randomness.
 ///
@@ -8,48 +9,66 @@ import GossipProtocol
 /// `encode(decode(b)) == b` for every frame `b` that decodes. Payload layouts are in README.wire.md and on the
 /// `encodePayload` cases below.
 public enum WireCodec {
-    /// The wire version this build speaks (and the only one it accepts). Version 2 closes frames with XXH32;
-    /// version 1 (same layout, CRC-32C trailer) is rejected as `unsupportedVersion(1)`.
-    public static let version: UInt8 = 2
+    /// The wire version this build speaks (and the only one it accepts). Version 3 has a 40-byte header (key id and
+    /// sender epoch added) and seals frames with ChaCha20-Poly1305; versions 1 and 2 are rejected as
+    /// `unsupportedVersion`.
+    public static let version: UInt8 = 3
 
     // MARK: Encoding
 
-    /// Encodes `envelope` as one frame. Throws if a receiver using `limits` would reject the result (a list
-    /// over its limit, a non-finite float, an inconsistent `ModelPayload`, an address that is not 4 or 16
-    /// bytes, a frame over its channel's size limit).
+    /// Encodes `envelope` as one unsealed frame (XXH32 trailer, key id 0, `envelope.epoch`): what an `--insecure`
+    /// peer sends. Throws if a receiver using `limits` would reject the result (a list over its limit, a
+    /// non-finite float, an inconsistent `ModelPayload`, an address that is not 4 or 16 bytes, a frame over its
+    /// channel's size limit).
     public static func encode(_ envelope: Envelope, limits: WireLimits = .default) throws(EncodeError) -> [UInt8] {
         do {
-            return try encodeFrame(envelope, limits: limits)
+            return try encodeFrame(envelope, limits: limits, sealingWith: nil, epoch: envelope.epoch)
         } catch {
             throw EncodeError(error)
         }
     }
 
-    private static func encodeFrame(_ e: Envelope, limits: WireLimits) throws(DecodeError) -> [UInt8] {
-        let type = e.message.wireType
-        var flags: FrameFlags = []
-        if let tag = e.authTag {
-            flags.insert(.authTag)
-            guard tag.count <= limits.maxAuthTagBytes else {
-                throw .lengthExceedsLimit(field: "auth_tag_length", length: tag.count, limit: limits.maxAuthTagBytes)
+    /// Encodes `envelope` as `security` says: sealed under the sender's key of the primary key, stamped with
+    /// `security.epoch` (ignoring `envelope.epoch`), when keyed; unsealed when insecure. The caller must never
+    /// seal two frames with one `envelope.sequence` in one epoch (the pair is the nonce).
+    public static func encode(_ envelope: Envelope, limits: WireLimits = .default,
+                              security: inout FrameSecurity) throws(EncodeError) -> [UInt8] {
+        do {
+            guard security.isKeyed else {
+                return try encodeFrame(envelope, limits: limits, sealingWith: nil, epoch: envelope.epoch)
             }
+            let sealing = security.sealingKey(sender: envelope.sender)!
+            return try encodeFrame(envelope, limits: limits, sealingWith: sealing, epoch: security.epoch)
+        } catch {
+            throw EncodeError(error)
         }
-        var header = FrameHeader(type: type, flags: flags, swarmID: e.swarmID, sender: e.sender,
-                                 sequence: e.sequence, payloadLength: 0)
+    }
+
+    private static func encodeFrame(_ e: Envelope, limits: WireLimits, sealingWith sealing: (keyID: UInt32, key: SymmetricKey)?,
+                                    epoch: UInt32) throws(DecodeError) -> [UInt8] {
+        let type = e.message.wireType
+        var header = FrameHeader(type: type, flags: sealing == nil ? [] : .sealed, swarmID: e.swarmID, sender: e.sender,
+                                 sequence: e.sequence, payloadLength: 0, keyID: sealing?.keyID ?? 0, epoch: epoch)
         var w = ByteWriter(reservingCapacity: FrameHeader.byteCount + estimatedPayloadSize(e.message)
-                           + 2 + (e.authTag?.count ?? 0) + FrameHeader.checksumByteCount)
+                           + FrameHeader.tagByteCount)
         header.write(to: &w)
         try encodePayload(e.message, into: &w, limits: limits)
         header.payloadLength = w.writerIndex - FrameHeader.byteCount
-        let total = header.frameByteCount(authTagLength: e.authTag?.count ?? 0)
+        let total = header.frameByteCount
         let limit = limits.maxFrameBytes(for: type.channel)
         guard total <= limit else { throw .lengthExceedsLimit(field: "frame_length", length: total, limit: limit) }
         w.setInteger(UInt32(header.payloadLength), at: 28)
-        if let tag = e.authTag {
-            w.writeInteger(UInt16(tag.count))
-            w.writeBytes(tag)
+        if let sealing {
+            let nonce = Nonce(epoch: epoch, sequence: e.sequence)
+            let tag = w.withUnsafeMutableBytes { frame in
+                ChaCha20Poly1305.seal(key: sealing.key, nonce: nonce,
+                                      aad: UnsafeRawBufferPointer(rebasing: frame[0..<FrameHeader.byteCount]),
+                                      inPlace: UnsafeMutableRawBufferPointer(rebasing: frame[FrameHeader.byteCount...]))
+            }
+            w.writeBytes(tag.bytes)
+        } else {
+            w.writeInteger(XXH32.hash(w.bytes))
         }
-        w.writeInteger(XXH32.hash(w.bytes))
         return w.bytes
     }
 
@@ -259,36 +278,78 @@ public enum WireCodec {
 
     // MARK: Decoding
 
-    /// Decodes one whole frame (a UDP datagram, or a frame from `FrameAccumulator`). The frame must be exactly
-    /// `bytes`: shorter is `.truncated`, longer is `.trailingBytes`. Checks, in order: header (magic, version,
-    /// type, flags, length limit), auth-tag length, frame length, checksum, swarm (if `expectedSwarmID` is
-    /// given), then the payload.
+    /// Decodes one whole unsealed frame as an `--insecure` receiver does (a sealed frame is `unknownKey`: it holds
+    /// no keys). See `decode(_:limits:expectedSwarmID:security:)`.
     public static func decode(_ bytes: [UInt8], limits: WireLimits = .default,
                               expectedSwarmID: UInt32? = nil) throws(DecodeError) -> Envelope {
+        var insecure = FrameSecurity.insecure()
+        return try decode(bytes, limits: limits, expectedSwarmID: expectedSwarmID, security: &insecure)
+    }
+
+    /// Decodes one whole frame (a UDP datagram, or a frame from `FrameAccumulator`). The frame must be exactly
+    /// `bytes`: shorter is `.truncated`, longer is `.trailingBytes`. Checks, in order: header (magic, version,
+    /// type, flags, length limit), frame length, swarm (if `expectedSwarmID` is given), sealed or not as
+    /// `security` requires (`unsealed`, or `unknownKey` for an insecure receiver), then for a sealed frame: the key
+    /// id (`unknownKey`), the tag (`badTag`), the sender's replay filter (`replayed`, `staleEpoch`; recorded only
+    /// now that the frame is authentic); for an unsealed one the checksum; then the payload.
+    public static func decode(_ bytes: [UInt8], limits: WireLimits = .default, expectedSwarmID: UInt32? = nil,
+                              security: inout FrameSecurity) throws(DecodeError) -> Envelope {
         let header = try FrameHeader.parse(bytes, limits: limits)
-        let total = try frameByteCount(header, in: bytes, at: 0, limits: limits)
+        let total = header.frameByteCount
         guard bytes.count >= total else { throw .truncated(needed: total, available: bytes.count) }
         guard bytes.count == total else { throw .trailingBytes(count: bytes.count - total) }
-        let checksumOffset = total - FrameHeader.checksumByteCount
+        if let expectedSwarmID, header.swarmID != expectedSwarmID {
+            throw .wrongSwarm(expected: expectedSwarmID, found: header.swarmID)
+        }
+        let sealed = header.flags.contains(.sealed)
+        if security.isKeyed && !sealed { throw .unsealed }
+        if !security.isKeyed && sealed { throw .unknownKey(header.keyID) }
+        if sealed {
+            guard let key = security.senderKey(keyID: header.keyID, sender: header.sender) else {
+                throw .unknownKey(header.keyID)
+            }
+            let nonce = Nonce(epoch: header.epoch, sequence: header.sequence)
+            var frame = bytes
+            let opened = frame.withUnsafeMutableBytes { f in
+                let tag = AuthenticationTag(bytes: Array(f[header.trailerOffset..<total]))!
+                do {
+                    try ChaCha20Poly1305.open(
+                        key: key, nonce: nonce, aad: UnsafeRawBufferPointer(rebasing: f[0..<FrameHeader.byteCount]),
+                        inPlace: UnsafeMutableRawBufferPointer(rebasing: f[FrameHeader.byteCount..<header.trailerOffset]),
+                        tag: tag)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            guard opened else { throw .badTag }
+            switch security.admit(sender: header.sender, nonce: nonce) {
+            case .accepted: break
+            case .duplicate, .tooOld: throw .replayed(epoch: header.epoch, sequence: header.sequence)
+            case .staleEpoch:
+                throw .staleEpoch(epoch: header.epoch, current: security.currentEpoch(of: header.sender) ?? 0)
+            }
+            return try decodeMessage(header, from: frame, limits: limits)
+        }
+        let checksumOffset = header.trailerOffset
         var r = try ByteReader(bytes, range: checksumOffset..<total)
         let stored: UInt32 = try r.read()
         guard let computed = XXH32.hash(bytes, range: 0..<checksumOffset) else {
             throw .truncated(needed: checksumOffset, available: bytes.count)
         }
         guard stored == computed else { throw .badChecksum(stored: stored, computed: computed) }
-        if let expectedSwarmID, header.swarmID != expectedSwarmID {
-            throw .wrongSwarm(expected: expectedSwarmID, found: header.swarmID)
-        }
-        var payload = try ByteReader(bytes, range: FrameHeader.byteCount..<header.authenticatedByteCount)
+        return try decodeMessage(header, from: bytes, limits: limits)
+    }
+
+    /// The payload of `frame` (plaintext) under `header`, as an envelope.
+    private static func decodeMessage(_ header: FrameHeader, from frame: [UInt8],
+                                      limits: WireLimits) throws(DecodeError) -> Envelope {
+        var payload = try ByteReader(frame, range: FrameHeader.byteCount..<header.authenticatedByteCount)
         let message = try decodePayload(header.type, from: &payload, limits: limits)
         guard payload.readableBytes == 0 else { throw .trailingBytes(count: payload.readableBytes) }
-        var tag: [UInt8]? = nil
-        if header.flags.contains(.authTag) {
-            var t = try ByteReader(bytes, range: header.trailerOffset + 2..<checksumOffset)
-            tag = try t.read(byteCount: t.readableBytes)
-        }
         return Envelope(swarmID: header.swarmID, sender: header.sender, sequence: header.sequence,
-                        message: message, authTag: tag)
+                        message: message, epoch: header.epoch,
+                        keyID: header.flags.contains(.sealed) ? header.keyID : nil)
     }
 
     /// Decodes a frame held in foreign memory (copies it once).
@@ -297,32 +358,13 @@ public enum WireCodec {
         try decode(Array(bytes), limits: limits, expectedSwarmID: expectedSwarmID)
     }
 
-    /// The whole frame's length for `header` (parsed at `offset` of `bytes`), reading the auth-tag length if the
-    /// flag is set. Returns nil if that length field has not arrived yet (`bytes` too short); throws if the tag
-    /// or the frame would exceed its limit.
+    /// The whole frame's length for `header` (parsed at `offset` of `bytes`): known from the header alone in v3.
+    /// Throws if the frame would exceed its limit.
     static func frameByteCountIfKnown(_ header: FrameHeader, in bytes: [UInt8], at offset: Int,
                                       limits: WireLimits) throws(DecodeError) -> Int? {
-        var tagLength = 0
-        if header.flags.contains(.authTag) {
-            let at = offset + header.trailerOffset
-            guard bytes.count >= at + 2 else { return nil }
-            var r = try ByteReader(bytes, range: at..<at + 2)
-            tagLength = Int(try r.read(UInt16.self))
-            guard tagLength <= limits.maxAuthTagBytes else {
-                throw .lengthExceedsLimit(field: "auth_tag_length", length: tagLength, limit: limits.maxAuthTagBytes)
-            }
-        }
-        let total = header.frameByteCount(authTagLength: tagLength)
+        let total = header.frameByteCount
         let limit = limits.maxFrameBytes(for: header.type.channel)
         guard total <= limit else { throw .lengthExceedsLimit(field: "frame_length", length: total, limit: limit) }
-        return total
-    }
-
-    private static func frameByteCount(_ header: FrameHeader, in bytes: [UInt8], at offset: Int,
-                                       limits: WireLimits) throws(DecodeError) -> Int {
-        guard let total = try frameByteCountIfKnown(header, in: bytes, at: offset, limits: limits) else {
-            throw .truncated(needed: offset + header.trailerOffset + 2, available: bytes.count)
-        }
         return total
     }
 

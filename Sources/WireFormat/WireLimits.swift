@@ -4,7 +4,7 @@
 ///
 /// Defaults: membership frames (UDP) stay within 1,400 bytes, below a 1,500-byte Ethernet MTU minus IP/UDP
 /// headers, so datagrams are never fragmented; the worst-case membership frame under the default counts
-/// (a `pingReq` with 32 IPv6 updates and a 64-byte auth tag) is 1,291 bytes. Model frames (TCP) may be up to
+/// (a sealed `pingReq` with 32 IPv6 updates: 40-byte header, 1,189-byte payload, 16-byte tag) is 1,245 bytes. Model frames (TCP) may be up to
 /// 4 MiB: a full MovieLens-100K table (1,682 items x 32 floats) is ~229 KB.
 public struct WireLimits: Hashable, Sendable {
     /// Largest whole frame of a membership (datagram-channel) message type. At most 65,507 (UDP payload).
@@ -19,19 +19,16 @@ public struct WireLimits: Hashable, Sendable {
     public var maxModelRows: Int
     /// Largest embedding dimension of a `ModelPayload` (its smallest is 1).
     public var maxDimension: Int
-    /// Longest authentication tag (a keyed MAC, e.g. 32 bytes of HMAC-SHA256).
-    public var maxAuthTagBytes: Int
 
     public init(maxDatagramFrameBytes: Int = 1_400, maxStreamFrameBytes: Int = 4 << 20,
                 maxUpdatesPerMessage: Int = 32, maxViewEntries: Int = 32, maxModelRows: Int = 1 << 18,
-                maxDimension: Int = 1_024, maxAuthTagBytes: Int = 64) {
+                maxDimension: Int = 1_024) {
         self.maxDatagramFrameBytes = maxDatagramFrameBytes
         self.maxStreamFrameBytes = maxStreamFrameBytes
         self.maxUpdatesPerMessage = maxUpdatesPerMessage
         self.maxViewEntries = maxViewEntries
         self.maxModelRows = maxModelRows
         self.maxDimension = maxDimension
-        self.maxAuthTagBytes = maxAuthTagBytes
     }
 
     public static let `default` = WireLimits()

@@ -1,5 +1,6 @@
 import GossipProtocol
 import RecommenderModel
+import SwarmCrypto
 import WireFormat
 
 /// The decoder fuzz, in a library so that one loop serves the debug test (`FuzzTests`) and the release
@@ -17,6 +18,12 @@ import WireFormat
 /// count or a truncation with bytes to spare); an accepted frame re-encodes to exactly the input bytes and
 /// decodes again to the same envelope (every envelope has one encoding). Every 16th input is also fed to a
 /// `FrameAccumulator` in two chunks (it must not trap).
+///
+/// Every 4th input goes to a keyed receiver instead (`SealedInputs`): a fresh frame sealed under its key (must be
+/// accepted, and decode to what was sealed), a replay of one of the last few it accepted (must be `replayed`), a
+/// frame sealed under another key (must be `unknown_key`), the same under another key that claims the right key id
+/// (must be `bad_tag`), an unsealed frame (must be `unsealed`), or a mutant of a fresh sealed frame (must be
+/// rejected unless the mutation changed nothing).
 public enum DecoderFuzz {
     /// Valid frames the mutants are made from.
     public static let poolSize = 48
@@ -24,7 +31,8 @@ public enum DecoderFuzz {
     /// Rejection reasons that any run of `minimumInputsForCoverage` or more inputs reaches; a run that misses
     /// one is vacuous (the mutations no longer reach that check).
     public static let expectedReasons = ["bad_magic", "bad_checksum", "truncated", "trailing_bytes", "invalid",
-                                         "length_exceeds_limit", "unknown_message_type"]
+                                         "length_exceeds_limit", "unknown_message_type",
+                                         "unknown_key", "bad_tag", "replayed", "unsealed"]
     public static let minimumInputsForCoverage = 10_000
 
     /// One input that broke a property.
@@ -85,7 +93,18 @@ public enum DecoderFuzz {
             report.violationCount += 1
             if report.violations.count < keepViolations { report.violations.append(Violation(index: i, input: input, what: what)) }
         }
+        var sealed = SealedInputs(pool: pool)
         for i in 0..<inputs {
+            if i % 4 == 3 {
+                report.inputs += 1
+                let (input, outcome) = sealed.next(&rng)
+                switch outcome {
+                case .accepted: report.accepted += 1
+                case .rejected(let reason): report.rejected[reason, default: 0] += 1
+                case .violation(let what): violation(i, input, what)
+                }
+                continue
+            }
             let input = mutant(pool: pool, rng: &rng)
             report.inputs += 1
             do {
@@ -143,7 +162,8 @@ public enum DecoderFuzz {
             if stored == computed { return "the checksums are equal" }
         case .unknownFlags(let bits):
             if bits == 0 { return "no unknown flag bit" }
-        case .badMagic, .unsupportedVersion, .unknownMessageType, .wrongSwarm, .nonFiniteFloat, .invalid:
+        case .badMagic, .unsupportedVersion, .unknownMessageType, .wrongSwarm, .nonFiniteFloat, .invalid, .unknownKey,
+             .badTag, .replayed, .staleEpoch, .unsealed:
             break
         }
         return nil
@@ -184,6 +204,83 @@ public enum DecoderFuzz {
             for _ in 0..<rng.int(1...3) { f[rng.next(below: f.count)] ^= 1 << UInt8(rng.next(below: 8)) }
         }
         return rng.bool() ? withRecomputedChecksum(f) : f
+    }
+}
+
+/// The sealed-frame half of the fuzz: a sender and a receiver keyed with key A, a sender keyed with key B, and a
+/// forger who seals under B but writes A's key id.
+struct SealedInputs {
+    enum Outcome { case accepted, rejected(String), violation(String) }
+
+    static let swarmID: UInt32 = 0x5EA1
+    let envelopes: [Envelope]
+    var receiver: FrameSecurity
+    var sender: FrameSecurity
+    var stranger: FrameSecurity
+    var sequence: UInt64 = 0
+    var recent: [[UInt8]] = []
+
+    init(pool: [[UInt8]]) {
+        var a = SplitMix64(seed: 0xA), b = SplitMix64(seed: 0xB)
+        let ringA = try! Keyring(primary: SwarmKey.generate(using: &a))
+        let ringB = try! Keyring(primary: SwarmKey.generate(using: &b))
+        envelopes = pool.map { try! WireCodec.decode($0) }
+        receiver = FrameSecurity(keyring: ringA, swarmID: Self.swarmID, epoch: 7)
+        sender = FrameSecurity(keyring: ringA, swarmID: Self.swarmID, epoch: 1)
+        stranger = FrameSecurity(keyring: ringB, swarmID: Self.swarmID, epoch: 1)
+    }
+
+    /// A fresh envelope from one of 64 senders, with the next sequence number.
+    mutating func envelope(_ rng: inout SplitMix64) -> Envelope {
+        var e = envelopes[rng.next(below: envelopes.count)]
+        e.swarmID = Self.swarmID
+        e.sender = PeerID(UInt64(rng.next(below: 64)))
+        sequence += 1
+        e.sequence = sequence
+        return e
+    }
+
+    mutating func next(_ rng: inout SplitMix64) -> ([UInt8], Outcome) {
+        let e = envelope(&rng)
+        var kind = rng.next(below: 6)
+        if kind == 1 && recent.isEmpty { kind = 0 }
+        let input: [UInt8]
+        let expected: String?
+        switch kind {
+        case 0:
+            input = try! WireCodec.encode(e, security: &sender); expected = nil
+        case 1:
+            input = recent[rng.next(below: recent.count)]; expected = "replayed"
+        case 2:
+            input = try! WireCodec.encode(e, security: &stranger); expected = "unknown_key"
+        case 3:
+            var f = try! WireCodec.encode(e, security: &stranger)
+            let id = receiver.keyring!.primary.id.rawValue
+            for k in 0..<4 { f[32 + k] = UInt8(truncatingIfNeeded: id >> (8 * UInt32(k))) }
+            input = f; expected = "bad_tag"
+        case 4:
+            input = try! WireCodec.encode(e); expected = "unsealed"
+        default:
+            let original = try! WireCodec.encode(e, security: &sender)
+            input = DecoderFuzz.mutant(pool: [original], rng: &rng)
+            if input == original { expected = nil } else { expected = "" }  // "": any rejection
+        }
+        do {
+            let d = try WireCodec.decode(input, security: &receiver)
+            guard expected == nil else { return (input, .violation("accepted, but it should be rejected as \(expected!.isEmpty ? "anything" : expected!)")) }
+            guard d.message == e.message, d.sender == e.sender, d.sequence == e.sequence else {
+                return (input, .violation("a sealed frame opened to a different envelope"))
+            }
+            recent.append(input)
+            if recent.count > 8 { recent.removeFirst() }
+            return (input, .accepted)
+        } catch {
+            if let expected, !expected.isEmpty, error.reason != expected {
+                return (input, .violation("rejected as \(error.reason), expected \(expected)"))
+            }
+            if expected == nil { return (input, .violation("a fresh sealed frame was rejected: \(error)")) }
+            return (input, .rejected(error.reason))
+        }
     }
 }
 

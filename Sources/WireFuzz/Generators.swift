@@ -9,19 +9,18 @@ public struct Shape: Sendable {
     public var maxEntries: Int
     public var maxRows: Int
     public var maxDimension: Int
-    public var maxTag: Int
     public var maxInterests: Int
 
-    public init(maxUpdates: Int, maxEntries: Int, maxRows: Int, maxDimension: Int, maxTag: Int, maxInterests: Int = 8) {
+    public init(maxUpdates: Int, maxEntries: Int, maxRows: Int, maxDimension: Int, maxInterests: Int = 8) {
         self.maxUpdates = maxUpdates; self.maxEntries = maxEntries; self.maxRows = maxRows
-        self.maxDimension = maxDimension; self.maxTag = maxTag; self.maxInterests = maxInterests
+        self.maxDimension = maxDimension; self.maxInterests = maxInterests
     }
 
     /// Up to the default limits (but models kept modest so debug builds stay fast).
-    public static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16, maxTag: 64,
+    public static let full = Shape(maxUpdates: 32, maxEntries: 32, maxRows: 40, maxDimension: 16,
                              maxInterests: Message.maxDisclosedItems)
     /// Small values, cheap to encode and decode many times.
-    public static let small = Shape(maxUpdates: 3, maxEntries: 3, maxRows: 4, maxDimension: 3, maxTag: 8)
+    public static let small = Shape(maxUpdates: 3, maxEntries: 3, maxRows: 4, maxDimension: 3)
 }
 
 extension SplitMix64 {
@@ -120,8 +119,7 @@ extension SplitMix64 {
     public mutating func envelope(_ shape: Shape, type: MessageType? = nil) -> Envelope {
         let t = type ?? MessageType.allCases[next(below: MessageType.allCases.count)]
         return Envelope(swarmID: UInt32(truncatingIfNeeded: u64()), sender: PeerID(u64()), sequence: u64(),
-                        message: message(t, shape),
-                        authTag: bool() ? nil : (0..<int(0...shape.maxTag)).map { _ in byte() })
+                        message: message(t, shape), epoch: UInt32(truncatingIfNeeded: u64()))
     }
 }
 

@@ -75,7 +75,7 @@ func canCreateNetworkNamespaces() -> Bool {
 
 /// `gossiprec node --fault-*` parsing: values land in `FaultInjection`, errors name the flag and the value.
 @Suite struct FaultFlagParsingTests {
-    func node(_ args: [String]) throws -> NodeCommand { try NodeCommand.parse(["--users-dir", "/nonexistent"] + args) }
+    func node(_ args: [String]) throws -> NodeCommand { try NodeCommand.parse(["--users-dir", "/nonexistent", "--insecure"] + args) }
 
     func error(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
         do { _ = try node(args); Issue.record("no error for \(args)", sourceLocation: sourceLocation); return "" } catch {

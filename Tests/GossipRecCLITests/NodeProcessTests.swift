@@ -12,7 +12,79 @@ func gossiprecBinary() -> URL? {
     return nil
 }
 
+/// Runs `gossiprec ARGS` to completion; returns (status, stdout, stderr).
+func runGossiprec(_ binary: URL, _ args: [String]) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = binary
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
 @Suite(.serialized) struct NodeProcessTests {
+    /// A small split in a fresh directory (removed by the caller).
+    func workspace() throws -> String {
+        let dir = NSTemporaryDirectory() + "gossiprec-node-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 12, items: 40, groups: 2, perUser: 10, seed: 4),
+                                              negatives: 15, seed: 2)
+        try split.writeUserDirectory(dir + "/users")
+        return dir
+    }
+
+    @Test func keygenWritesAPrivateKeyFileAndNeverOverwrites() throws {
+        guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, _, err) = try runGossiprec(binary, ["keygen", "--out", dir + "/k"])
+        #expect(status == 0, "\(err)")
+        let mode = (try FileManager.default.attributesOfItem(atPath: dir + "/k")[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/k"))
+        let (again, _, againErr) = try runGossiprec(binary, ["keygen", "--out", dir + "/k"])
+        #expect(again != 0 && againErr.contains("refusing to overwrite"), "\(againErr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/k")) == before)
+    }
+
+    @Test func aNodeRefusesAKeyFileOthersCanReadAndStartsWithNeitherKeyNorInsecure() throws {
+        guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try runGossiprec(binary, ["keygen", "--out", dir + "/k"])
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir + "/k")
+        let base = ["node", "--users-dir", dir + "/users", "--peers", "2", "--duration", "1", "--progress-seconds", "0"]
+        let (status, _, err) = try runGossiprec(binary, base + ["--swarm-key", dir + "/k"])
+        #expect(status == 2)
+        #expect(err.contains(dir + "/k") && err.contains("0644") && err.contains("too open"), "\(err)")
+        let (none, _, noneErr) = try runGossiprec(binary, base)
+        #expect(none == 2 && noneErr.contains("--swarm-key") && noneErr.contains("--insecure"), "\(noneErr)")
+    }
+
+    @Test func anInsecureNodeSaysSoInEveryLogLineTheProgressLineAndTheSummary() throws {
+        guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, out, err) = try runGossiprec(binary, [
+            "node", "--users-dir", dir + "/users", "--peers", "4", "--insecure", "--duration", "1.5",
+            "--progress-seconds", "0.5", "--period-ms", "50", "--eval-period-ms", "200", "--dim", "4",
+            "--log", dir + "/peers.jsonl"])
+        #expect(status == 0, "\(err)")
+        let progress = err.split(separator: "\n").filter { $0.contains("HR@10") }
+        #expect(!progress.isEmpty && progress.allSatisfy { $0.contains("INSECURE") }, "\(err)")
+        #expect(err.contains("INSECURE: --insecure"))
+        let summary = out.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(summary.contains("\"insecure\":true"), "\(summary)")
+        let lines = ((try? String(contentsOfFile: dir + "/peers.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.count >= 4)
+        #expect(lines.allSatisfy { $0.hasPrefix("{\"insecure\":true,") })
+    }
+
+    /// SIGTERM stops a keyed node within a second; SIGHUP before it does not kill the node but re-reads the key file.
     @Test func sigtermStopsANodeOfManyPeersWithinASecondAndItReportsItsSwarm() throws {
         guard let binary = gossiprecBinary() else {
             Issue.record("gossiprec executable not found next to \(CommandLine.arguments[0]); run 'swift build' first")
@@ -24,18 +96,21 @@ func gossiprecBinary() -> URL? {
         let split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 12, items: 40, groups: 2, perUser: 10, seed: 4),
                                               negatives: 15, seed: 2)
         try split.writeUserDirectory(dir + "/users")
+        _ = try runGossiprec(binary, ["keygen", "--out", dir + "/swarm.key"])
         let p = Process()
         p.executableURL = binary
         p.arguments = ["node", "--users-dir", dir + "/users", "--peers", "12", "--listen", "127.0.0.1:0",
                        "--period-ms", "50", "--eval-period-ms", "200", "--progress-seconds", "0", "--dim", "8",
-                       "--log", dir + "/peers.jsonl"]
+                       "--log", dir + "/peers.jsonl", "--swarm-key", dir + "/swarm.key"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
         defer { if p.isRunning { p.terminate(); kill(p.processIdentifier, SIGKILL) } }
-        Thread.sleep(forTimeInterval: 2.0)
-        #expect(p.isRunning, "the node must keep running until signalled")
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(p.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(p.isRunning, "the node must keep running until signalled (SIGHUP only re-reads the key file)")
         let t0 = Date()
         kill(p.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(5)
@@ -44,6 +119,9 @@ func gossiprecBinary() -> URL? {
         #expect(!p.isRunning)
         #expect(stopSeconds < 1.5, "stopping took \(stopSeconds) s")
         #expect(p.terminationStatus == 0)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("SIGHUP: re-read") && stderr.contains("12 peers switched"), "\(stderr)")
+        #expect(!stderr.contains("INSECURE"))
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let last = stdout.split(separator: "\n").last.map(String.init) ?? ""
         let json = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]

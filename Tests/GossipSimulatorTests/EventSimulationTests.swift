@@ -87,6 +87,21 @@ import WireFormat
         #expect(ra.counters == rb.counters)
     }
 
+    /// With `sealFrames`, every frame is sealed and opened through each receiver's replay filter, across a restart
+    /// (a new epoch); nothing fails to open, and the swarm learns as it does unsealed (frames are 12 bytes larger).
+    @Test func sealedFramesOpenEverywhereAcrossARestart() throws {
+        let profile = "at 20s kill peers 3\nat 25s restart peers 3"
+        var plain = try simulation(profile, seconds: 40)
+        var sealed = try simulation(profile, seconds: 40) { $0.sealFrames = true }
+        #expect(!plain.settings.sealFrames, "off by default")
+        let rp = plain.run(), rs = sealed.run()
+        #expect(rs.counters.datagramsDecodeFailed == 0)
+        #expect(rs.counters.streamsBroken == rp.counters.streamsBroken)
+        #expect(rs.counters.datagramsSent > 0 && rs.counters.bytesSent > rp.counters.bytesSent)
+        let hp = rp.curve.last?.hr10 ?? 0, hs = rs.curve.last?.hr10 ?? 0
+        #expect(hs > 0.3 && abs(hs - hp) < 0.15, "sealed HR@10 \(hs), unsealed \(hp)")
+    }
+
     @Test func plantedSwarmBeatsItemPopularity() throws {
         let split = try plantedSplit()
         let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)

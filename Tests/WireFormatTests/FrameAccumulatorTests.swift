@@ -40,10 +40,10 @@ import WireFuzz
         var frame = GoldenFrameTests.modelFrame
         frame.replaceSubrange(28..<32, with: le(UInt32(100 << 20)))  // claims a 100 MiB payload
         var acc = FrameAccumulator()
-        acc.append(Array(frame[..<31]))
+        acc.append(Array(frame[..<39]))
         #expect(try acc.nextFrame() == nil)  // header incomplete: wait
-        acc.append([frame[31]])
-        #expect(throws: DecodeError.lengthExceedsLimit(field: "frame_length", length: 32 + (100 << 20) + 4,
+        acc.append([frame[39]])
+        #expect(throws: DecodeError.lengthExceedsLimit(field: "frame_length", length: 40 + (100 << 20) + 4,
                                                         limit: 4 << 20)) { try acc.nextFrame() }
         #expect(acc.bufferedByteCount == 0)
         // Poisoned: more bytes are ignored, the same error comes back.
@@ -53,18 +53,9 @@ import WireFuzz
         #expect(acc.error?.reason == "length_exceeds_limit")
     }
 
-    @Test func anOversizedTagLengthIsRejectedBeforeTheTagArrives() throws {
-        let frame = GoldenFrameTests.pingFrame
-        var acc = FrameAccumulator()
-        acc.append(Array(frame[..<66]) + le(UInt16(60_000)))
-        #expect(throws: DecodeError.lengthExceedsLimit(field: "auth_tag_length", length: 60_000, limit: 64)) {
-            try acc.nextFrame()
-        }
-    }
-
     @Test func foreignSwarmsAndGarbageAreRejectedAtTheHeader() throws {
         var acc = FrameAccumulator(expectedSwarmID: 8)
-        acc.append(Array(GoldenFrameTests.modelFrame[..<32]))
+        acc.append(Array(GoldenFrameTests.modelFrame[..<40]))
         #expect(throws: DecodeError.wrongSwarm(expected: 8, found: 7)) { try acc.nextFrame() }
 
         var junk = FrameAccumulator()
@@ -76,8 +67,7 @@ import WireFuzz
     /// Draining after every chunk keeps the buffer within one frame plus one chunk.
     @Test func memoryStaysBoundedWhileDraining() throws {
         var rng = SplitMix64(seed: 77)
-        let big = try WireCodec.encode(rng.envelope(Shape(maxUpdates: 0, maxEntries: 0, maxRows: 300, maxDimension: 32,
-                                                          maxTag: 0), type: .modelReply))
+        let big = try WireCodec.encode(rng.envelope(Shape(maxUpdates: 0, maxEntries: 0, maxRows: 300, maxDimension: 32), type: .modelReply))
         let stream = (0..<20).flatMap { _ in big }
         var acc = FrameAccumulator()
         var count = 0, maxBuffered = 0
@@ -111,7 +101,7 @@ extension FrameAccumulatorTests {
     /// bytes) yields the same frames, and each decodes.
     @Test func mixedSizeFramesComeOutIntactWhateverTheChunking() throws {
         var rng = SplitMix64(seed: 0xB16)
-        let bigShape = Shape(maxUpdates: 0, maxEntries: 0, maxRows: 200, maxDimension: 16, maxTag: 8)
+        let bigShape = Shape(maxUpdates: 0, maxEntries: 0, maxRows: 200, maxDimension: 16)
         for trial in 0..<12 {
             let frames = try (0..<rng.int(2...8)).map { _ in
                 try WireCodec.encode(rng.bool() ? rng.envelope(bigShape, type: .modelPush) : rng.envelope(.small))

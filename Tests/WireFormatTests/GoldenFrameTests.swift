@@ -1,79 +1,70 @@
 import RecommenderModel
 import GossipProtocol
+import SwarmCrypto
 import Testing
 @testable import WireFormat
 
-/// Hand-written frames from the layout in README.wire.md (checksums computed independently, with the reference
-/// xxHash library through python's `xxhash` package: `xxhash.xxh32(frame[:-4], seed=0)`). A change of layout,
-/// byte order, type numbering or checksum breaks these.
+/// Hand-written frames of wire version 3 (README "Wire protocol"), computed independently of this code base: the
+/// XXH32 trailers with a separate Python implementation of xxHash32 (checked against its empty-input vector), the
+/// sealed frame with Python's `cryptography` package (HMAC-SHA256 for the key id and HKDF, its ChaCha20Poly1305
+/// for the tag and ciphertext). A change of layout, byte order, type numbering, checksum, key schedule or nonce
+/// layout breaks these.
 @Suite struct GoldenFrameTests {
     static let nackFrame: [UInt8] = [
         0x47, 0x52, 0x45, 0x43,                          // magic "GREC"
-        0x02,                                            // version 2
+        0x03,                                            // version 3
         0x06,                                            // type nack
-        0x00, 0x00,                                      // flags: none
+        0x00, 0x00,                                      // flags: none (unsealed)
         0xD4, 0xC3, 0xB2, 0xA1,                          // swarm 0xA1B2C3D4
         0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,  // sender 0x1122334455667788
         0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // sequence 5
         0x10, 0x00, 0x00, 0x00,                          // payload length 16
+        0x00, 0x00, 0x00, 0x00,                          // key id: none
+        0x09, 0x00, 0x00, 0x00,                          // epoch 9
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // seq 0x0102030405060708
         0x2A, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // target 42
-        0x63, 0x8D, 0x99, 0x4E,                          // XXH32 of the 48 bytes above
+        0xF8, 0x03, 0xBE, 0x8C,                          // XXH32 of the 56 bytes above
     ]
-    /// The same nack as wire version 1 wrote it (version byte 1, CRC-32C trailer), as it was pinned before.
-    static let nackFrameVersion1: [UInt8] = [0x47, 0x52, 0x45, 0x43, 0x01] + Array(nackFrame[5..<48]) + [0x05, 0x90, 0x7E, 0x21]
     static let nack = Envelope(swarmID: 0xA1B2_C3D4, sender: PeerID(0x1122_3344_5566_7788), sequence: 5,
-                               message: .nack(seq: 0x0102_0304_0506_0708, target: PeerID(42)))
+                               message: .nack(seq: 0x0102_0304_0506_0708, target: PeerID(42)), epoch: 9)
 
-    static let pingFrame: [UInt8] = [
-        0x47, 0x52, 0x45, 0x43, 0x02,
-        0x03,                                            // type ping
-        0x01, 0x00,                                      // flags: auth tag present
-        0x07, 0x00, 0x00, 0x00,                          // swarm 7
-        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // sender 1
-        0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // sequence 2
-        0x22, 0x00, 0x00, 0x00,                          // payload length 34
-        0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // seq 3
-        0x01, 0x00,                                      // 1 update
-        0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  //   peer 9
-        0x04, 0x7F, 0x00, 0x00, 0x01,                    //   IPv4 127.0.0.1
-        0x58, 0x1B,                                      //   port 7000
-        0x01,                                            //   suspect
-        0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  //   incarnation 4
-        0x02, 0x00, 0xAA, 0xBB,                          // auth tag: length 2, bytes AA BB
-        0x58, 0x19, 0x42, 0xE4,                          // XXH32 of everything above
+    /// The same nack sealed under the key 00 01 02 ... 1f (key id 4b959e54), sender epoch 42, sequence 5.
+    static let sealedNackFrame: [UInt8] = [
+        0x47, 0x52, 0x45, 0x43, 0x03, 0x06,
+        0x01, 0x00,                                      // flags: sealed
+        0xD4, 0xC3, 0xB2, 0xA1,
+        0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+        0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // sequence 5 (nonce bytes 4..<12)
+        0x10, 0x00, 0x00, 0x00,                          // payload length 16
+        0x54, 0x9E, 0x95, 0x4B,                          // key id 0x4b959e54
+        0x2A, 0x00, 0x00, 0x00,                          // epoch 42 (nonce bytes 0..<4)
+        0x8A, 0x60, 0x7D, 0xA3, 0x4B, 0xFF, 0x89, 0x69,  // the payload, encrypted
+        0x8B, 0x28, 0x8E, 0x8A, 0x66, 0x90, 0x56, 0xFC,
+        0x94, 0x5A, 0x44, 0x16, 0x4B, 0xD0, 0xBC, 0xB7,  // the Poly1305 tag over header (AAD) and ciphertext
+        0x7F, 0xEF, 0x31, 0xAF, 0xC2, 0xA7, 0xDF, 0x5C,
     ]
+    static let goldenKey = SwarmKey(bytes: (0..<32).map { UInt8($0) })!
+
+    static let pingFrame = hex("47524543030300000700000001000000000000000200000000000000220000000000000000000000"
+        + "030000000000000001000900000000000000047f000001581b0104000000000000009e712686")
     static let ping = Envelope(
         swarmID: 7, sender: PeerID(1), sequence: 2,
         message: .ping(seq: 3, updates: [MemberUpdate(peer: PeerID(9), address: .ipv4(127, 0, 0, 1, port: 7000),
-                                                      status: .suspect(incarnation: 4))]),
-        authTag: [0xAA, 0xBB])
+                                                      status: .suspect(incarnation: 4))]))
 
-    static let modelFrame: [UInt8] = [
-        0x47, 0x52, 0x45, 0x43, 0x02,
-        0x10,                                            // type modelPush
-        0x00, 0x00,
-        0x07, 0x00, 0x00, 0x00,
-        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x3B, 0x00, 0x00, 0x00,                          // payload length 59
-        0x4D, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // seq 77
-        0x01,                                            // wantsReply
-        0x0A, 0x00, 0x00, 0x00,                          // itemCount 10
-        0x02, 0x00,                                      // dimension 2
-        0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // round 3
-        0x02, 0x00, 0x00, 0x00,                          // 2 rows
-        0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,  // items 1, 4
-        0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0x3F,  // weights 1.0, 0.5
-        0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0,  // row 1: 1.0, -2.0
-        0x00, 0x00, 0x80, 0x3E, 0x00, 0x00, 0x00, 0x00,  // row 4: 0.25, 0.0
-        0x06, 0xB6, 0x4A, 0xEA,                          // XXH32
-    ]
+    static let modelFrame = hex("475245430310000007000000010000000000000002000000000000003b00000000000000000000004d"
+        + "00000000000000010a000000020003000000000000000200000001000000040000000000803f0000003f0000803f000000c000"
+        + "00803e00000000472a6a29")
     static let model = Envelope(
         swarmID: 7, sender: PeerID(1), sequence: 2,
         message: .modelPush(seq: 77, model: ModelPayload(itemCount: 10, dimension: 2, round: 3, items: [1, 4],
                                                          weights: [1, 0.5], values: [1, -2, 0.25, 0]),
                             wantsReply: true))
+
+    static func hex(_ s: String) -> [UInt8] {
+        let d = Array(s.utf8)
+        return stride(from: 0, to: d.count, by: 2).map { UInt8(String(decoding: d[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    }
 
     @Test(arguments: [(nack, nackFrame), (ping, pingFrame), (model, modelFrame)])
     func encodesToTheHandWrittenBytesAndBack(_ envelope: Envelope, _ frame: [UInt8]) throws {
@@ -81,11 +72,30 @@ import Testing
         #expect(try WireCodec.decode(frame) == envelope)
     }
 
-    @Test func headerExposesTheAuthenticatedRange() throws {
-        let h = try FrameHeader.parse(Self.pingFrame, limits: .default)
-        #expect(h.type == .ping && h.flags == [.authTag] && h.swarmID == 7 && h.sender == PeerID(1))
-        #expect(h.sequence == 2 && h.payloadLength == 34)
-        #expect(h.authenticatedByteCount == 66)  // header + payload; tag and checksum follow
-        #expect(h.frameByteCount(authTagLength: 2) == Self.pingFrame.count)
+    @Test func sealsToTheIndependentlyComputedBytesAndOpensBack() throws {
+        #expect(Self.goldenKey.id.rawValue == 0x4B95_9E54)
+        var sender = FrameSecurity(keyring: try Keyring(primary: Self.goldenKey), swarmID: 0xA1B2_C3D4, epoch: 42)
+        #expect(try WireCodec.encode(Self.nack, security: &sender) == Self.sealedNackFrame)
+        var receiver = FrameSecurity(keyring: try Keyring(primary: Self.goldenKey), swarmID: 0xA1B2_C3D4, epoch: 1)
+        let opened = try WireCodec.decode(Self.sealedNackFrame, expectedSwarmID: 0xA1B2_C3D4, security: &receiver)
+        var expected = Self.nack
+        expected.epoch = 42
+        expected.keyID = 0x4B95_9E54
+        #expect(opened == expected)
+    }
+
+    @Test func earlierVersionsAreRejectedByNumber() {
+        var v2 = Self.nackFrame
+        v2[4] = 2
+        #expect(throws: DecodeError.unsupportedVersion(2)) { try WireCodec.decode(v2) }
+    }
+
+    @Test func headerExposesKeyIDEpochAndTheTrailer() throws {
+        let h = try FrameHeader.parse(Self.sealedNackFrame, limits: .default)
+        #expect(h.type == .nack && h.flags == [.sealed] && h.swarmID == 0xA1B2_C3D4)
+        #expect(h.sequence == 5 && h.payloadLength == 16 && h.keyID == 0x4B95_9E54 && h.epoch == 42)
+        #expect(h.authenticatedByteCount == 56)  // header + payload; the tag follows
+        #expect(h.frameByteCount == Self.sealedNackFrame.count)
+        #expect(try FrameHeader.parse(Self.nackFrame, limits: .default).frameByteCount == Self.nackFrame.count)
     }
 }

@@ -1,17 +1,20 @@
 import GossipProtocol
 import RecommenderModel
+import SwarmCrypto
 import Testing
 @testable import WireFormat
 
 /// The client-graph `interests` message (type 0x09, UDP): payload u32 epoch, u32 catalogueSize, u16 count,
-/// u8 wantsReply, count x u32 items. Offsets below are into a frame without an auth tag: epoch at 32,
-/// catalogue at 36, wantsReply at 40, count at 41, items from 43.
+/// u8 wantsReply, count x u32 items. Offsets below are into an unsealed frame: epoch at 40,
+/// catalogue at 44, wantsReply at 48, count at 49, items from 51.
 @Suite struct InterestsWireTests {
-    func frame(_ items: [UInt32], catalogue: UInt32 = 100, epoch: UInt32 = 7, tag: [UInt8]? = nil) throws -> [UInt8] {
-        try WireCodec.encode(Envelope(swarmID: 3, sender: PeerID(9), sequence: 1,
-                                      message: .interests(epoch: epoch, catalogueSize: catalogue, items: items,
-                                                          wantsReply: true),
-                                      authTag: tag))
+    func frame(_ items: [UInt32], catalogue: UInt32 = 100, epoch: UInt32 = 7, sealed: Bool = false) throws -> [UInt8] {
+        let e = Envelope(swarmID: 3, sender: PeerID(9), sequence: 1,
+                         message: .interests(epoch: epoch, catalogueSize: catalogue, items: items, wantsReply: true))
+        guard sealed else { return try WireCodec.encode(e) }
+        var security = FrameSecurity(keyring: try Keyring(primary: SwarmKey(bytes: [UInt8](repeating: 1, count: 32))!),
+                                     swarmID: 3, epoch: 1)
+        return try WireCodec.encode(e, security: &security)
     }
 
     @Test func travelsOnTheDatagramChannel() {
@@ -19,22 +22,22 @@ import Testing
         #expect(Message.interests(epoch: 0, catalogueSize: 1, items: [], wantsReply: false).wireType == .interests)
     }
 
-    @Test func theLargestDisclosureWithTheLargestTagFitsOneDatagram() throws {
+    @Test func theLargestDisclosureFitsOneDatagramSealed() throws {
         let items = (0..<UInt32(Message.maxDisclosedItems)).map { $0 * 3 }
-        let tag = [UInt8](repeating: 1, count: WireLimits.default.maxAuthTagBytes)
-        let bytes = try frame(items, catalogue: 5_000, tag: tag)
+        let bytes = try frame(items, catalogue: 5_000, sealed: true)
         #expect(bytes.count <= WireLimits.default.maxDatagramFrameBytes)
-        let back = try WireCodec.decode(bytes)
+        let plain = try frame(items, catalogue: 5_000)
+        let back = try WireCodec.decode(plain)
         #expect(back.message == .interests(epoch: 7, catalogueSize: 5_000, items: items, wantsReply: true))
-        #expect(try WireCodec.encode(back) == bytes)
+        #expect(try WireCodec.encode(back) == plain)
     }
 
     @Test func layoutIsEpochCatalogueCountItems() throws {
         let bytes = try frame([2, 5], catalogue: 10, epoch: 0x0102_0304)
         #expect(bytes[5] == 0x09)
-        #expect(Array(bytes[32..<51]) == le(UInt32(0x0102_0304)) + le(UInt32(10)) + [1] + le(UInt16(2))
+        #expect(Array(bytes[40..<59]) == le(UInt32(0x0102_0304)) + le(UInt32(10)) + [1] + le(UInt16(2))
                 + le(UInt32(2)) + le(UInt32(5)))
-        #expect(bytes.count == 32 + 19 + 4)
+        #expect(bytes.count == 40 + 19 + 4)
     }
 
     @Test func theEncoderRefusesWhatTheDecoderWouldReject() {
@@ -58,23 +61,23 @@ import Testing
         let good = try frame([10, 20, 30])
         #expect(decodeError(good) == nil)
         // wantsReply must be 0 or 1
-        #expect(decodeError(patched(good, at: 40, [2])) == .invalid("interests.wantsReply = 2 (must be 0 or 1)"))
+        #expect(decodeError(patched(good, at: 48, [2])) == .invalid("interests.wantsReply = 2 (must be 0 or 1)"))
         // unsorted: items[1] := 5
-        #expect(decodeError(patched(good, at: 47, le(UInt32(5))))
+        #expect(decodeError(patched(good, at: 55, le(UInt32(5))))
                 == .invalid("interests.items[1] = 5 does not increase on items[0] = 10"))
         // duplicate: items[2] := 20
-        #expect(decodeError(patched(good, at: 51, le(UInt32(20))))?.reason == "invalid")
+        #expect(decodeError(patched(good, at: 59, le(UInt32(20))))?.reason == "invalid")
         // out of range: catalogue := 25
-        #expect(decodeError(patched(good, at: 36, le(UInt32(25))))
+        #expect(decodeError(patched(good, at: 44, le(UInt32(25))))
                 == .invalid("interests.items[2] = 30 is not below catalogueSize 25"))
         // count over the limit, rejected before reading items
-        #expect(decodeError(patched(good, at: 41, le(UInt16(Message.maxDisclosedItems + 1))))
+        #expect(decodeError(patched(good, at: 49, le(UInt16(Message.maxDisclosedItems + 1))))
                 == .lengthExceedsLimit(field: "interests.items", length: Message.maxDisclosedItems + 1,
                                        limit: Message.maxDisclosedItems))
         // more items announced than bytes present
-        #expect(decodeError(patched(good, at: 41, le(UInt16(4))))?.reason == "truncated")
+        #expect(decodeError(patched(good, at: 49, le(UInt16(4))))?.reason == "truncated")
         // fewer items announced than present
-        #expect(decodeError(patched(good, at: 41, le(UInt16(2))))?.reason == "trailing_bytes")
+        #expect(decodeError(patched(good, at: 49, le(UInt16(2))))?.reason == "trailing_bytes")
     }
 }
 
@@ -97,10 +100,10 @@ import Testing
         let bytes = try WireCodec.encode(Envelope(swarmID: 1, sender: PeerID(3), sequence: 1, message: message))
 
         // The payload is exactly epoch, catalogue, flag, count and the item ids: no room for anything else.
-        let count = Int(bytes[41]) | Int(bytes[42]) << 8
-        #expect(bytes.count == 32 + 11 + 4 * count + 4)
+        let count = Int(bytes[49]) | Int(bytes[50]) << 8
+        #expect(bytes.count == 40 + 11 + 4 * count + 4)
         let items = (0..<count).map { k in
-            (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[43 + 4 * k + $1]) << (8 * $1) }
+            (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[51 + 4 * k + $1]) << (8 * $1) }
         }
         #expect(items == g.disclosure.items)
         let decoys = items.filter { !realSet.contains($0) }

@@ -1,5 +1,6 @@
 import GossipProtocol
 import RecommenderModel
+import SwarmCrypto
 import Testing
 @testable import WireFormat
 import WireFuzz
@@ -39,9 +40,9 @@ import WireFuzz
                                  weights: (0..<rows).map { _ in rng.nextUnitFloat() * 10 },
                                  values: (0..<rows * dim).map { _ in rng.nextUnitFloat() * 2 - 1 })
         let e = Envelope(swarmID: 3, sender: PeerID(4), sequence: 5,
-                         message: .modelPush(seq: 6, model: model, wantsReply: true), authTag: [UInt8](repeating: 1, count: 32))
+                         message: .modelPush(seq: 6, model: model, wantsReply: true), epoch: 3)
         let bytes = try WireCodec.encode(e)
-        #expect(bytes.count == 32 + (8 + 1 + 4 + 2 + 8 + 4) + rows * 8 + rows * dim * 4 + 2 + 32 + 4)
+        #expect(bytes.count == 40 + (8 + 1 + 4 + 2 + 8 + 4) + rows * 8 + rows * dim * 4 + 4)
         let decoded = try WireCodec.decode(bytes)
         #expect(decoded == e)
         // The decoder's check is recorded, so the receiver's `ItemTable.accepts` does not scan the copy again.
@@ -73,7 +74,8 @@ import WireFuzz
             MemberUpdate(peer: PeerID(UInt64($0)), address: v6, status: .dead(incarnation: .max))
         }
         let entries = (0..<limits.maxViewEntries).map { ViewEntry(peer: PeerID(UInt64($0)), address: v6, age: 9) }
-        let tag = [UInt8](repeating: 7, count: limits.maxAuthTagBytes)
+        var security = FrameSecurity(keyring: try Keyring(primary: SwarmKey(bytes: [UInt8](repeating: 7, count: 32))!),
+                                     swarmID: 1, epoch: 1)
         let messages: [Message] = [
             .joinReply(members: updates), .ping(seq: 1, updates: updates),
             .pingReq(seq: 1, target: PeerID(2), targetAddress: v6, updates: updates),
@@ -82,7 +84,8 @@ import WireFuzz
         ]
         for m in messages {
             // Encoding throws if the frame would exceed maxDatagramFrameBytes.
-            let bytes = try WireCodec.encode(Envelope(swarmID: 1, sender: PeerID(1), sequence: 1, message: m, authTag: tag))
+            let bytes = try WireCodec.encode(Envelope(swarmID: 1, sender: PeerID(1), sequence: 1, message: m),
+                                             security: &security)
             #expect(bytes.count <= limits.maxDatagramFrameBytes)
         }
     }
