@@ -122,6 +122,8 @@ extension EventSimulation {
                     peer.pointee.counters.evictions += 1
                 case .report(.memberDown):
                     peer.pointee.counters.memberDowns += 1
+                case .report(.quarantined):
+                    peer.pointee.counters.quarantines += 1
                 case .report:
                     break   // the curve ranks every running peer itself (`samplePoint`)
                 }
