@@ -23,6 +23,8 @@ public struct GossipSettings: Hashable, Sendable {
     public var minSendWeight: Float = 0
     /// Evaluate the held-out item this often (zero: never).
     public var evaluationPeriod: Duration = .seconds(5)
+    /// The defences applied to every received copy before it is merged (`MergeDefences`, all on by default).
+    public var defences = MergeDefences.on
     public init() {}
 
     /// A message naming the first bad field, or nil.
@@ -33,7 +35,7 @@ public struct GossipSettings: Hashable, Sendable {
         if catchUpRounds < 0 { return "catch-up rounds must be >= 0" }
         if maxInFlight < 1 { return "max in-flight exchanges must be >= 1" }
         if exchangeTimeout <= .zero { return "exchange timeout must be positive" }
-        return nil
+        return defences.validate()
     }
 }
 
@@ -42,6 +44,8 @@ public enum DeclineReason: UInt8, Sendable, CaseIterable {
     case shapeMismatch = 1
     case nonFinite = 2
     case notReady = 3
+    /// The receiver quarantines the sender (`PartnerReputation` in PeerCore).
+    case refused = 4
 }
 
 public enum GossipTimer: Hashable, Sendable {
@@ -75,7 +79,25 @@ public struct GossipCounters: Hashable, Sendable {
     public var rollbacks = 0
     /// Rounds a starting peer did not train while waiting for its first merge (`GossipSettings.catchUpRounds`).
     public var roundsCatchingUp = 0
+    /// What the defences did to received copies (`CopyScreen.Verdict`), summed: rows dropped by the value bound,
+    /// rows clipped, claimed weights over the honest bound, weights cut by the tail cap, copies whose clock lead was cut.
+    public var rowsRejected = 0
+    public var rowsClipped = 0
+    public var weightsOverBound = 0
+    public var weightsTailCapped = 0
+    public var leadsCapped = 0
+    /// Model messages from quarantined partners, refused unmerged (`PartnerReputation`).
+    public var copiesRefused = 0
     public init() {}
+
+    /// Adds one screened copy's verdict.
+    mutating func record(_ v: CopyScreen.Verdict) {
+        rowsRejected += v.rowsRejected
+        rowsClipped += v.rowsClipped
+        weightsOverBound += v.weightsOverBound
+        weightsTailCapped += v.weightsTailCapped
+        leadsCapped += v.leadCapped ? 1 : 0
+    }
 }
 
 /// Gossip matrix factorization on one peer, as pure code (after Ormándi, Hegedűs and Jelasity, "Gossip
@@ -99,6 +121,14 @@ public struct GossipLearningInstance: Sendable {
     public var slowdown: Double = 1
     public var learner: PeerLearner
     public var merge: any MergeRule
+    /// The defences every received copy passes before `merge` (`GossipSettings.defences`), with their per-row state.
+    public var screen: CopyScreen
+    /// What the screen found in the copy most recently merged (nil before the first), for the caller's per-partner
+    /// reputation; `verdicts` counts them, so a caller can tell whether a call produced a new one.
+    public private(set) var lastVerdict: CopyScreen.Verdict?
+    public private(set) var verdicts = 0
+    /// False: the peer never trains (the attack harness's free rider); it still exchanges and merges.
+    public var learns = true
     public private(set) var counters = GossipCounters()
     var rng: SplitMix64
     var nextSeq: UInt64 = 1
@@ -114,6 +144,7 @@ public struct GossipLearningInstance: Sendable {
         self.learner = learner
         self.merge = merge
         self.settings = settings
+        screen = CopyScreen(defences: settings.defences)
         rng = SplitMix64(seed: seed ^ 0x6055_1FED)
     }
 
@@ -141,7 +172,7 @@ public struct GossipLearningInstance: Sendable {
             if catchUpLeft > 0 {
                 catchUpLeft -= 1
                 counters.roundsCatchingUp += 1
-            } else {
+            } else if learns {
                 trainRound()
             }
             if let (peer, address) = partner, peer != id {
@@ -200,7 +231,7 @@ public struct GossipLearningInstance: Sendable {
             // The reply is this peer's copy from before the merge; `learner.merge` checks the payload (shape,
             // finite numbers) and changes nothing if it fails.
             let mine = wantsReply ? snapshot() : nil
-            guard learner.merge(model, using: merge, trust: trust) else {
+            guard mergeScreened(model, trust: trust) else {
                 counters.pushesDeclined += 1
                 let reason: DeclineReason = model.values.allSatisfy(\.isFinite) && model.weights.allSatisfy(\.isFinite) ? .shapeMismatch : .nonFinite
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
@@ -211,9 +242,33 @@ public struct GossipLearningInstance: Sendable {
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
-            if learner.merge(model, using: merge, trust: trust) { counters.mergesApplied += 1; catchUpLeft = 0 }
+            if mergeScreened(model, trust: trust) { counters.mergesApplied += 1; catchUpLeft = 0 }
             return []
         case .modelDecline(let seq, _):
+            if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// Merges a received copy through the screen; false when the table does not accept it.
+    mutating func mergeScreened(_ model: ModelPayload, trust: Float) -> Bool {
+        guard let v = learner.merge(model, using: merge, trust: trust, screen: &screen) else { return false }
+        counters.record(v)
+        lastVerdict = v
+        verdicts += 1
+        return true
+    }
+
+    /// A model message from a partner this peer refuses (quarantined): a push is declined (`DeclineReason.refused`),
+    /// a reply ends its exchange as failed; nothing is merged.
+    public mutating func onRefusedModelMessage(_ message: Message) -> [GossipDirective] {
+        counters.copiesRefused += 1
+        switch message {
+        case .modelPush(let seq, _, let wantsReply):
+            return wantsReply ? [.reply(.modelDecline(seq: seq, reason: DeclineReason.refused.rawValue))] : []
+        case .modelReply(let seq, _), .modelDecline(let seq, _):
             if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }
             return []
         default:

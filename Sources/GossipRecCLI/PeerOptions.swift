@@ -27,6 +27,35 @@ enum PeerOptions {
         OptionSpec("cg-refresh-s", "S", "client-graph: seconds between refreshes (re-disclosure to peers not yet scored)", default: "30"),
     ]
 
+    static let defenceSpecs = [
+        OptionSpec("defences", "SPEC", "defences against lying partners: on, off, or the ones to keep on, comma-separated from \((MergeDefences.names + ["reputation"]).joined(separator: ","))", default: "on"),
+    ]
+
+    /// `--defences`: the merge defences (`MergeDefences`) and the per-partner reputation.
+    static func parseDefences(_ o: ParsedOptions) throws -> (MergeDefences, ReputationSettings) {
+        let spec = try o.string("defences")
+        switch spec {
+        case "on": return (.on, .init())
+        case "off": return (.off, .off)
+        default:
+            var d = MergeDefences.off, r = ReputationSettings.off
+            for name in spec.split(separator: ",").map(String.init) {
+                if name == "reputation" { r.enabled = true; continue }
+                guard d.set(name, true) else {
+                    throw CLIError.badValue(option: "--defences", value: spec,
+                                            expected: "on, off or a comma-separated list of \((MergeDefences.names + ["reputation"]).joined(separator: ", "))")
+                }
+            }
+            return (d, r)
+        }
+    }
+
+    /// The spelling of defences for reports: on, off, or the list of those on.
+    static func defencesName(_ d: MergeDefences, _ r: ReputationSettings) -> String {
+        let on = d.enabled + (r.enabled ? ["reputation"] : [])
+        return on.count == MergeDefences.names.count + 1 ? "on" : on.isEmpty ? "off" : on.joined(separator: ",")
+    }
+
     static func parseMerge(_ o: ParsedOptions) throws -> any MergeRule {
         switch try o.string("merge-rule") {
         case "weighted":

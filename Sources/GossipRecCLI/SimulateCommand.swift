@@ -2,6 +2,7 @@ import Foundation
 import GossipProtocol
 import RecommenderModel
 import GossipSimulator
+import PeerCore
 import SocketTransport
 import SwarmSpec
 
@@ -39,7 +40,10 @@ struct SimulateCommand: Subcommand {
         OptionSpec("min-send-weight", "W", "send only rows with at least this training weight", default: "0"),
         OptionSpec("eval-every", "N", "rounds: evaluate every N rounds", default: "5"),
         OptionSpec("seed", "S", "random seed", default: "1"),
-    ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
+        OptionSpec("attack", "KIND", "events, test-only: malicious peers run this attack: \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))"),
+        OptionSpec("attack-fraction", "F", "events: share of the peers that are malicious (drawn from --seed, never the join seeds)", default: "0.05"),
+        OptionSpec("attack-strength", "X", "events: the attack's strength (noise scale, opposite-move factor, promotion boost; default per kind)"),
+    ] + PeerOptions.defenceSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
     enum Engine: String, CaseIterable { case rounds, events }
     enum MemberCap { case auto, fixed(Int?) }
@@ -51,6 +55,8 @@ struct SimulateCommand: Subcommand {
     var ranksPath: String?
     /// events: the partner mode (`--mode`, `--topology`, `--cg-*`).
     var mode = PeerOptions.Mode.random
+    /// events, test-only: the attack kind, the share of malicious peers and the strength (`--attack*`).
+    var attack: (kind: Attack.Kind, fraction: Double, strength: Float?)?
 
     init(_ o: ParsedOptions) throws {
         engine = try o.choice("engine", Engine.self)
@@ -106,6 +112,14 @@ struct SimulateCommand: Subcommand {
         default:
             let n = try o.int("max-members", in: 1...10_000_000)
             maxMembers = .fixed(n)
+        }
+        (events.gossip.defences, events.reputation) = try PeerOptions.parseDefences(o)
+        if let name = o.optionalString("attack") {
+            guard let kind = Attack.Kind(rawValue: name) else {
+                throw CLIError.badValue(option: "--attack", value: name, expected: "one of \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let strength = try o.optionalString("attack-strength").map { _ in Float(try o.double("attack-strength", in: 1e-6...1e6)) }
+            attack = (kind, try o.double("attack-fraction", in: 0...1), strength)
         }
         printTimeline = o.has("print-timeline")
         ranksPath = o.optionalString("ranks")
@@ -174,8 +188,22 @@ struct SimulateCommand: Subcommand {
             }
             events.partners = .clientGraph(cg)
         }
+        if let a = attack {
+            // The attackers' side knowledge, as PipAttack and Spattack assume: item popularity in the training data, and
+            // the largest number of items a benign user trains (the sparse kinds' row budget).
+            var popularity = [Int](repeating: 0, count: shards[0].itemCount)
+            for s in shards { for i in s.trainItemsSorted { popularity[Int(i)] += 1 } }
+            let target = popularity.indices.min { popularity[$0] < popularity[$1] || (popularity[$0] == popularity[$1] && $0 < $1) } ?? 0
+            events.attack = Attack(kind: a.kind, target: target, maxRows: max(1, shards.map(\.trainItemsSorted.count).max() ?? 1),
+                                   popularity: popularity, sharedSeed: SeedScheme.attackNoise(events.seed), strength: a.strength)
+            let count = Int((a.fraction * Double(shards.count)).rounded())
+            events.malicious = SeedScheme.attackers(count: count, of: shards.count, seed: events.seed, excluding: Set(0..<events.seedCount))
+        }
         var sim = EventSimulation(shards: shards, config: config, merge: merge, scenario: scenario, settings: events)
-        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), mode \(events.partners.name), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all")")
+        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), mode \(events.partners.name), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all"), defences \(PeerOptions.defencesName(events.gossip.defences, events.reputation))")
+        if let a = events.attack {
+            Console.err("simulate: attack \(a.kind.rawValue) by \(events.malicious.count) malicious peers (strength \(a.strength)\(a.kind == .promotion ? ", target item \(a.target)" : "")); HR@10 is the benign peers'")
+        }
         Console.out("#     t  HR@10   NDCG@10  MB/peer  online  round  exch_ok  exch_failed")
         var lastProgress = Date()
         let summary = sim.run { p in
@@ -218,6 +246,12 @@ struct SimulateCommand: Subcommand {
         j.add("datagrams_lost", c.datagramsLost + c.datagramsToOffline + c.datagramsPartitioned)
         j.add("member_downs", c.memberDowns); j.add("evictions", c.evictions); j.add("events", c.events)
         j.add("max_members", events.membership.maxMembers ?? shards.count - 1)
+        j.add("defences", PeerOptions.defencesName(events.gossip.defences, events.reputation))
+        j.add("attack", events.attack?.kind.rawValue ?? "none"); j.add("malicious", events.malicious.count)
+        if let a = events.attack, a.kind == .promotion { j.add("target", a.target); j.add("er10", summary.final?.er10 ?? .nan) }
+        j.add("rows_clipped", c.gossip.rowsClipped); j.add("rows_rejected", c.gossip.rowsRejected)
+        j.add("weights_over_bound", c.gossip.weightsOverBound); j.add("weights_tail_capped", c.gossip.weightsTailCapped)
+        j.add("leads_capped", c.gossip.leadsCapped); j.add("copies_refused", c.gossip.copiesRefused); j.add("quarantines", c.quarantines)
         j.add("wall_seconds", Date().timeIntervalSince(t0), digits: 1)
         Console.out(j.text)
         return 0

@@ -124,6 +124,12 @@ public struct EventSimulation {
         /// Threads that handle peers' events within a window (0: one per active processor). The result is the same
         /// bit for bit for every value; 1 runs everything on the calling thread.
         public var threads = 0
+        /// Per-partner reputation of every peer (`PeerSettings.reputation`); the merge defences are `gossip.defences`.
+        public var reputation = ReputationSettings()
+        /// Test-only attack harness: the peers in `malicious` (swarm indices) run `attack` (`PeerSettings.attack`).
+        /// The curve, the final window and `erAt10` then count benign peers only.
+        public var attack: Attack? = nil
+        public var malicious: [Int] = []
         public init() {}
     }
 
@@ -169,6 +175,9 @@ public struct EventSimulation {
         public var meanRound: Double
         public var exchangesCompleted: Int
         public var exchangesFailed: Int
+        /// Target exposure (promotion attacks, computed at the last point only): the share of benign running peers whose
+        /// top 10 over all their unseen items holds `Attack.target`; nil otherwise.
+        public var er10: Double? = nil
     }
 
     /// Traffic and protocol counters over the whole run.
@@ -189,6 +198,8 @@ public struct EventSimulation {
         /// Members forgotten to stay within `MembershipSettings.maxMembers`.
         public var evictions = 0
         public var memberUps = 0
+        /// Partners quarantined by some peer (`PartnerReputation`), summed over peers.
+        public var quarantines = 0
         public var events = 0
         public var gossip = GossipCounters()
     }
@@ -275,6 +286,8 @@ public struct EventSimulation {
         var extraDelay: [Int64]
         var group: [Int32]? = nil
         var loss: Double = 0
+        /// Peers running the attack harness (`Settings.malicious`).
+        var malicious: [Bool] = []
 
         func partitioned(_ a: Int, _ b: Int) -> Bool {
             guard let g = group else { return false }
@@ -341,6 +354,8 @@ public struct EventSimulation {
                         generation: Array(repeating: 0, count: n), baseLatency: Array(repeating: 0, count: n),
                         slowdown: Array(repeating: 1, count: n), linkFactor: Array(repeating: 1, count: n),
                         extraDelay: Array(repeating: 0, count: n))
+        fabric.malicious = [Bool](repeating: false, count: n)
+        if s.attack != nil { for i in s.malicious where i >= 0 && i < n { fabric.malicious[i] = true } }
         peers = (0..<n).map { i in SimPeer(net: SplitMix64(seed: SeedScheme.simulatedNetwork(s.seed, user: i))) }
         wake = Array(repeating: .max, count: n)
         windowHits = Array(repeating: 0, count: n)
@@ -390,6 +405,7 @@ public struct EventSimulation {
             curve.append(p)
             progress(p)
         }
+        if let a = settings.attack, a.kind == .promotion, !curve.isEmpty { curve[curve.count - 1].er10 = exposure(of: a.target) }
         return summary
     }
 
@@ -536,6 +552,8 @@ public struct EventSimulation {
         peer.gossip = settings.gossip
         peer.partners = settings.partners.mode(of: i)
         peer.checkpointPeriod = settings.checkpointInterval > .zero ? settings.checkpointInterval : nil
+        peer.reputation = settings.reputation
+        if fabric.malicious[i] { peer.attack = settings.attack }
         var core = PeerInstance(id: PeerID(UInt64(i)), address: Self.address(i), learner: cp?.learner ?? freshLearner(i),
                                 merge: merge, settings: peer, seed: SeedScheme.peer(settings.seed, user: i, start: fabric.generation[i]),
                                 incarnation: cp?.incarnation ?? 0)

@@ -124,6 +124,8 @@ extension EventSimulation {
                     peer.pointee.counters.memberDowns += 1
                 case .report(.exchangeCompleted(let partner)):
                     peer.pointee.completedWith[partner, default: 0] += 1
+                case .report(.quarantined):
+                    peer.pointee.counters.quarantines += 1
                 case .report:
                     break   // the curve ranks every running peer itself (`samplePoint`)
                 }

@@ -13,6 +13,12 @@ extension GossipCounters {
         pushesDeclined += o.pushesDeclined
         rollbacks += o.rollbacks
         roundsCatchingUp += o.roundsCatchingUp
+        rowsRejected += o.rowsRejected
+        rowsClipped += o.rowsClipped
+        weightsOverBound += o.weightsOverBound
+        weightsTailCapped += o.weightsTailCapped
+        leadsCapped += o.leadsCapped
+        copiesRefused += o.copiesRefused
     }
 }
 
@@ -33,6 +39,7 @@ extension EventSimulation.Counters {
         memberDowns += o.memberDowns
         evictions += o.evictions
         memberUps += o.memberUps
+        quarantines += o.quarantines
         events += o.events
     }
 }

@@ -46,6 +46,8 @@ extension EventSimulation {
         /// Hits and evaluations at the curve samples of the final window (`Settings.finalWindow`) while it was running.
         public var windowHits: Int
         public var windowSamples: Int
+        /// Runs the attack harness (`Settings.malicious`).
+        public var malicious: Bool = false
     }
 
     /// Every peer's state now, in index order: what `breakdown` groups, and what a paired comparison of two runs
@@ -59,18 +61,30 @@ extension EventSimulation {
                               rank: live ? p.core!.learner.testRank() : nil, round: p.core?.learner.round ?? 0,
                               merges: live ? p.core!.gossip.counters.mergesApplied : 0,
                               exchangesFailed: live ? p.core!.gossip.counters.exchangesFailed : 0,
-                              windowHits: Int(windowHits[i]), windowSamples: Int(windowSamples[i]))
+                              windowHits: Int(windowHits[i]), windowSamples: Int(windowSamples[i]), malicious: fabric.malicious[i])
         }
     }
 
-    /// The online peers' HR@10 now, split by straggler or not (slowdown above 1) and by whether the peer
+    /// The share of benign running peers whose top 10 over all their unseen items holds `item` (ER@10, PipAttack's
+    /// exposure ratio at 10).
+    public func exposure(of item: Int) -> Double {
+        var hits = 0, users = 0
+        for (i, p) in peers.enumerated() where fabric.state[i] == .online && !fabric.malicious[i] {
+            guard let learner = p.core?.learner else { continue }
+            users += 1
+            if learner.recommend(k: 10).contains(where: { $0.item == item }) { hits += 1 }
+        }
+        return users == 0 ? 0 : Double(hits) / Double(users)
+    }
+
+    /// The online benign peers' HR@10 now, split by straggler or not (slowdown above 1) and by whether the peer
     /// was ever stopped (a returning peer): where a profile's cost comes from.
     public func breakdown() -> [GroupResult] { Self.breakdown(peerResults()) }
 
     /// `breakdown` of results already taken (`peerResults`), so a caller that also needs them ranks every peer once.
     public static func breakdown(_ results: [PeerResult]) -> [GroupResult] {
         var groups: [String: (RankingSummary, Int, Double)] = [:]
-        for p in results where p.online {
+        for p in results where p.online && !p.malicious {
             let name = (p.straggler ? "stragglers" : "others") + (p.returned ? ", returned" : ", never stopped")
             var g = groups[name] ?? (RankingSummary(k: 10), 0, 0)
             if let r = p.rank { g.0.add(rank: r) }
@@ -91,7 +105,7 @@ extension EventSimulation {
         var rounds = 0.0
         var g = retired
         let inWindow = settings.finalWindow > .zero && now >= settings.duration.wholeNanoseconds - settings.finalWindow.wholeNanoseconds
-        for (i, p) in peers.enumerated() {
+        for (i, p) in peers.enumerated() where !fabric.malicious[i] {
             guard fabric.state[i] == .online, let gossip = p.core?.gossip else { continue }
             online += 1
             rounds += Double(gossip.learner.round)

@@ -226,6 +226,7 @@ public final class PeerNode: @unchecked Sendable {
                     emit(event: "eval")
                 case .exchangeCompleted(let peer): stats.completedWith[peer, default: 0] += 1
                 case .dropped(let reason): stats.drop(reason)
+                case .quarantined: stats.drop("partner_quarantined")
                 case .memberUp, .memberDown, .note: break
                 }
             }

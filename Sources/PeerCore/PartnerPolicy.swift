@@ -41,6 +41,8 @@ public struct Neighbour: Hashable, Sendable {
 ///   similarity (`NeighbourSelection.similarityProportional`) or uniformly. When membership believes the pick dead,
 ///   or the client graph knows nobody yet, a random-mode pick instead.
 ///
+/// Quarantined partners (`PartnerReputation`) are never picked: a pick that is quarantined is drawn again.
+///
 /// Trust: in client-graph mode a partner's copy is merged with weight scale `ClientGraphInstance.trust(of:)`
 /// (DFedRec weights neighbours by similarity); 1 in the other modes.
 struct PartnerPolicy: Sendable {
@@ -51,6 +53,19 @@ struct PartnerPolicy: Sendable {
         if case .fixed(let n) = mode { neighbours = n } else { neighbours = nil }
         rng = SplitMix64(seed: seed)
     }
+
+    /// A partner, never one `avoid` (the quarantined: `PartnerReputation`) rejects: a rejected pick is drawn again,
+    /// up to `redraws` times, and when every draw is rejected the round has no partner.
+    mutating func choose(membership: MembershipInstance, clientGraph: inout ClientGraphInstance?,
+                         avoid: (PeerID) -> Bool) -> (PeerID, PeerAddress)? {
+        for _ in 0...Self.redraws {
+            guard let pick = choose(membership: membership, clientGraph: &clientGraph) else { return nil }
+            if !avoid(pick.0) { return pick }
+        }
+        return nil
+    }
+
+    static let redraws = 7
 
     mutating func choose(membership: MembershipInstance, clientGraph: inout ClientGraphInstance?) -> (PeerID, PeerAddress)? {
         if let neighbours {

@@ -54,6 +54,8 @@ public enum PeerReport: Sendable, Equatable {
     case dropped(String)
     /// A notable protocol event, in words (suspicion, refutation, re-admission).
     case note(String)
+    /// This peer quarantined `peer` (`PartnerReputation`): its copies are refused for a while.
+    case quarantined(PeerID)
 }
 
 /// What a peer keeps across a restart: its learner (model, clock, round, training generator), its membership

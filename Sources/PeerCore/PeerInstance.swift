@@ -11,7 +11,17 @@ public struct PeerSettings: Sendable {
     public var checkpointPeriod: Duration? = nil
     /// At most this many live members are kept in a checkpoint (a random sample), enough to rejoin without a seed.
     public var checkpointPeers = 32
+    /// Per-partner reputation and quarantine (`PartnerReputation`; the merge defences are `gossip.defences`).
+    public var reputation = ReputationSettings()
+    /// Test-only: makes this peer malicious (`Attack`). Nil in every normal run.
+    public var attack: Attack? = nil
     public init() {}
+
+    /// Every defence on or off: the merge defences (`gossip.defences`) and the reputation.
+    public mutating func setDefences(_ on: Bool) {
+        gossip.defences = on ? .on : .off
+        reputation.enabled = on
+    }
 
     /// Nil, or what is wrong (for a catalogue of `catalogueSize` items in client-graph mode).
     public func validate(catalogueSize: Int? = nil) -> String? {
@@ -20,6 +30,8 @@ public struct PeerSettings: Sendable {
         if case .clientGraph(let cg) = partners, let p = cg.validate(catalogueSize: catalogueSize) { return p }
         if let c = checkpointPeriod, c <= .zero { return "checkpoint period must be > 0" }
         if checkpointPeers < 0 { return "checkpoint peers must be >= 0" }
+        if let p = reputation.validate() { return p }
+        if let a = attack, let n = catalogueSize, let p = a.validate(catalogueSize: n) { return p }
         return nil
     }
 }
@@ -53,6 +65,10 @@ public struct PeerInstance: Sendable {
     var partners: PartnerPolicy
     /// Draws the checkpoint's sample of live members.
     var checkpointRNG: SplitMix64
+    /// What this peer thinks of each partner's copies (`PartnerReputation`).
+    public private(set) var reputation: PartnerReputation
+    /// Test-only: the malicious behaviour (`PeerSettings.attack`).
+    var attacker: Attacker?
 
     /// A peer `id` listening at `address`, learning with `learner` (fresh, or restored from a checkpoint) and
     /// merging with `merge`. `incarnation`: the membership incarnation to start from (a restored peer's saved one).
@@ -73,7 +89,15 @@ public struct PeerInstance: Sendable {
         }
         partners = PartnerPolicy(mode: settings.partners, seed: seeds.partners)
         checkpointRNG = SplitMix64(seed: seeds.checkpoint)
+        reputation = PartnerReputation(settings: settings.reputation)
+        if let attack = settings.attack {
+            attacker = Attacker(attack: attack, seed: seeds.attack, table: learner.items)
+            if attack.kind == .freeRider { gossip.learns = false }
+        }
     }
+
+    /// True when this peer runs the attack harness.
+    public var isMalicious: Bool { attacker != nil }
 
     /// The local learner (model, data, clock).
     public var learner: PeerLearner { gossip.learner }
@@ -118,7 +142,9 @@ public struct PeerInstance: Sendable {
         case .membership(let t):
             add(membership.onTimer(t, now: now), now: now, to: &out)
         case .gossip(let t):
-            let partner = t == .round ? partners.choose(membership: membership, clientGraph: &clientGraph) : nil
+            let partner = t == .round
+                ? partners.choose(membership: membership, clientGraph: &clientGraph) { reputation.isQuarantined($0, now: now) } : nil
+            if t == .round { attacker?.onRound(table: gossip.learner.items) }
             add(gossip.onTimer(t, partner: partner, now: now), to: &out)
         case .clientGraph(let t):
             if clientGraph != nil { add(clientGraph!.onTimer(t, now: now), to: &out) }
@@ -155,11 +181,18 @@ public struct PeerInstance: Sendable {
         if inbound, case .modelPush = message {} else if inbound {
             return [.report(.dropped("unexpected_on_stream"))]
         }
-        let trust = partners.trust(of: from, clientGraph: clientGraph)
-        let completed = gossip.counters.exchangesCompleted
         var out: [PeerEffect] = []
+        if reputation.isQuarantined(from, now: now) {
+            add(gossip.onRefusedModelMessage(message), to: &out)
+            return out
+        }
+        let trust = partners.trust(of: from, clientGraph: clientGraph)
+        let completed = gossip.counters.exchangesCompleted, verdicts = gossip.verdicts
         add(gossip.onModelMessage(message, from: from, now: now, trust: trust), to: &out)
         if gossip.counters.exchangesCompleted > completed { out.append(.report(.exchangeCompleted(with: from))) }
+        if gossip.verdicts > verdicts, let v = gossip.lastVerdict, reputation.record(v, from: from, now: now) {
+            out.append(.report(.quarantined(from)))
+        }
         return out
     }
 
@@ -220,18 +253,34 @@ public struct PeerInstance: Sendable {
         }
     }
 
-    private func add(_ directives: [GossipDirective], to out: inout [PeerEffect]) {
+    private mutating func add(_ directives: [GossipDirective], to out: inout [PeerEffect]) {
         for d in directives {
             switch d {
             case .exchange(let seq, let message, let peer, let address):
-                out.append(.exchange(seq: seq, message: message, with: peer, at: address))
+                out.append(.exchange(seq: seq, message: forged(message), with: peer, at: address))
             case .reply(let message):
-                out.append(.reply(message))
+                out.append(.reply(forged(message)))
             case .schedule(let timer, let after):
                 out.append(.schedule(.gossip(timer), after: after))
             case .evaluated(let rank, let round):
                 out.append(.report(.evaluated(rank: rank, round: round)))
             }
+        }
+    }
+
+    /// `message` as this peer sends it: unchanged, or forged by the attack harness.
+    private mutating func forged(_ message: Message) -> Message {
+        guard attacker != nil else { return message }
+        let table = gossip.learner.items
+        let claim = gossip.merge.honestWeightBound(maxSlowdown: settings.gossip.defences.maxSlowdown)
+            ?? table.trainedSteps.max() ?? 1
+        switch message {
+        case .modelPush(let seq, let model, let wantsReply):
+            return .modelPush(seq: seq, model: attacker!.forge(model, table: table, claim: claim), wantsReply: wantsReply)
+        case .modelReply(let seq, let model):
+            return .modelReply(seq: seq, model: attacker!.forge(model, table: table, claim: claim))
+        default:
+            return message
         }
     }
 

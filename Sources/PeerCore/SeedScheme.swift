@@ -12,6 +12,8 @@ import RecommenderModel
 /// | that start's generators, one per purpose | `Purposes(peerSeed:)` |
 /// | the simulator's layout (base latencies, start times) | `seed ^ 0x0E75EED` (`simulatedLayout`) |
 /// | the simulator's network as seen by peer u's sends (jitter, loss) | `seed ^ 0x0E75EED ^ u * φ64` (`simulatedNetwork`) |
+/// | which peers are malicious (attack harness) | `seed ^ 0xBAD5EED` (`attackers`) |
+/// | the malicious peers' shared noise (attack harness) | `seed ^ 0xBAD2015E` (`attackNoise`) |
 ///
 /// A restarted peer draws new protocol generators (a new start number) but keeps its learner's own generator,
 /// which its checkpoint carries.
@@ -37,6 +39,21 @@ public enum SeedScheme {
         seed ^ 0x0E7_5EED ^ UInt64(user) &* 0x9E37_79B9_7F4A_7C15
     }
 
+    /// The generator that draws a swarm's malicious peers (`attackers(count:of:seed:excluding:)`, test-only harness).
+    public static func attackers(_ seed: UInt64) -> UInt64 { seed ^ 0xBAD_5EED }
+
+    /// The seed all malicious peers of a swarm share (`Attack.sharedSeed`: the L kinds' common noise).
+    public static func attackNoise(_ seed: UInt64) -> UInt64 { seed ^ 0xBAD2_015E }
+
+    /// `count` distinct malicious peers among `0..<peers`, never one in `excluding` (the join seeds), drawn with the
+    /// `attackers` generator; increasing. Fewer when there are not enough candidates.
+    public static func attackers(count: Int, of peers: Int, seed: UInt64, excluding: Set<Int> = []) -> [Int] {
+        var candidates = (0..<peers).filter { !excluding.contains($0) }
+        var rng = SplitMix64(seed: attackers(seed))
+        candidates.shuffle(using: &rng)
+        return Array(candidates.prefix(max(0, count))).sorted()
+    }
+
     /// One generator per purpose, from a peer seed: drawing more for one purpose (a fault injected, a partner
     /// picked) never shifts another's stream.
     public struct Purposes: Sendable, Hashable {
@@ -52,6 +69,8 @@ public enum SeedScheme {
         public var checkpoint: UInt64
         /// The node's fault injection (drops, duplicates, delay jitter).
         public var faults: UInt64
+        /// A malicious peer's choices (attack harness: the sparse kinds' rows).
+        public var attack: UInt64
 
         public init(peerSeed s: UInt64) {
             membership = s
@@ -60,6 +79,7 @@ public enum SeedScheme {
             partners = s ^ 0x9A27_4E35_0D1C_B8F3
             checkpoint = s ^ 0xC4EC_4B01_5A7E_D211
             faults = s ^ 0xFA17
+            attack = s ^ 0xA77A_C4ED
         }
     }
 }

@@ -22,6 +22,9 @@ public protocol MergeRule: Sendable {
     /// straggler's): a rule that weighs each round's contribution (push-sum votes) gives such a round `periods`
     /// times the weight, so that every peer's data counts alike per unit of time. Others return themselves.
     func spanning(periods: Double) -> any MergeRule
+    /// The largest row weight an honest peer running this rule can hold, when stragglers are at most `maxSlowdown`
+    /// times slower, or nil when the rule has no such bound (`MergeDefences.boundWeights` then does nothing).
+    func honestWeightBound(maxSlowdown: Double) -> Float?
 }
 
 extension MergeRule {
@@ -36,6 +39,7 @@ extension MergeRule {
     public var absorbsLocalEpochs: Bool { false }
     public func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32]) {}
     public func spanning(periods: Double) -> any MergeRule { self }
+    public func honestWeightBound(maxSlowdown: Double) -> Float? { nil }
 
     /// `absorbLocalEpoch` for a caller that kept a whole copy of the table from before the epoch.
     public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {

@@ -101,6 +101,24 @@ public struct PushSumVoteMerge: MergeRule {
         return r
     }
 
+    /// k·c/(1 − γ), c the larger vote weight, k = `maxSlowdown`; nil when γ = 1 (votes never decay: no bound).
+    ///
+    /// Derivation from this rule's arithmetic. Suppose every weight any honest peer holds is at most B. A local epoch
+    /// sets w ← γ w + c' for a row it voted on (c' ≤ k c: a straggler's rule is `spanning(periods: k)`) and w ← γ w for
+    /// the others; a merge sets w ← (s_l w_l + s_r w_r) / 2 with staleness factors s ≤ 1 (and client-graph trust ≤ 1
+    /// scales w_r first); the weight floor only lowers. So the new weight is at most max(γ B + k c, B), which is B
+    /// when B ≥ k c / (1 − γ); fresh tables hold 0. By induction no honest weight ever exceeds k c / (1 − γ), whatever
+    /// the churn, the order of events or the number of local epochs per round (each epoch decays before it votes).
+    /// With the defaults (γ = 0.9, c = 1, k = 10) the bound is 100; a peer that trains a row every round and never
+    /// merges reaches c / (1 − γ) = 10, and in a mixing swarm copies hold about 10 n_i / N for n_i voters per round.
+    /// The bound returned is 0.1% above, for Float rounding.
+    public func honestWeightBound(maxSlowdown: Double) -> Float? {
+        guard decay < 1 else { return nil }
+        var c = positiveVote
+        if case .vote(let x) = negatives { c = max(c, x) }
+        return Float(max(1, maxSlowdown)) * c / (1 - decay) * 1.001   // + 0.1%: Float rounding in the votes and averages
+    }
+
     /// Mass-conserving push-pull average of every received row (see the type's docs). Before averaging, the weights of the staler of
     /// the two copies (receiver's clock `localRound` against the sender's `p.round`) are multiplied by
     /// `stalenessDecay^lag` (`Staleness`); at lag 0 or with `stalenessDecay` = 1 nothing is discounted.

@@ -117,6 +117,19 @@ public struct PeerLearner: Sendable {
         return true
     }
 
+    /// `merge(_:using:trust:)` after `screen` has applied its defences (`MergeDefences`) to the payload: the rule
+    /// then merges the screened copy, and the clock advances to the screened copy's clock (at most
+    /// `MergeDefences.maxClockLead` ahead). Returns nil, changing nothing, when the table does not accept the payload;
+    /// else what the screen found (the evidence `PartnerReputation` judges the sender by).
+    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule, trust: Float = 1,
+                               screen: inout CopyScreen) -> CopyScreen.Verdict? {
+        guard items.accepts(payload) else { return nil }
+        var screened = payload
+        let verdict = screen.screen(&screened, against: items, clock: clock, rule: rule)
+        merge(screened, using: rule, trust: trust)
+        return verdict
+    }
+
     /// This peer's copy of the rows with training weight at least `minWeight`, stamped with its model clock.
     public func payload(minWeight: Float = 0) -> ModelPayload { items.payload(round: clock, minWeight: minWeight) }
 
