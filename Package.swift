@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "PeerStoreTests", dependencies: ["PeerStore", "RecommenderModel"]),
         .testTarget(name: "SocketTransportTests", dependencies: ["SocketTransport"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore"]),
-        .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator"]),
+        .testTarget(name: "GossipSimulatorTests", dependencies: ["GossipSimulator", "PeerCore"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI"]),
     ]
 )
