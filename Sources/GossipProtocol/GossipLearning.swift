@@ -114,7 +114,10 @@ public struct GossipCounters: Hashable, Sendable {
 ///
 /// The user vector and the raw interactions never leave the peer: messages carry item rows only.
 /// Anything received that is not finite or has the wrong shape is declined, never merged; and a local
-/// training round that produced non-finite parameters is rolled back, so no input can poison the model.
+/// training round that produced non-finite parameters is rolled back, so no input can poison the model with a
+/// non-finite number. Every copy that passes passes the merge defences next (`screen`, `MergeDefences`): its claimed
+/// weights, clock and values are bounded by what an honest peer could have sent, and an outlier copy is dropped (still
+/// answered, so that a peer far from the swarm can catch up).
 public struct GossipLearningInstance: Sendable {
     public let id: PeerID
     public let settings: GossipSettings

@@ -133,12 +133,13 @@ import Testing
 
     /// Two rows flipped in an otherwise honest copy (not an outlier as a whole): each is clipped to the radius and
     /// brings (τ/d)² of its weight.
-    @Test func aFewSignFlippedRowsMoveTheReceiverByLessThanTheClippingRadius() {
+    @Test func aFewSignFlippedRowsMoveTheReceiverByLessThanTheClippingRadius() throws {
         let t0 = Self.receiver()
         var t = t0, clock: UInt64 = 100
         var screen = CopyScreen(defences: Self.only("clip"))
         Self.merge(Self.honest(t0, count: 12, round: 100), into: &t, clock: &clock, screen: &screen)
         let before = t, radii = screen.typicalDistance
+        try #require(radii.count == Self.items, "no clipping radii were kept")
         var lie = Self.copy(of: t, round: 100, noise: 0.02, seed: 9)
         for r in [0, 3] { for k in 0...Self.dim { lie.values[r * (Self.dim + 1) + k] *= -3 } }
         Self.merge([lie], into: &t, clock: &clock, screen: &screen)
@@ -146,7 +147,7 @@ import Testing
             let moved = Self.distance(Self.row(t, i), Self.row(before, i))
             // Undefended: moved by a·4|v| ≈ 2|v| ≈ 2.
             #expect(moved <= MergeDefences().clipFactor * radii[i], "row \(i) moved \(moved), radius \(radii[i])")
-            #expect(moved < 0.05, "row \(i) moved \(moved)")
+            #expect(moved < 0.1, "row \(i) moved \(moved)")
         }
     }
 
@@ -200,12 +201,18 @@ import Testing
         case "flip": p.values = p.values.map { $0 * -3 }
         default: p.weights = [0, 0, 0, 0, 0, 0, 0, 100]; for k in 0..<(Self.dim + 1) { p.values[Self.cold * (Self.dim + 1) + k] = 3 }
         }
+        let radii = screen.typicalDistance
         Self.merge([p], into: &t, clock: &clock, screen: &screen)
         #expect(t.isFinite && clock <= 132)
         for i in 0..<Self.items {
             let moved = Self.distance(Self.row(t, i), Self.row(before, i))
-            #expect(moved <= 0.05 * Self.norm(Self.row(before, i)), "\(lie): row \(i) moved \(moved)")
-            #expect(t.trainedSteps[i] <= 0.5 * (before.trainedSteps[i] + 10.01) + 1e-3)
+            if lie == "cold" {
+                // One weighted row: no whole-copy verdict; the row moves by at most its clipping radius.
+                #expect(moved <= MergeDefences().clipFactor * radii[i] + 1e-5, "\(lie): row \(i) moved \(moved)")
+            } else {
+                #expect(moved == 0, "\(lie): row \(i) moved \(moved) (the copy should be dropped or its rows rejected)")
+            }
+            #expect(t.trainedSteps[i] <= 0.5 * (before.trainedSteps[i] + 10.02) + 1e-3)
         }
     }
 
@@ -262,9 +269,9 @@ import Testing
         #expect(clock >= 100 + 6 * 32 || clock >= 300)
     }
 
-    /// A fresh peer (initial table, no weights) far from the swarm drops the first copy it receives (an outlier: it
-    /// cannot tell yet who is off) and then adopts the next almost whole (its rows count a tenth of a vote).
-    @Test func aLateJoinerAdoptsTheSwarmsSecondCopy() {
+    /// A fresh peer (initial table, no weights) adopts a trained copy almost whole (its rows count a tenth of a vote);
+    /// one far beyond twice its rows' length is an outlier it drops once (it cannot tell yet who is off), then adopts.
+    @Test func aLateJoinerAdoptsTheSwarmsCopy() {
         var t = Self.receiver()
         t.trainedSteps = [Float](repeating: 0, count: Self.items)
         var trained = Self.receiver()
@@ -273,37 +280,48 @@ import Testing
         var screen = CopyScreen()
         let first = t
         Self.merge([trained.payload(round: 250)], into: &t, clock: &clock, screen: &screen)
-        #expect(t == first && clock == 0 && screen.outlierRate > 0.5)
-        Self.merge([trained.payload(round: 251)], into: &t, clock: &clock, screen: &screen)
         for i in 0..<Self.items - 1 {
             let left = Self.distance(Self.row(t, i), Self.row(trained, i)) / Self.distance(Self.row(first, i), Self.row(trained, i))
             #expect(left < 0.05, "row \(i): \(left) of the way left")
         }
         #expect(clock == 32)
+        // Twice longer again: an outlier, dropped once, adopted at the next copy.
+        var far = t
+        for k in 0..<far.factors.count { far.factors[k] *= 2 }
+        var joiner = first, c2: UInt64 = 0
+        var fresh = CopyScreen()
+        Self.merge([far.payload(round: 250)], into: &joiner, clock: &c2, screen: &fresh)
+        #expect(joiner == first && c2 == 0 && fresh.outlierRate > 0.5)
+        Self.merge([far.payload(round: 251)], into: &joiner, clock: &c2, screen: &fresh)
+        #expect(joiner != first && c2 == 32)
     }
 
-    /// Through the learner: an outlier copy is screened out before the rule and does not advance the model clock.
+    /// Through the learner: an outlier copy is screened out before the rule and does not advance the model clock; a
+    /// fresh screen (a peer that cannot tell yet who is off) drops one and merges the next.
     @Test func theLearnerMergesOnlyWhatTheScreenLetsThrough() {
         let log = SyntheticData.planted(users: 4, items: 20, groups: 2, perUser: 5, seed: 1)
         let split = try! LeaveOneOutSplit.make(from: log, negatives: 5, seed: 1)
         var config = TrainingConfig()
         config.dimension = 4
-        var learner = PeerLearner(shard: split.shards[0], config: config, tableSeed: 3, peerSeed: 1)
-        var screen = CopyScreen()
-        var lie = learner.payload()
+        let start = PeerLearner(shard: split.shards[0], config: config, tableSeed: 3, peerSeed: 1)
+        var lie = start.payload()
         lie.weights = lie.weights.map { _ in 1 }
         lie.values = lie.values.map { $0 * -3 }
         lie.round = 5
-        let before = learner.items
-        _ = learner.merge(lie, using: Self.rule, screen: &screen)   // a fresh screen drops its first outlier
-        let v = learner.merge(lie, using: Self.rule, screen: &screen)
-        #expect(v != nil && learner.items != before, "a receiver in doubt merges the second (clipped)")
-        var fine = CopyScreen()
-        for _ in 0..<6 { _ = learner.merge(learner.payload(), using: Self.rule, screen: &fine) }   // honest copies
-        let clock = learner.clock, table = learner.items
-        lie.round = clock + 3
-        let dropped = learner.merge(lie, using: Self.rule, screen: &fine)
-        #expect(dropped?.outlier == true && learner.items == table && learner.clock == clock)
+        var settled = start
+        var screen = CopyScreen()
+        var honest = start.payload()
+        honest.weights = honest.weights.map { _ in 1 }
+        for _ in 0..<6 { _ = settled.merge(honest, using: Self.rule, screen: &screen) }
+        let table = settled.items, clock = settled.clock
+        let dropped = settled.merge(lie, using: Self.rule, screen: &screen)
+        #expect(dropped?.outlier == true, "\(String(describing: dropped))")
+        #expect(settled.items == table && settled.clock == clock)
+
+        var fresh = start
+        var unsure = CopyScreen()
+        #expect(fresh.merge(lie, using: Self.rule, screen: &unsure)?.outlier == true && fresh.items == start.items)
+        #expect(fresh.merge(lie, using: Self.rule, screen: &unsure)?.outlier == false && fresh.items != start.items)
     }
 
     @Test func switchesAndNames() {
