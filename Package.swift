@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "PeerCore", "SwarmCrypto", "WireFormat"]),
         // Simulator tests, and the membership-only cluster tests, which share its EventQueue (virtual time, seeded).
         .testTarget(name: "GossipSimulatorTests",
-                    dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat"]),
+                    dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat", "PeerCore"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto"]),
         .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
         // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.

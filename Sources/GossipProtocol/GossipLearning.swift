@@ -86,6 +86,8 @@ public struct GossipCounters: Hashable, Sendable {
     public var weightsOverBound = 0
     public var weightsTailCapped = 0
     public var leadsCapped = 0
+    /// Copies not merged because most of their rows sat far beyond the clipping radii (`CopyScreen.Verdict.outlier`).
+    public var copiesDropped = 0
     /// Model messages from quarantined partners, refused unmerged (`PartnerReputation`).
     public var copiesRefused = 0
     public init() {}
@@ -97,6 +99,7 @@ public struct GossipCounters: Hashable, Sendable {
         weightsOverBound += v.weightsOverBound
         weightsTailCapped += v.weightsTailCapped
         leadsCapped += v.leadCapped ? 1 : 0
+        copiesDropped += v.outlier ? 1 : 0
     }
 }
 
@@ -111,7 +114,10 @@ public struct GossipCounters: Hashable, Sendable {
 ///
 /// The user vector and the raw interactions never leave the peer: messages carry item rows only.
 /// Anything received that is not finite or has the wrong shape is declined, never merged; and a local
-/// training round that produced non-finite parameters is rolled back, so no input can poison the model.
+/// training round that produced non-finite parameters is rolled back, so no input can poison the model with a
+/// non-finite number. Every copy that passes passes the merge defences next (`screen`, `MergeDefences`): its claimed
+/// weights, clock and values are bounded by what an honest peer could have sent, and an outlier copy is dropped (still
+/// answered, so that a peer far from the swarm can catch up).
 public struct GossipLearningInstance: Sendable {
     public let id: PeerID
     public let settings: GossipSettings
@@ -231,18 +237,17 @@ public struct GossipLearningInstance: Sendable {
             // The reply is this peer's copy from before the merge; `learner.merge` checks the payload (shape,
             // finite numbers) and changes nothing if it fails.
             let mine = wantsReply ? snapshot() : nil
-            guard mergeScreened(model, trust: trust) else {
+            guard let merged = mergeScreened(model, trust: trust) else {
                 counters.pushesDeclined += 1
                 let reason: DeclineReason = model.values.allSatisfy(\.isFinite) && model.weights.allSatisfy(\.isFinite) ? .shapeMismatch : .nonFinite
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
             }
-            counters.mergesApplied += 1
-            catchUpLeft = 0
+            if merged { counters.mergesApplied += 1; catchUpLeft = 0 }   // a dropped outlier copy is still answered
             return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1
-            if mergeScreened(model, trust: trust) { counters.mergesApplied += 1; catchUpLeft = 0 }
+            if mergeScreened(model, trust: trust) == true { counters.mergesApplied += 1; catchUpLeft = 0 }
             return []
         case .modelDecline(let seq, _):
             if inFlight.removeValue(forKey: seq) != nil { counters.exchangesFailed += 1 }
@@ -252,13 +257,14 @@ public struct GossipLearningInstance: Sendable {
         }
     }
 
-    /// Merges a received copy through the screen; false when the table does not accept it.
-    mutating func mergeScreened(_ model: ModelPayload, trust: Float) -> Bool {
-        guard let v = learner.merge(model, using: merge, trust: trust, screen: &screen) else { return false }
+    /// Merges a received copy through the screen: nil when the table does not accept it (shape, non-finite numbers),
+    /// false when the screen dropped it whole (`CopyScreen.Verdict.outlier`), true when merged.
+    mutating func mergeScreened(_ model: ModelPayload, trust: Float) -> Bool? {
+        guard let v = learner.merge(model, using: merge, trust: trust, screen: &screen) else { return nil }
         counters.record(v)
         lastVerdict = v
         verdicts += 1
-        return true
+        return !v.outlier
     }
 
     /// A model message from a partner this peer refuses (quarantined): a push is declined (`DeclineReason.refused`),

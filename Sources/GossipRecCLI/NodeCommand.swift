@@ -36,7 +36,15 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
         OptionSpec("swarm-key", "FILE", "seal every frame with the swarm key in FILE ('gossiprec keygen'; mode 0600); SIGHUP re-reads it (key rotation)"),
         OptionSpec("insecure", nil, "run unkeyed: frames travel in clear and anyone who can reach the ports can read and forge them"),
-    ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd) + faultSpecs
+    ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
+        + faultSpecs + attackSpecs
+
+    /// Test-only attack harness (`Attack`, issue 17): these peers lie in every copy they send.
+    static let attackSpecs = [
+        OptionSpec("attack", "KIND", "TEST ONLY: make peers of this process malicious: \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (the sparse kinds draw rows uniformly: a node has no popularity list)"),
+        OptionSpec("attack-users", "U[,U]", "TEST ONLY: with --attack, only these users of this process are malicious; default: all of them"),
+        OptionSpec("attack-target", "ITEM", "TEST ONLY: the item --attack promote promotes (dense index)", default: "0"),
+    ]
 
     /// Test-only fault injection on outgoing traffic (`FaultInjection`; README, "Running peers").
     static let faultSpecs = [
@@ -49,6 +57,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
+    var defences = MergeDefences.on, reputation = ReputationSettings()
+    /// `--attack`: the attack and the malicious users (nil: all of this process's).
+    var attack: Attack?, attackUsers: Set<Int>?
     var membership = MembershipSettings()
     var checkpointDir: String?, checkpointSeconds = 30.0, logTimeOffset = 0.0
     var profile: Scenario?, profilePath: String?, swarmPeers: Int?, profileBaseDelayMs = 20
@@ -121,6 +132,20 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             keys.keyring = nil
         }
         mergeRule = try PeerOptions.parseMerge(o)
+        (defences, reputation) = try PeerOptions.parseDefences(o)
+        if let name = o.optionalString("attack") {
+            guard let kind = Attack.Kind(rawValue: name) else {
+                throw CLIError.badValue(option: "--attack", value: name, expected: "one of \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            attack = Attack(kind: kind, target: try o.int("attack-target", in: 0...100_000_000), sharedSeed: SeedScheme.attackNoise(seed))
+            if let list = o.optionalString("attack-users") {
+                let users = list.split(separator: ",").map { Int($0) }
+                guard !users.isEmpty, users.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                    throw CLIError.badValue(option: "--attack-users", value: list, expected: "comma-separated user indices such as 3,17")
+                }
+                attackUsers = Set(users.map { $0! })
+            }
+        }
         switch try PeerOptions.parseMode(o, command: "node") {
         case .random: topology = nil; clientGraph = nil
         case .fixed(let t): topology = t; clientGraph = nil
@@ -169,6 +194,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
             throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
         }
+        if let a = attack, let problem = a.validate(catalogueSize: shard.itemCount) {
+            throw CLIError.badValue(option: "--attack-target", value: "\(a.target)", expected: problem)
+        }
         var learner = PeerLearner(shard: shard, config: config, tableSeed: SeedScheme.table(seed),
                                   peerSeed: SeedScheme.user(seed, user))
         let port: UInt16 = listen.port == 0 ? 0 : listen.port &+ UInt16(i)
@@ -200,6 +228,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         var settings = PeerSettings()
         settings.membership = membership
         settings.gossip = gossip
+        settings.gossip.defences = defences
+        settings.reputation = reputation
+        if let a = attack, attackUsers?.contains(user) ?? true { settings.attack = a }
         if let cg = clientGraph { settings.partners = .clientGraph(cg) }
         var pc = PeerConfig(id: PeerID(UInt64(user)), listen: listen.withPort(port), seeds: seeds, swarmID: swarmID,
                             peer: settings, seed: SeedScheme.peer(seed, user: user, start: restores.nextStart(of: user)))

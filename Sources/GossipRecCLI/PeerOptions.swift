@@ -29,16 +29,34 @@ enum PeerOptions {
 
     static let defenceSpecs = [
         OptionSpec("defences", "SPEC", "defences against lying partners: on, off, or the ones to keep on, comma-separated from \((MergeDefences.names + ["reputation"]).joined(separator: ","))", default: "on"),
+        OptionSpec("clip-factor", "K", "defences: clipping radius in median distances of a row", default: "\(MergeDefences().clipFactor)"),
+        OptionSpec("clip-weight-power", "Q", "defences: a clipped row's weight is scaled by (radius / distance)^Q", default: "\(MergeDefences().clipWeightPower)"),
+        OptionSpec("copy-factor", "F", "defences: a copy whose median row sits beyond F radii (and --copy-relative row norms) is not merged", default: "\(MergeDefences().copyFactor)"),
+        OptionSpec("copy-relative", "F", "defences: ... and beyond F times the receiver's row norm", default: "\(MergeDefences().copyRelative)"),
+        OptionSpec("clip-prior", "F", "defences: a row's radius before any copy, as a share of its norm", default: "\(MergeDefences().clipPrior)"),
+        OptionSpec("tail-votes", "V", "defences: a claimed row weight may exceed the receiver's by at most V votes", default: "\(MergeDefences().tailVotes)"),
+        OptionSpec("tail-prior", "W", "defences: the receiver's row weight counts at least W in a merge", default: "\(MergeDefences().tailPrior)"),
+        OptionSpec("max-clock-lead", "L", "defences: versions a copy's clock may lead the receiver's", default: "\(MergeDefences().maxClockLead)"),
     ]
 
     /// `--defences`: the merge defences (`MergeDefences`) and the per-partner reputation.
     static func parseDefences(_ o: ParsedOptions) throws -> (MergeDefences, ReputationSettings) {
         let spec = try o.string("defences")
+        var tuned = MergeDefences.on
+        tuned.clipFactor = Float(try o.double("clip-factor", in: 1.01...1e6))
+        tuned.clipWeightPower = Float(try o.double("clip-weight-power", in: 0...16))
+        tuned.copyFactor = Float(try o.double("copy-factor", in: 1...1e6))
+        tuned.clipPrior = Float(try o.double("clip-prior", in: 0.0001...1e6))
+        tuned.copyRelative = Float(try o.double("copy-relative", in: 0...1e6))
+        tuned.tailVotes = Float(try o.double("tail-votes", in: 1...1e6))
+        tuned.tailPrior = Float(try o.double("tail-prior", in: 0...1e6))
+        tuned.maxClockLead = UInt64(try o.int("max-clock-lead", in: 1...1_000_000))
         switch spec {
-        case "on": return (.on, .init())
+        case "on": return (tuned, .init())
         case "off": return (.off, .off)
         default:
-            var d = MergeDefences.off, r = ReputationSettings.off
+            var d = tuned, r = ReputationSettings.off
+            for name in MergeDefences.names { _ = d.set(name, false) }
             for name in spec.split(separator: ",").map(String.init) {
                 if name == "reputation" { r.enabled = true; continue }
                 guard d.set(name, true) else {

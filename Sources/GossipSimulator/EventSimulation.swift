@@ -387,6 +387,8 @@ public struct EventSimulation {
     public func livePeers(of i: Int) -> [PeerID]? { peers[i].core.map { $0.membership.livePeers.map(\.peer) } }
     /// Peer `i`'s gossip counters (nil when it is not running).
     public func gossipCounters(of i: Int) -> GossipCounters? { peers[i].core?.gossip.counters }
+    /// Peer `i`'s copy screen, with its clipping radii (nil when it is not running).
+    public func screen(of i: Int) -> CopyScreen? { peers[i].core?.gossip.screen }
     /// Peer `i`'s learner (nil when it is not running).
     public func learner(of i: Int) -> PeerLearner? { peers[i].core?.learner }
     /// The exchanges peer `i` started over the whole run, by partner.

@@ -19,6 +19,7 @@ extension GossipCounters {
         weightsTailCapped += o.weightsTailCapped
         leadsCapped += o.leadsCapped
         copiesRefused += o.copiesRefused
+        copiesDropped += o.copiesDropped
     }
 }
 

@@ -43,6 +43,11 @@ public struct PeerSettings: Sendable {
 /// `EventSimulation` over a virtual network and clock. Whatever a peer decides is decided here or in the instances
 /// it composes, so every mode and every knob exists in both drivers by construction.
 ///
+/// Defence against lying partners is split by the state it needs: what a copy may claim is decided per copy in
+/// `MergeDefences` (applied by the gossip instance's `CopyScreen`), what a partner's record earns it per partner in
+/// `PartnerReputation` (consulted here before merging, and by `PartnerPolicy` when choosing). The test-only attack
+/// harness (`PeerSettings.attack`, `Attack`) also lives here, so both drivers can run malicious peers.
+///
 /// Inputs are events (`onStart`, `onStop`, `onTimer`, `onDatagram`, `onStreamMessage`, `onExchangeFailed`, and
 /// the scenario commands `onSlowdown` and `onNeighbours`), each with the time `now` (monotonic, never decreasing);
 /// outputs are `PeerEffect`s, which the driver performs in order. Randomness comes from generators seeded at `init`,

@@ -12,6 +12,11 @@ public protocol MergeRule: Sendable {
     /// for a payload that has not been checked: the check is a pass over the whole payload, so a peer makes it
     /// once per received copy rather than once per layer.
     func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64)
+    /// `mergeAccepted` where the receiver's row weight counts at least `priorWeight` when the rule computes how far a
+    /// received row moves it (tail protection, `MergeDefences.protectTail`): a row the receiver holds (almost) no
+    /// weight for is no longer replaced outright by whatever arrives with weight. The merged weight is the rule's as
+    /// usual. Rules without per-row weights ignore it (the default).
+    func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64, priorWeight: Float)
     /// True when the rule must see each local epoch (`absorbLocalEpoch`): the caller then records the rows the
     /// epoch changes (`EpochJournal`).
     var absorbsLocalEpochs: Bool { get }
@@ -25,6 +30,8 @@ public protocol MergeRule: Sendable {
     /// The largest row weight an honest peer running this rule can hold, when stragglers are at most `maxSlowdown`
     /// times slower, or nil when the rule has no such bound (`MergeDefences.boundWeights` then does nothing).
     func honestWeightBound(maxSlowdown: Double) -> Float?
+    /// The most weight one honest round can add to a row (a straggler's vote k·c), or nil when the rule has no such bound.
+    func honestVoteBound(maxSlowdown: Double) -> Float?
 }
 
 extension MergeRule {
@@ -39,7 +46,11 @@ extension MergeRule {
     public var absorbsLocalEpochs: Bool { false }
     public func absorbLocalEpoch(_ epoch: EpochJournal, into table: inout ItemTable, positivesSorted: [Int32]) {}
     public func spanning(periods: Double) -> any MergeRule { self }
+    public func mergeAccepted(_ incoming: ModelPayload, into local: inout ItemTable, localRound: UInt64, priorWeight: Float) {
+        mergeAccepted(incoming, into: &local, localRound: localRound)
+    }
     public func honestWeightBound(maxSlowdown: Double) -> Float? { nil }
+    public func honestVoteBound(maxSlowdown: Double) -> Float? { nil }
 
     /// `absorbLocalEpoch` for a caller that kept a whole copy of the table from before the epoch.
     public func absorbLocalEpoch(before: ItemTable, into table: inout ItemTable, positivesSorted: [Int32]) {
@@ -141,6 +152,10 @@ public struct WeightedAverageMerge: MergeRule {
     }
 
     public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
+        mergeAccepted(p, into: &t, localRound: localRound, priorWeight: 0)
+    }
+
+    public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64, priorWeight: Float) {
         let age = localRound > p.round ? Double(localRound - p.round) : 0
         let s = Float(halfLife.isFinite ? pow(2, -age / halfLife) : 1)
         let d = t.dimension, w = t.wireDimension
@@ -151,7 +166,7 @@ public struct WeightedAverageMerge: MergeRule {
                     let wr = p.weights[r] * s
                     if wr <= 0 { continue }
                     let wl = t.trainedSteps[i]
-                    let a = wr / (wl + wr)
+                    let a = wr / (max(wl, priorWeight) + wr)
                     let dst = F.baseAddress! + i * d, src = V.baseAddress! + r * w
                     for k in 0..<d { dst[k] += a * (src[k] - dst[k]) }
                     t.bias[i] += a * (src[d] - t.bias[i])

@@ -119,10 +119,24 @@ public struct PushSumVoteMerge: MergeRule {
         return Float(max(1, maxSlowdown)) * c / (1 - decay) * 1.001   // + 0.1%: Float rounding in the votes and averages
     }
 
+    /// k·c, c the larger vote weight: what one round of a straggler at most `maxSlowdown` adds to a row's weight
+    /// (`spanning(periods:)`), 0.1% above for Float rounding.
+    public func honestVoteBound(maxSlowdown: Double) -> Float? {
+        var c = positiveVote
+        if case .vote(let x) = negatives { c = max(c, x) }
+        return Float(max(1, maxSlowdown)) * c * 1.001
+    }
+
     /// Mass-conserving push-pull average of every received row (see the type's docs). Before averaging, the weights of the staler of
     /// the two copies (receiver's clock `localRound` against the sender's `p.round`) are multiplied by
     /// `stalenessDecay^lag` (`Staleness`); at lag 0 or with `stalenessDecay` = 1 nothing is discounted.
     public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64) {
+        mergeAccepted(p, into: &t, localRound: localRound, priorWeight: 0)
+    }
+
+    /// The merge with the receiver's weight counted at least `priorWeight` in the step share a = w_r / (max(w_l, prior) + w_r)
+    /// (`MergeRule.mergeAccepted(_:into:localRound:priorWeight:)`); with prior 0 it is the merge above, bit for bit.
+    public func mergeAccepted(_ p: ModelPayload, into t: inout ItemTable, localRound: UInt64, priorWeight: Float) {
         let d = t.dimension, w = t.wireDimension
         let (sl, sr) = Staleness.factors(local: localRound, remote: p.round, decay: stalenessDecay)
         // Raw pointers throughout: this loop runs twice per exchange over every row of the table.
@@ -135,7 +149,7 @@ public struct PushSumVoteMerge: MergeRule {
                                 for r in 0..<I.count {
                                     let i = Int(I[r])
                                     let wr = W[r] * sr, wl = S[i] * sl
-                                    let total = wl + wr
+                                    let total = max(wl, priorWeight) + wr
                                     if total > 0 {
                                         let a = wr / total
                                         if a > 0 {

@@ -104,14 +104,16 @@ public struct PeerLearner: Sendable {
     @discardableResult
     /// `trust` (0...1] multiplies the incoming rows' weights first: how much this peer trusts the
     /// sender (the client graph's similarity weighting, after DFedRec); 1 merges as the rule says.
-    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule, trust: Float = 1) -> Bool {
+    /// `priorWeight` > 0: the receiver's row weights count at least that much in how far a row moves (tail protection,
+    /// `MergeRule.mergeAccepted(_:into:localRound:priorWeight:)`).
+    public mutating func merge(_ payload: ModelPayload, using rule: any MergeRule, trust: Float = 1, priorWeight: Float = 0) -> Bool {
         guard items.accepts(payload) else { return false }
         if trust < 1, trust > 0 {
             var scaled = payload
             for i in scaled.weights.indices { scaled.weights[i] *= trust }
-            rule.mergeAccepted(scaled, into: &items, localRound: clock)
+            rule.mergeAccepted(scaled, into: &items, localRound: clock, priorWeight: priorWeight)
         } else {
-            rule.mergeAccepted(payload, into: &items, localRound: clock)
+            rule.mergeAccepted(payload, into: &items, localRound: clock, priorWeight: priorWeight)
         }
         clock = max(clock, payload.round)
         return true
@@ -126,7 +128,7 @@ public struct PeerLearner: Sendable {
         guard items.accepts(payload) else { return nil }
         var screened = payload
         let verdict = screen.screen(&screened, against: items, clock: clock, rule: rule)
-        merge(screened, using: rule, trust: trust)
+        if !verdict.outlier { merge(screened, using: rule, trust: trust, priorWeight: screen.priorWeight) }
         return verdict
     }
 
