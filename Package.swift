@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "gossiprec", targets: ["gossiprec"]),
         .library(name: "RecommenderModel", targets: ["RecommenderModel"]),
+        .library(name: "DataFiles", targets: ["DataFiles"]),
         .library(name: "GossipProtocol", targets: ["GossipProtocol"]),
         .library(name: "SwarmSpec", targets: ["SwarmSpec"]),
         .library(name: "WireFormat", targets: ["WireFormat"]),
@@ -24,6 +25,8 @@ let package = Package(
     targets: [
         // Pure core: data sets, splits, matrix factorization, metrics, merge rules. Foundation at most.
         .target(name: "RecommenderModel"),
+        // The data files (ratings, titles, splits, user files): reading and atomic writing. RecommenderModel does no I/O.
+        .target(name: "DataFiles", dependencies: ["RecommenderModel"]),
         // Pure protocol decisions: peer sampling, failure detection, gossip. Value types returning directives.
         .target(name: "GossipProtocol", dependencies: ["RecommenderModel"]),
         // Descriptions of a swarm: topology files, generators, summaries and the churn/straggler scenario language.
@@ -52,7 +55,7 @@ let package = Package(
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "PeerStore", "NodeRuntime", "GossipSimulator", "SwarmCrypto"]),
+                               "PeerStore", "NodeRuntime", "GossipSimulator", "SwarmCrypto", "DataFiles"]),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
         // The decoder fuzz (input generators, mutations, properties), shared by WireFormatTests and wire-fuzz.
         .target(name: "WireFuzz", dependencies: ["WireFormat", "GossipProtocol", "RecommenderModel", "SwarmCrypto"]),
@@ -60,6 +63,7 @@ let package = Package(
         .executableTarget(name: "wire-fuzz", dependencies: ["WireFuzz"]),
 
         .testTarget(name: "RecommenderModelTests", dependencies: ["RecommenderModel"]),
+        .testTarget(name: "DataFilesTests", dependencies: ["DataFiles", "RecommenderModel"]),
         .testTarget(name: "GossipProtocolTests", dependencies: ["GossipProtocol"]),
         .testTarget(name: "PeerCoreTests", dependencies: ["PeerCore"]),
         .testTarget(name: "SwarmSpecTests", dependencies: ["SwarmSpec", "GossipProtocol", "RecommenderModel"]),
@@ -70,7 +74,7 @@ let package = Package(
         // Simulator tests, and the membership-only cluster tests, which share its EventQueue (virtual time, seeded).
         .testTarget(name: "GossipSimulatorTests",
                     dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat", "PeerCore"]),
-        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto"]),
+        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto", "DataFiles"]),
         .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
         // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.
         .testTarget(name: "DriverParityTests",

@@ -53,6 +53,7 @@ public enum DataFormat: String, Sendable, CaseIterable {
 /// A data problem, always naming the file and, for a malformed line, its number and text.
 public enum DataError: Error, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)
+    case unwritable(file: String, reason: String)
     case malformedLine(file: String, line: Int, text: String, reason: String)
     case empty(file: String)
     case nothingToSplit(file: String, reason: String)
@@ -61,6 +62,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unreadable(let f, let r): return "\(f): cannot read: \(r)"
+        case .unwritable(let f, let r): return "\(f): cannot write: \(r)"
         case .malformedLine(let f, let n, let t, let r): return "\(f):\(n): \(r): \"\(DataError.clip(t))\""
         case .empty(let f): return "\(f): no interactions in the file"
         case .nothingToSplit(let f, let r): return "\(f): \(r)"
@@ -92,17 +94,9 @@ public struct InteractionLog: Sendable {
         self.duplicatesDropped = duplicatesDropped; self.belowMinRating = belowMinRating
     }
 
-    /// Reads a ratings file. Explicit ratings become implicit interactions; with `minRating`, only ratings
-    /// at or above it count. A missing timestamp is replaced by the line number (file order is time order).
-    public static func load(path: String, format: DataFormat = .auto, minRating: Float? = nil) throws -> InteractionLog {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DataError.unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
-        return try parse(bytes: [UInt8](data), file: path, format: format, minRating: minRating)
-    }
-
-    /// Parses the bytes of a ratings file (see `load`). `file` only names the source in errors.
+    /// Parses the bytes of a ratings file (`DataFiles` reads them: `InteractionLog.load(path:)`). Explicit ratings
+    /// become implicit interactions; with `minRating`, only ratings at or above it count. A missing timestamp is
+    /// replaced by the line number (file order is time order). `file` only names the source in errors.
     public static func parse(bytes: [UInt8], file: String, format: DataFormat = .auto, minRating: Float? = nil) throws -> InteractionLog {
         // A UTF-8 byte order mark is not part of the first user id.
         let lines = splitLines(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes)
@@ -228,15 +222,13 @@ public struct ItemTitles: Sendable {
     public var titles: [String: String]
     public init(titles: [String: String] = [:]) { self.titles = titles }
 
-    public static func load(path: String) throws -> ItemTitles {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.unreadable(file: path, reason: "no such file or not readable")
-        }
+    /// Parses `item<TAB>title` lines (`DataFiles` reads the file: `ItemTitles.load(path:)`).
+    public static func parse(bytes: [UInt8], file: String) throws -> ItemTitles {
         var titles: [String: String] = [:]
-        for (n, line) in InteractionLog.splitLines([UInt8](data)) where !line.isEmpty {
+        for (n, line) in InteractionLog.splitLines(bytes) where !line.isEmpty {
             let f = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
             guard f.count >= 2 else {
-                throw DataError.malformedLine(file: path, line: n, text: line, reason: "expected item<TAB>title")
+                throw DataError.malformedLine(file: file, line: n, text: line, reason: "expected item<TAB>title")
             }
             titles[String(f[0])] = String(f[1])
         }

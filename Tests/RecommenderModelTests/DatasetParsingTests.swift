@@ -101,18 +101,6 @@ import Testing
         #expect(e!.description.contains("low.txt"))
     }
 
-    @Test func unreadableFileIsNamed() {
-        let path = NSTemporaryDirectory() + "/gossiprec-no-such-file-\(UUID().uuidString).data"
-        do {
-            _ = try InteractionLog.load(path: path)
-            Issue.record("loading a missing file succeeded")
-        } catch let e as DataError {
-            guard case .unreadable(let f, _) = e else { Issue.record("got \(e)"); return }
-            #expect(f == path)
-            #expect(e.description.contains(path))
-        } catch { Issue.record("got \(error)") }
-    }
-
     @Test func longOffendingLinesAreClippedInTheMessage() {
         let long = "1 2 3 " + String(repeating: "9", count: 300)
         let e = parseError(long + "\n", file: "p.txt", format: .plain)
@@ -277,19 +265,13 @@ import Testing
         #expect(InteractionLog.detect(file: "x", lines: []) == .plain)
     }
 
-    @Test func itemTitlesAreReadAndMalformedLinesNamed() throws {
-        try withTemporaryDirectory { dir in
-            let good = dir + "/items.tsv"
-            try "1\tToy Story (1995)\tAnimation\n2\tGoldenEye (1995)\r\n".write(toFile: good, atomically: true, encoding: .utf8)
-            let t = try ItemTitles.load(path: good)
-            #expect(t["1"] == "Toy Story (1995)")
-            #expect(t["2"] == "GoldenEye (1995)")
-            #expect(t["3"] == nil)
-            let bad = dir + "/bad.tsv"
-            try "1\tA\nno title here\n".write(toFile: bad, atomically: true, encoding: .utf8)
-            #expect(throws: DataError.malformedLine(file: bad, line: 2, text: "no title here", reason: "expected item<TAB>title")) {
-                try ItemTitles.load(path: bad)
-            }
+    @Test func itemTitlesAreParsedAndMalformedLinesNamed() throws {
+        let t = try ItemTitles.parse(bytes: Array("1\tToy Story (1995)\tAnimation\n2\tGoldenEye (1995)\r\n".utf8), file: "items.tsv")
+        #expect(t["1"] == "Toy Story (1995)")
+        #expect(t["2"] == "GoldenEye (1995)")
+        #expect(t["3"] == nil)
+        #expect(throws: DataError.malformedLine(file: "bad.tsv", line: 2, text: "no title here", reason: "expected item<TAB>title")) {
+            try ItemTitles.parse(bytes: Array("1\tA\nno title here\n".utf8), file: "bad.tsv")
         }
     }
 }

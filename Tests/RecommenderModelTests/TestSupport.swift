@@ -2,14 +2,6 @@ import Foundation
 import Testing
 @testable import RecommenderModel
 
-/// A fresh directory under the system temporary directory, removed when `body` returns (or throws).
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let dir = NSTemporaryDirectory() + "/gossiprec-rmtests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    return try body(dir)
-}
-
 /// Parses `text` as the bytes of a ratings file named `file`.
 func parseText(_ text: String, file: String = "ratings.txt", format: DataFormat = .auto,
                minRating: Float? = nil) throws -> InteractionLog {

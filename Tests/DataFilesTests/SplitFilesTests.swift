@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import DataFiles
 @testable import RecommenderModel
 
 /// NCF text files and the one-file-per-user directory: exact format, round trips, and located errors.
@@ -213,7 +214,7 @@ import Testing
         try withTemporaryDirectory { dir in
             try tinySplit().writeNCF(prefix: dir + "/t")
             try FileManager.default.removeItem(atPath: dir + "/t.test.negative")
-            #expect(throws: DataError.unreadable(file: dir + "/t.test.negative", reason: "no such file or not readable")) {
+            #expect(throws: DataError.unreadable(file: dir + "/t.test.negative", reason: "no such file")) {
                 try LeaveOneOutSplit.readNCF(prefix: dir + "/t")
             }
         }
