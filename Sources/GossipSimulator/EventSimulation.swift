@@ -308,6 +308,8 @@ public struct EventSimulation {
     /// The table every fresh peer starts from, drawn once (`PeerLearner.initialItems`); peers share it until they write.
     let initialItems: ItemTable
     var fabric: Fabric
+    /// What the scenario's events so far have made of the swarm (shared meaning with the node: `ScenarioState`).
+    var scenarioState = ScenarioState()
     var peers: [SimPeer]
     /// Each peer's earliest queued event time (`Int64.max`: none), so a window finds its peers without touching them.
     var wake: [Int64]
@@ -593,24 +595,21 @@ public struct EventSimulation {
     }
 
     private mutating func apply(_ e: ScenarioEvent) {
-        switch e.action {
-        case .kill: for p in e.peers { stop(p, graceful: false) }
-        case .leave: for p in e.peers { stop(p, graceful: true) }
-        case .restart: for p in e.peers { start(p, fresh: peers[p].checkpoint == nil) }
-        case .join: for p in e.peers { start(p, fresh: true) }
-        case .partition(let groups):
-            var g = [Int32](repeating: 0, count: peers.count)
-            for (k, list) in groups.enumerated() { for p in list where p < peers.count { g[p] = Int32(k) } }
-            fabric.group = g
-        case .heal: fabric.group = nil
-        case .loss(let p): fabric.loss = p
-        case .straggle(let c, let f, let extra):
-            for p in e.peers {
-                fabric.slowdown[p] = c
-                peers[p].core?.onSlowdown(c)
-                fabric.linkFactor[p] = f
-                fabric.extraDelay[p] = extra.wholeNanoseconds
+        switch scenarioState.onEvent(e, swarmSize: peers.count) {
+        case .stop(let list, let graceful): for p in list { stop(p, graceful: graceful) }
+        case .start(let list, let fresh): for p in list { start(p, fresh: fresh || peers[p].checkpoint == nil) }
+        case .conditionsChanged:
+            fabric.group = scenarioState.groups.map { $0.map { Int32($0) } }
+            fabric.loss = scenarioState.loss
+        case .stragglersChanged(let list):
+            for p in list {
+                guard let s = scenarioState.straggle(of: p) else { continue }
+                fabric.slowdown[p] = s.slowdown
+                peers[p].core?.onSlowdown(s.slowdown)
+                fabric.linkFactor[p] = s.linkDelayFactor
+                fabric.extraDelay[p] = s.extraLinkDelay.wholeNanoseconds
             }
+        case .nothing: break
         }
     }
 

@@ -39,8 +39,9 @@ public final class ScenarioDriver: @unchecked Sendable {
     private let baseLinkDelay: Duration
     private let queue = DispatchQueue(label: "gossiprec.scenario")
     private let note: @Sendable (String) -> Void
-    private var straggle: [Int: (slowdown: Double, delay: Duration)] = [:]
-    private var loss = 0.0
+    /// What the events so far have made of the swarm (the meaning of each event: `ScenarioState`, shared with the
+    /// simulator).
+    private var state = ScenarioState()
     private let address: (@Sendable (Int) -> PeerAddress?)?
     private let swarmSize: Int
     /// The current partition's group of every swarm index, or nil.
@@ -98,55 +99,54 @@ public final class ScenarioDriver: @unchecked Sendable {
 
     private func apply(_ e: ScenarioEvent) {
         guard !cancelled else { return }
-        switch e.action {
-        case .kill, .leave:
-            let graceful = e.action == .leave
+        switch state.onEvent(e, swarmSize: swarmSize) {
+        case .stop(let peers, let graceful):
             var n = 0
-            for p in e.peers where host.takeOffline(p - first, graceful: graceful) { n += 1 }
+            for p in peers where host.takeOffline(p - first, graceful: graceful) { n += 1 }
             if graceful { counts.leaves += n } else { counts.kills += n }
-            if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(e.peers))") }
-        case .restart, .join:
-            let due = e.peers.filter { host.peer(inSlot: $0 - first) == nil }
-            for p in due { launch(p, joining: e.action == .join, attempt: 1) }
+            if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(peers))") }
+        case .start(let peers, let fresh):
+            // A node restores whatever checkpoint its directory holds; a joining (fresh) peer has none.
+            let due = peers.filter { host.peer(inSlot: $0 - first) == nil }
+            for p in due { launch(p, joining: fresh, attempt: 1) }
             if !due.isEmpty { note("\(e.action) \(due.count) peer\(due.count == 1 ? "" : "s"): \(Scenario.formatPeers(due))") }
-        case .loss(let p):
-            loss = p
-            for node in host.peers { node.updateFaults { $0.dropOutgoingDatagrams = p } }
-            note("loss \(p) on every peer of this process")
-        case .straggle(let slowdown, let factor, let extra):
-            let delay = baseLinkDelay.scaled(by: max(0, factor - 1)) + extra
-            for p in e.peers {
-                straggle[p] = (slowdown, delay)
-                if let node = host.peer(inSlot: p - first) { configure(node, peer: p) }
+        case .conditionsChanged:
+            if let groups = state.groups {
+                let count = (groups.max() ?? 0) + 1
+                outside = (0..<count).map { k in
+                    Set((0..<swarmSize).compactMap { q in state.group(of: q) == k ? nil : address?(q) })
+                }
+            } else {
+                outside = []
             }
-            counts.stragglers += e.peers.count
-            note("straggle \(e.peers.count) peers: rounds \(slowdown)x less often, +\(delay.wholeNanoseconds / 1_000_000) ms on outgoing traffic")
-        case .partition(let groups):
-            var g = [Int](repeating: 0, count: swarmSize)
-            for (k, list) in groups.enumerated() { for p in list where p < swarmSize { g[p] = k } }
-            group = g
-            outside = groups.indices.map { k in
-                Set((0..<swarmSize).compactMap { q in g[q] == k ? nil : address?(q) })
+            if case .loss(let p) = e.action {   // a loss event sets every peer's drop rate, back to 0 too
+                for node in host.peers { node.updateFaults { $0.dropOutgoingDatagrams = p } }
             }
             for slot in 0..<host.slotCount { if let node = host.peer(inSlot: slot) { configure(node, peer: first + slot) } }
-            note("partition into \(groups.count) groups of \(groups.map { String($0.count) }.joined(separator: ", ")) peers")
-        case .heal:
-            guard group != nil else { return }
-            group = nil
-            outside = []
-            for slot in 0..<host.slotCount { if let node = host.peer(inSlot: slot) { configure(node, peer: first + slot) } }
-            note("heal the partition")
+            switch e.action {
+            case .loss(let p): note("loss \(p) on every peer of this process")
+            case .partition(let groups):
+                note("partition into \(groups.count) groups of \(groups.map { String($0.count) }.joined(separator: ", ")) peers")
+            default: note("heal the partition")
+            }
+        case .stragglersChanged(let peers):
+            for p in peers { if let node = host.peer(inSlot: p - first) { configure(node, peer: p) } }
+            counts.stragglers += peers.count
+            if let s = state.straggle(of: peers.first ?? -1) {
+                note("straggle \(peers.count) peers: rounds \(s.slowdown)x less often, "
+                     + "+\(s.addedDelay(base: baseLinkDelay).wholeNanoseconds / 1_000_000) ms on outgoing traffic")
+            }
+        case .nothing:
+            return
         }
     }
 
-    /// The addresses peer `p` cannot reach under the current partition (empty without one).
     private func unreachable(from p: Int) -> Set<PeerAddress> {
-        guard let group, p < group.count else { return [] }
-        return outside[group[p]]
+        guard state.groups != nil else { return [] }
+        let g = state.group(of: p)
+        return g < outside.count ? outside[g] : []
     }
 
-    /// Builds and starts a peer for swarm index `p` (counted once it runs); a port still held by the closing
-    /// old peer is retried.
     private func launch(_ p: Int, joining: Bool, attempt: Int) {
         do {
             guard let node = try host.launch(p - first) else { return }
@@ -167,13 +167,14 @@ public final class ScenarioDriver: @unchecked Sendable {
 
     /// Loss, straggling and partitions survive restarts: a restarted peer gets them again.
     private func configure(_ node: PeerNode, peer p: Int) {
-        let loss = self.loss
-        let s = straggle[p]
+        let loss = state.loss
+        let s = state.straggle(of: p)
+        let delay = s?.addedDelay(base: baseLinkDelay)
         let blocked = unreachable(from: p)
         if loss > 0 || s != nil || address != nil {
             node.updateFaults { f in
                 if loss > 0 { f.dropOutgoingDatagrams = loss }
-                if let s { f.outgoingDelay = s.delay }
+                if let delay { f.outgoingDelay = delay }
                 f.unreachable = blocked
             }
         }
