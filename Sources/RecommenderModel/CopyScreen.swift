@@ -365,36 +365,43 @@ public struct CopyScreen: Sendable {
     }
 
     /// (‖src‖, ‖dst‖, ‖src − dst‖) of a wire row `src` (`d` floats and a bias) and a table row `dst` with bias `bias`.
-    /// In Float with four partial sums while every value is below 1e18 in magnitude (the squares cannot overflow);
-    /// in Double otherwise (a row of 3e38s is measured, not overflowed).
+    /// In Float with four partial sums while every value of `src` is below 1e18 in magnitude (its square below 1e36:
+    /// the sums cannot overflow); in Double otherwise (a row of 3e38s is measured, not overflowed). The magnitude test
+    /// rides along the Float pass (a lane-wise compare of the squares): a separate scalar max loop was two thirds of the
+    /// screen's time, because `max` on Floats is a dependent chain of compare-and-blend.
     @inline(__always)
     static func norms(_ src: UnsafePointer<Float>, _ dst: UnsafePointer<Float>, _ bias: Float, _ d: Int) -> (Double, Double, Double) {
-        var big: Float = abs(src[d])
-        for k in 0..<d { big = max(big, abs(src[k])) }
-        if big < 1e18 {
-            var a = SIMD4<Float>(), b = SIMD4<Float>(), c = SIMD4<Float>()
-            var k = 0
-            while k + 4 <= d {
-                let x = SIMD4<Float>(src[k], src[k + 1], src[k + 2], src[k + 3])
-                let y = SIMD4<Float>(dst[k], dst[k + 1], dst[k + 2], dst[k + 3])
-                a += x * x; b += y * y; c += (x - y) * (x - y)
-                k += 4
-            }
-            var a1 = a.sum(), b1 = b.sum(), c1 = c.sum()
-            while k < d {
-                let x = src[k], y = dst[k]
-                a1 += x * x; b1 += y * y; c1 += (x - y) * (x - y)
-                k += 1
-            }
-            let x = src[d], y = bias
+        var a = SIMD4<Float>(), b = SIMD4<Float>(), c = SIMD4<Float>()
+        var huge = SIMDMask<SIMD4<Int32>>(repeating: false)
+        let limit = SIMD4<Float>(repeating: 1e36)
+        let s = UnsafeRawPointer(src), t = UnsafeRawPointer(dst)
+        var k = 0
+        while k + 4 <= d {
+            let x = s.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+            let y = t.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self)
+            let xx = x * x
+            huge .|= xx .>= limit
+            a += xx; b += y * y; c += (x - y) * (x - y)
+            k += 4
+        }
+        var a1 = a.sum(), b1 = b.sum(), c1 = c.sum()
+        var tooBig = any(huge)
+        while k < d {
+            let x = src[k], y = dst[k]
             a1 += x * x; b1 += y * y; c1 += (x - y) * (x - y)
+            tooBig = tooBig || x * x >= 1e36
+            k += 1
+        }
+        let x = src[d], y = bias
+        a1 += x * x; b1 += y * y; c1 += (x - y) * (x - y)
+        if !tooBig && x * x < 1e36 {
             return (Double(a1.squareRoot()), Double(b1.squareRoot()), Double(c1.squareRoot()))
         }
-        var a = 0.0, b = 0.0, c = 0.0
+        var ad = 0.0, bd = 0.0, cd = 0.0
         for k in 0...d {
             let x = Double(src[k]), y = Double(k < d ? dst[k] : bias)
-            a += x * x; b += y * y; c += (x - y) * (x - y)
+            ad += x * x; bd += y * y; cd += (x - y) * (x - y)
         }
-        return (a.squareRoot(), b.squareRoot(), c.squareRoot())
+        return (ad.squareRoot(), bd.squareRoot(), cd.squareRoot())
     }
 }
