@@ -4,14 +4,17 @@
 # of the benign peers' HR@10 (pooled over the final window), NDCG@10 and, for promotion, ER@10. Last line: JSON.
 #
 # Usage: Scripts/attack-pairs.sh --users-dir DIR [--attacks "weight-inflation ..."] [--fractions "0.01 0.05"]
-#            [--seeds "1 2"] [--duration 300s] [--out DIR] [--skip-build]
+#            [--seeds "1 2"] [--duration 300s] [--out DIR] [--skip-build] [--extra "SIMULATE ARGS"]
+# Model messages skip the wire codec (--skip-model-codec: the same result, bit for bit, as the test
+# roundTrippingModelsThroughWireFormatChangesNothing checks, and about a third less CPU); --extra adds arguments to
+# every run (for instance a defence's tuning flag).
 # Resumable: a run whose output already ends in a JSON line is not run again (same --out). Runs go one after another,
 # each on one thread and nice'd (the machine is shared). A 943-peer, 300-virtual-second run takes 3 to 6 minutes on
 # one busy core.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${GOSSIPREC_BIN:-$ROOT/.build/release/gossiprec}"   # GOSSIPREC_BIN: a copied binary, so that a rebuild cannot change it mid-table
-USERS=""; ATTACKS="weight-inflation"; FRACTIONS="0.01 0.05"; SEEDS="1 2"; DURATION="300s"; OUT=""; SKIP=0
+USERS=""; ATTACKS="weight-inflation"; FRACTIONS="0.01 0.05"; SEEDS="1 2"; DURATION="300s"; OUT=""; SKIP=0; EXTRA=""
 die() { echo "attack-pairs: error: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -22,6 +25,7 @@ while [[ $# -gt 0 ]]; do
         --duration) DURATION="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --skip-build) SKIP=1; shift ;;
+        --extra) EXTRA="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/{/^#/p}' "$0"; exit 0 ;;
         *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -36,7 +40,7 @@ run() {   # name, then simulate's extra arguments
     local file="$OUT/$name.txt"
     if [[ -f "$file" ]] && tail -1 "$file" | grep -q '^{'; then return; fi
     echo "attack-pairs: $name" >&2
-    nice "$BIN" simulate --engine events --users-dir "$USERS" --duration "$DURATION" --threads 1 "$@" > "$file" 2>&1 \
+    nice "$BIN" simulate --engine events --users-dir "$USERS" --duration "$DURATION" --threads 1 --skip-model-codec $EXTRA "$@" > "$file" 2>&1 \
         || echo "attack-pairs: $name failed (see $file)" >&2
 }
 
