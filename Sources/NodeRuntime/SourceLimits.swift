@@ -21,7 +21,7 @@ import GossipProtocol
 /// (`Settings.default`) sit well above that: 1,000 datagrams/s with a burst of 4,000 (a 943-peer join storm fits in
 /// the burst), 50 connections/s with a burst of 200, 64 MiB/s of inbound bytes with a burst of 256 MiB (32
 /// full-size 8 MiB streams). With one peer per address these are 100 to 1,000 times what an honest peer sends;
-/// deployments like that can tighten them (`node --limit-datagrams`, `--limit-connections`, `--limit-bytes`).
+/// deployments like that can tighten them (`node --limit-datagrams`, `--limit-connections`, `--limit-inbound-mib`, each also `off`).
 /// Keying by full address (IP and port) on loopback instead would not have helped: each TCP connection comes from a
 /// fresh ephemeral port, so connections could not be limited at all.
 ///
@@ -57,6 +57,18 @@ public struct SourceLimits: Sendable {
         public var burst: Double
         public init(perSecond: Double, burst: Double) { self.perSecond = perSecond; self.burst = burst }
         public var description: String { "\(perSecond)/s burst \(burst)" }
+
+        /// "RATE/BURST" or "RATE" (burst: 4 seconds' worth), each a positive number times `unit` (e.g. 1,048,576
+        /// for a flag in MiB), or "off" (nil). Returns nil for anything else; `.some(nil)` for "off".
+        public static func parse(_ text: String, unit: Double = 1) -> Rate?? {
+            if text == "off" { return .some(nil) }
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { return nil }
+            let numbers = parts.map { Double($0) }
+            guard numbers.allSatisfy({ $0 != nil && $0!.isFinite && $0! > 0 }) else { return nil }
+            let rate = Rate(perSecond: numbers[0]! * unit, burst: (parts.count == 2 ? numbers[1]! : 4 * numbers[0]!) * unit)
+            return rate.burst >= 1 ? .some(rate) : nil
+        }
     }
 
     /// Which limits apply (nil: that limit is off) and how many sources are tracked.

@@ -162,6 +162,18 @@ import Testing
         #expect(Self.settings(maxSources: 0).validate() != nil)
     }
 
+    @Test func ratesParseFromFlagText() {
+        typealias Rate = SourceLimits.Rate
+        #expect(Rate.parse("1000/4000") == .some(Rate(perSecond: 1_000, burst: 4_000)))
+        #expect(Rate.parse("50") == .some(Rate(perSecond: 50, burst: 200)))
+        #expect(Rate.parse("64/256", unit: 1_048_576) == .some(Rate(perSecond: 64 * 1_048_576, burst: 256 * 1_048_576)))
+        #expect(Rate.parse("0.5/2") == .some(Rate(perSecond: 0.5, burst: 2)))
+        #expect(Rate.parse("off") == .some(nil))
+        for bad in ["", "0", "-1/4", "1/0", "1/2/3", "x", "1/", "inf", "nan/1", "0.1/0.5"] {
+            #expect(Rate.parse(bad) == nil, "'\(bad)' parsed")
+        }
+    }
+
     @Test func inboundSlotsAreSharedFairlyAmongSources() {
         let (x, h) = (Self.a, Self.b)
         // Below capacity: anyone gets in.
