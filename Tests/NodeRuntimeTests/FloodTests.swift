@@ -97,6 +97,8 @@ final class Flooder: @unchecked Sendable {
     let udp: UDPSocket
     private var held: [Int32] = []
     private var closed = false
+    /// Nothing more is sent or opened after this: the flood stays bounded in time even if connects stall.
+    private let deadline = Date().addingTimeInterval(10)
     private var rng = SplitMix64(seed: 0xF100D)
 
     init(target: PeerAddress) throws {
@@ -106,6 +108,7 @@ final class Flooder: @unchecked Sendable {
 
     /// Sends `bytes`, retrying briefly while the socket buffer is full (at most 10 ms per datagram).
     func send(_ bytes: [UInt8]) {
+        guard Date() < deadline else { return }
         for _ in 0..<100 {
             if (try? udp.send(bytes, to: target)) == true { return }
             usleep(100)
@@ -148,6 +151,7 @@ final class Flooder: @unchecked Sendable {
 
     /// A blocking TCP connection from 127.0.0.2 (1 s send timeout, which bounds connect too); nil if it failed.
     func connect() -> Int32? {
+        guard Date() < deadline else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
