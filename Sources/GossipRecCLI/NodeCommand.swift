@@ -37,7 +37,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
         OptionSpec("swarm-key", "FILE", "seal every frame with the swarm key in FILE ('gossiprec keygen'; mode 0600); SIGHUP re-reads it (key rotation)"),
         OptionSpec("insecure", nil, "run unkeyed: frames travel in clear and anyone who can reach the ports can read and forge them"),
-    ] + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
+    ] + limitSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
         + faultSpecs + attackSpecs
 
     /// Test-only attack harness (`Attack`, issue 17): these peers lie in every copy they send.
@@ -45,6 +45,14 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("attack", "KIND", "TEST ONLY: make peers of this process malicious: \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (the sparse kinds draw rows uniformly: a node has no popularity list)"),
         OptionSpec("attack-users", "U[,U]", "TEST ONLY: with --attack, only these users of this process are malicious; default: all of them"),
         OptionSpec("attack-target", "ITEM", "TEST ONLY: the item --attack promote promotes (dense index)", default: "0"),
+    ]
+
+    /// Per-source admission limits (`SourceLimits`, README "Trust and safety"): token buckets per source IP address.
+    static let limitSpecs = [
+        OptionSpec("limit-datagrams", "RATE[/BURST]|off", "datagrams per second each source address may send a peer (burst: 4 s' worth if not given)", default: "1000/4000"),
+        OptionSpec("limit-connections", "RATE[/BURST]|off", "new model connections per second from each source address", default: "50/200"),
+        OptionSpec("limit-inbound-mib", "RATE[/BURST]|off", "MiB per second each source address may send a peer (datagrams and model pushes)", default: "64/256"),
+        OptionSpec("limit-sources", "N", "source addresses tracked per peer (the least recently seen is forgotten)", default: "4096"),
     ]
 
     /// Test-only fault injection on outgoing traffic (`FaultInjection`; README, "Running peers").
@@ -58,6 +66,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     var usersDir: String, peers: Int, firstUser: Int, listen: SocketAddress, join: [PeerAddress]?, swarmID: UInt32
     var mergeRule: any MergeRule, topology: Topology?, clientGraph: ClientGraphSettings?
     var faults = FaultInjection()
+    var sourceLimits = SourceLimits.Settings.default
     var defences = MergeDefences.on, reputation = ReputationSettings()
     /// `--attack`: the attack and the malicious users (nil: all of this process's).
     var attack: Attack?, attackUsers: Set<Int>?
@@ -105,6 +114,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         config = try TrainingOptions.parse(o)
         seed = try o.seed()
         faults = try Self.parseFaults(o)
+        sourceLimits = try Self.parseSourceLimits(o)
         checkpointDir = o.optionalString("checkpoint-dir")
         checkpointSeconds = try o.double("checkpoint-seconds", in: 0.05...86_400)
         logTimeOffset = try o.double("log-time-offset", in: 0...1e9)
@@ -152,6 +162,20 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         case .fixed(let t): topology = t; clientGraph = nil
         case .clientGraph(let cg): topology = nil; clientGraph = cg
         }
+    }
+
+    /// `--limit-datagrams`, `--limit-connections`, `--limit-inbound-mib`, `--limit-sources`.
+    static func parseSourceLimits(_ o: ParsedOptions) throws -> SourceLimits.Settings {
+        func rate(_ name: String, unit: Double = 1) throws -> SourceLimits.Rate? {
+            let text = try o.string(name)
+            guard let parsed = SourceLimits.Rate.parse(text, unit: unit) else {
+                throw CLIError.badValue(option: "--\(name)", value: text, expected: "RATE, RATE/BURST (positive numbers) or off, such as 1000/4000")
+            }
+            return parsed
+        }
+        return SourceLimits.Settings(datagrams: try rate("limit-datagrams"), connections: try rate("limit-connections"),
+                                     inboundBytes: try rate("limit-inbound-mib", unit: 1_048_576),
+                                     maxSources: try o.int("limit-sources", in: 1...10_000_000))
     }
 
     /// `--fault-drop`, `--fault-duplicate`, `--fault-delay-ms MS[+JITTER]`, `--fault-to CIDR[,CIDR]`.
@@ -239,6 +263,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         pc.incarnation = incarnation
         pc.logTimeOffset = logTimeOffset + Date().timeIntervalSince(origin)
         pc.faults = faults
+        pc.sourceLimits = sourceLimits
         pc.keyring = keys.keyring
         if let t = topology {
             guard user < t.peerCount else {

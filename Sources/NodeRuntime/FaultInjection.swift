@@ -19,7 +19,11 @@ import GossipProtocol
 public struct FaultInjection: Sendable {
     /// Probability of dropping each outgoing datagram (to a destination in the set).
     public var dropOutgoingDatagrams: Double = 0
-    /// Probability of sending an outgoing datagram twice (to a destination in the set).
+    /// Probability of sending an outgoing datagram twice (to a destination in the set). Counted by the sender as
+    /// `duplicated_datagrams`. In a keyed swarm the receiver drops the second copy in its replay window and counts it
+    /// as `replayed`: a byte-identical copy cannot be told from a replay, by design, so a fault-injected run's
+    /// `replayed` is (up to datagrams lost or in flight) the senders' `duplicated_datagrams` and reads as no attack.
+    /// Unkeyed (`--insecure`), both copies reach the protocol, which tolerates duplicates.
     public var duplicateOutgoingDatagrams: Double = 0
     /// Fixed delay added to outgoing datagrams, outgoing model pushes and model replies (to the set).
     public var outgoingDelay: Duration = .zero

@@ -28,8 +28,12 @@ public struct PeerConfig: Sendable {
     public var incarnation: UInt64 = 0
     /// Stream limits for model exchanges.
     public var streamLimits: TCPStream.Limits
-    /// At most this many inbound model streams at once; more are closed at once (counted as "busy").
+    /// At most this many inbound model streams at once, shared fairly among sources (`SourceLimits.inboundSlot`):
+    /// a new stream takes the slot of a source holding two more ("displaced") or is closed at once ("busy").
     public var maxInboundStreams: Int
+    /// Per-source token buckets for datagrams, new TCP connections and inbound bytes, checked before decoding
+    /// (`SourceLimits`; drops counted as "rate_datagrams", "rate_connections", "rate_bytes").
+    public var sourceLimits: SourceLimits.Settings = .default
     public var faults = FaultInjection()
     /// Crash-safe local state: the peer saves its model, clock and known peers here every `period` and at a
     /// graceful stop (`CheckpointStore`: temp file, fsync, rename, CRC). nil: no checkpoints.
@@ -82,8 +86,11 @@ public final class PeerNode: @unchecked Sendable {
     private var outbound: [UInt64: TCPStream] = [:]
     /// Open inbound model streams, closed at stop.
     private var inbound: [Int: TCPStream] = [:]
+    /// The source of each open inbound stream (keys as `inbound`'s; ids grow, so sorted ids are oldest first).
+    private var inboundSources: [Int: SourceAddress] = [:]
+    /// Per-source admission: token buckets checked before any byte is decoded.
+    private var admission: SourceLimits
     private var nextInboundID = 0
-    private var inboundCount: Int { inbound.count }
     /// Connects in progress, cancelled at stop.
     private var connecting: [UInt64: ConnectAttempt] = [:]
     private var sequence: UInt64 = 0
@@ -127,6 +134,7 @@ public final class PeerNode: @unchecked Sendable {
         mergeName = merge.name
         checkpointStore = config.checkpoint.map { CheckpointStore(directory: $0.directory, identity: $0.identity) }
         faults = config.faults
+        admission = SourceLimits(settings: config.sourceLimits)
         if let keyring = config.keyring {
             let epoch = try NonceEpochFile.next(directory: config.checkpoint?.directory)
             security = FrameSecurity(keyring: keyring, swarmID: config.swarmID, epoch: epoch)
@@ -192,6 +200,7 @@ public final class PeerNode: @unchecked Sendable {
             outbound.removeAll()
             for s in inbound.values { s.close() }
             inbound.removeAll()
+            inboundSources.removeAll()
             emit(event: "stop")
             udpWatcher?.cancel()
             tcpWatcher?.cancel()
@@ -314,6 +323,10 @@ public final class PeerNode: @unchecked Sendable {
         guard !stopping else { return }
         stats.bytesReceived += bytes.count
         stats.datagramsReceived += 1
+        if let source = SourceAddress(ip: sender.ipBytes),
+           case .drop(let why) = admission.onDatagram(from: source, bytes: bytes.count, now: now) {
+            stats.drop(why.reason); return
+        }
         let env: Envelope
         do { env = try WireCodec.decode(bytes, limits: limits, expectedSwarmID: config.swarmID, security: &security) } catch {
             stats.drop(error.reason); return
@@ -397,16 +410,37 @@ public final class PeerNode: @unchecked Sendable {
     }
 
     private func onAccept(_ connection: TCPConnection) {
-        guard !stopping, inboundCount < config.maxInboundStreams else {
-            stats.drop("busy")
+        guard !stopping, let source = SourceAddress(ip: connection.remoteAddress.ipBytes) else {
             try? connection.close()
             return
         }
+        if case .drop(let why) = admission.onConnection(from: source, now: now) {
+            stats.drop(why.reason)
+            try? connection.close()
+            return
+        }
+        let open = inboundSources.sorted { $0.key < $1.key }
+        switch SourceLimits.inboundSlot(for: source, open: open.map(\.value), capacity: config.maxInboundStreams) {
+        case .accept: break
+        case .refuse:
+            stats.drop("busy")
+            try? connection.close()
+            return
+        case .replace(let at):
+            let victim = open[at].key
+            stats.drop("displaced")
+            inboundSources.removeValue(forKey: victim)
+            inbound.removeValue(forKey: victim)?.close()
+        }
         let inboundID = nextInboundID
         nextInboundID += 1
+        inboundSources[inboundID] = source
         if faults.silentModelStreams {
             inbound[inboundID] = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { _ in },
-                                           onEndOfStream: {}, onClose: { [self] _ in inbound.removeValue(forKey: inboundID) })
+                                           onEndOfStream: {}, onClose: { [self] _ in
+                                               inbound.removeValue(forKey: inboundID)
+                                               inboundSources.removeValue(forKey: inboundID)
+                                           })
             return
         }
         // A reply to this source may be held back (fault injection): then the source's FIN must not half-close
@@ -418,6 +452,11 @@ public final class PeerNode: @unchecked Sendable {
         if delaysReply { endOfStream = { if !box.handled { box.stream?.finishWriting() } } }
         let stream = TCPStream(connection: connection, loop: loop, limits: config.streamLimits, onBytes: { [self] chunk in
             stats.bytesReceived += chunk.count
+            if case .drop(let why) = admission.onStreamBytes(from: source, bytes: chunk.count, now: now) {
+                stats.drop(why.reason)
+                box.stream?.close()
+                return
+            }
             guard !box.handled else { return }
             box.accumulator.append(chunk)
             do {
@@ -448,6 +487,7 @@ public final class PeerNode: @unchecked Sendable {
             }
         }, onEndOfStream: endOfStream, onClose: { [self] _ in
             inbound.removeValue(forKey: inboundID)
+            inboundSources.removeValue(forKey: inboundID)
         })
         box.stream = stream
         inbound[inboundID] = stream
@@ -474,7 +514,10 @@ public final class PeerNode: @unchecked Sendable {
     private func makeSnapshot() -> PeerSnapshot {
         PeerSnapshot(peer: config.id, rank: lastRank, round: core.learner.round, stats: stats, counters: core.gossip.counters,
                      livePeers: core.membership.livePeers.count, seconds: Double(now.nanoseconds) / 1e9 + config.logTimeOffset,
-                     clientGraph: core.clientGraph.map { ($0.exportEdges(), $0.counters) })
+                     clientGraph: core.clientGraph.map { ($0.exportEdges(), $0.counters) },
+                     tracked: TrackedState(sources: admission.trackedSources, sourceEvictions: admission.evictions,
+                                           inboundStreams: inbound.count, replaySenders: security.trackedSenderCount,
+                                           members: core.membership.knownMembers.count))
     }
 
     private func emit(event: String) {

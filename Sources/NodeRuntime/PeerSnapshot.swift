@@ -23,6 +23,25 @@ public struct PeerStats: Sendable {
     public mutating func fault(_ kind: String) { faultsInjected[kind, default: 0] += 1 }
 }
 
+/// How much per-source and per-sender state a peer holds: every table an outsider or a key holder can make grow,
+/// each bounded (`SourceLimits.Settings.maxSources`, `PeerConfig.maxInboundStreams`,
+/// `FrameSecurity.maxTrackedSenders`, `MembershipSettings.maxMembers`).
+public struct TrackedState: Sendable, Hashable {
+    /// Sources in the admission table, and how many were forgotten to make room.
+    public var sources = 0
+    public var sourceEvictions = 0
+    /// Open inbound model streams.
+    public var inboundStreams = 0
+    /// Senders whose replay window is kept.
+    public var replaySenders = 0
+    /// Members held (alive, suspect or dead), self excluded.
+    public var members = 0
+    public init(sources: Int = 0, sourceEvictions: Int = 0, inboundStreams: Int = 0, replaySenders: Int = 0, members: Int = 0) {
+        self.sources = sources; self.sourceEvictions = sourceEvictions; self.inboundStreams = inboundStreams
+        self.replaySenders = replaySenders; self.members = members
+    }
+}
+
 /// A peer's state at one moment, for logs and progress.
 public struct PeerSnapshot: Sendable {
     public var peer: PeerID
@@ -34,6 +53,8 @@ public struct PeerSnapshot: Sendable {
     public var seconds: Double
     /// Client-graph mode: this peer's current top-k (most similar first) and its counters.
     public var clientGraph: (edges: ClientGraphExport, counters: ClientGraphCounters)? = nil
+    /// Sizes of the peer's bounded tables.
+    public var tracked = TrackedState()
 
     public var hit10: Double? { rank.map { RankingMetrics.hit(rank: $0, k: 10) } }
     public var ndcg10: Double? { rank.map { RankingMetrics.ndcg(rank: $0, k: 10) } }
@@ -53,6 +74,8 @@ public struct PeerSnapshot: Sendable {
         }
         // Completed exchanges by partner: only in the final line, which would otherwise grow with the swarm.
         if event == "stop" {
+            s += ",\"tracked\":{\"sources\":\(tracked.sources),\"source_evictions\":\(tracked.sourceEvictions)"
+            s += ",\"replay_senders\":\(tracked.replaySenders),\"members\":\(tracked.members)}"
             s += ",\"completed_with\":{" + stats.completedWith.sorted { $0.key < $1.key }.map { "\"\($0.key.raw)\":\($0.value)" }.joined(separator: ",") + "}"
             if let (export, c) = clientGraph {
                 // Read back by `gossiprec topology from-logs` to rebuild the learned graph as a topology file.

@@ -22,7 +22,8 @@ import WireFormat
 /// Every 4th input goes to a keyed receiver instead (`SealedInputs`): a fresh frame sealed under its key (must be
 /// accepted, and decode to what was sealed), a replay of one of the last few it accepted (must be `replayed`), a
 /// frame sealed under another key (must be `unknown_key`), the same under another key that claims the right key id
-/// (must be `bad_tag`), an unsealed frame (must be `unsealed`), or a mutant of a fresh sealed frame (must be
+/// (must be `bad_tag`), an unsealed frame (must be `unsealed`), a frame from a sender's earlier start sent after the
+/// receiver accepted one from its restart (must be `stale_epoch`), or a mutant of a fresh sealed frame (must be
 /// rejected unless the mutation changed nothing).
 public enum DecoderFuzz {
     /// Valid frames the mutants are made from.
@@ -32,7 +33,7 @@ public enum DecoderFuzz {
     /// one is vacuous (the mutations no longer reach that check).
     public static let expectedReasons = ["bad_magic", "bad_checksum", "truncated", "trailing_bytes", "invalid",
                                          "length_exceeds_limit", "unknown_message_type",
-                                         "unknown_key", "bad_tag", "replayed", "unsealed"]
+                                         "unknown_key", "bad_tag", "replayed", "stale_epoch", "unsealed"]
     public static let minimumInputsForCoverage = 10_000
 
     /// One input that broke a property.
@@ -207,8 +208,9 @@ public enum DecoderFuzz {
     }
 }
 
-/// The sealed-frame half of the fuzz: a sender and a receiver keyed with key A, a sender keyed with key B, and a
-/// forger who seals under B but writes A's key id.
+/// The sealed-frame half of the fuzz: a sender and a receiver keyed with key A, a sender keyed with key B, a
+/// forger who seals under B but writes A's key id, and the sender after a restart (key A, a later epoch; it speaks
+/// for senders 64..<128 only, so the first sender's frames, for senders 0..<64, never become stale).
 struct SealedInputs {
     enum Outcome { case accepted, rejected(String), violation(String) }
 
@@ -217,6 +219,7 @@ struct SealedInputs {
     var receiver: FrameSecurity
     var sender: FrameSecurity
     var stranger: FrameSecurity
+    var restarted: FrameSecurity
     var sequence: UInt64 = 0
     var recent: [[UInt8]] = []
 
@@ -228,6 +231,7 @@ struct SealedInputs {
         receiver = FrameSecurity(keyring: ringA, swarmID: Self.swarmID, epoch: 7)
         sender = FrameSecurity(keyring: ringA, swarmID: Self.swarmID, epoch: 1)
         stranger = FrameSecurity(keyring: ringB, swarmID: Self.swarmID, epoch: 1)
+        restarted = FrameSecurity(keyring: ringA, swarmID: Self.swarmID, epoch: 2)
     }
 
     /// A fresh envelope from one of 64 senders, with the next sequence number.
@@ -242,7 +246,7 @@ struct SealedInputs {
 
     mutating func next(_ rng: inout SplitMix64) -> ([UInt8], Outcome) {
         let e = envelope(&rng)
-        var kind = rng.next(below: 6)
+        var kind = rng.next(below: 7)
         if kind == 1 && recent.isEmpty { kind = 0 }
         let input: [UInt8]
         let expected: String?
@@ -260,6 +264,16 @@ struct SealedInputs {
             input = f; expected = "bad_tag"
         case 4:
             input = try! WireCodec.encode(e); expected = "unsealed"
+        case 5:
+            // A sender at its restart's epoch, then the same sender's frame from before the restart.
+            var now = e, before = envelope(&rng)
+            now.sender = PeerID(64 + UInt64(rng.next(below: 64)))
+            before.sender = now.sender
+            let fresh = try! WireCodec.encode(now, security: &restarted)
+            do { _ = try WireCodec.decode(fresh, security: &receiver) } catch {
+                return (fresh, .violation("a fresh frame of a restarted sender was rejected: \(error)"))
+            }
+            input = try! WireCodec.encode(before, security: &sender); expected = "stale_epoch"
         default:
             let original = try! WireCodec.encode(e, security: &sender)
             input = DecoderFuzz.mutant(pool: [original], rng: &rng)

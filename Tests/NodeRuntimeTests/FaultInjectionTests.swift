@@ -1,6 +1,7 @@
 import Foundation
 import GossipProtocol
 import RecommenderModel
+import SwarmCrypto
 import Testing
 @testable import NodeRuntime
 
@@ -67,6 +68,35 @@ import Testing
         #expect(snaps.map { $0.stats.dropped["fault_injected"] ?? 0 }.reduce(0, +) > 0)
         // A delayed reply is written before the stream is half-closed, never after.
         #expect(snaps.allSatisfy { $0.stats.dropped["stream_enqueue_failed"] == nil }, "\(snaps.map(\.stats.dropped))")
+    }
+
+    /// In a keyed swarm an injected duplicate is dropped by its receiver's replay window, counted there as
+    /// `replayed` (documented on `FaultInjection.duplicateOutgoingDatagrams`): every duplicate a sender counts shows
+    /// up as one replay at a receiver, up to those still in flight when the snapshots are taken; without duplicates
+    /// nothing is replayed.
+    @Test func injectedDuplicatesAreCountedAsReplaysByKeyedReceivers() throws {
+        let split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 4, items: 20, groups: 2, perUser: 6, seed: 3),
+                                              negatives: 8, seed: 1)
+        let ring = try Keyring(primary: SwarmKey(bytes: [UInt8](repeating: 0x5A, count: 32))!)
+        for duplicate in [0.5, 0] {
+            let nodes = try makeSwarm(split: split, count: 4, period: .milliseconds(40), lines: Lines(), configure: { pc in
+                pc.keyring = ring
+                pc.faults.duplicateOutgoingDatagrams = duplicate
+            })
+            let host = NodeHost(peers: nodes, log: try LineWriter(path: nil))
+            host.start()
+            Thread.sleep(forTimeInterval: 1.5)
+            let snaps = host.snapshots()
+            host.stop()
+            let duplicated = snaps.map { $0.stats.faultsInjected["duplicated_datagrams"] ?? 0 }.reduce(0, +)
+            let replayed = snaps.map { $0.stats.dropped["replayed"] ?? 0 }.reduce(0, +)
+            if duplicate > 0 {
+                #expect(duplicated > 20)
+                #expect(replayed <= duplicated && replayed * 10 >= duplicated * 9, "\(replayed) replayed, \(duplicated) duplicated")
+            } else {
+                #expect(duplicated == 0 && replayed == 0)
+            }
+        }
     }
 
     @Test func faultsForOtherDestinationsLeaveLoopbackTrafficAlone() throws {
