@@ -54,8 +54,20 @@ import PeerCore
         let holding = host.snapshots()
         flood.garbageDatagrams(20_000)
         let floodSeconds = Date().timeIntervalSince(t0)
-        Thread.sleep(forTimeInterval: 1.5)   // the swarm keeps going with the silent connections still held
-        let during = host.snapshots()
+        // The swarm keeps going with the silent connections still held: wait (at most 20 s, for a loaded machine)
+        // until the flooded peer has trained and answered pushes well beyond where it stood.
+        func servedNow(_ s: [PeerSnapshot]) -> Int {
+            s.filter { $0.peer != target.config.id }.map { $0.stats.completedWith[target.config.id, default: 0] }.reduce(0, +)
+        }
+        let servedBefore = servedNow(before), servedHolding = servedNow(holding)
+        let roundBefore = before.first { $0.peer == target.config.id }?.round ?? 0
+        let exchangesBefore = before.first { $0.peer == target.config.id }?.counters.exchangesCompleted ?? 0
+        let during = pollSnapshots(host, timeout: 20, interval: 0.25) { snaps in
+            guard let t = snaps.first(where: { $0.peer == target.config.id }) else { return false }
+            let served = servedNow(snaps)
+            return served > servedBefore + 10 && served > servedHolding + 10 && t.round > roundBefore + 10
+                && t.counters.exchangesCompleted > exchangesBefore + 10
+        }
         flood.close()
         let after = pollSnapshots(host, timeout: 2, interval: 0.5) { _ in false }
 
@@ -71,7 +83,9 @@ import PeerCore
         #expect(t1s.round > t0s.round + 10 && t2s.round > t1s.round)
         #expect(t1s.counters.exchangesCompleted > t0s.counters.exchangesCompleted + 10)
         #expect(servedBy(during) > servedBy(before) + 10, "the flooded peer stopped answering the swarm's pushes")
-        // Including while 40 silent connections tried to hold every inbound slot.
+        // Including while 40 silent connections tried to hold every inbound slot. (On a loaded machine the wait can
+        // outlast their 5 s idle timeout; the `displaced` count below is what shows that slots were taken back from
+        // them: plain first-come 'busy' slots never displace.)
         #expect(servedBy(during) > servedBy(holding) + 10, "silent connections shut the swarm's pushes out")
         // Every part of the flood, by reason.
         for reason in ["bad_magic", "unknown_key", "unsealed", "replayed", "rate_datagrams", "rate_connections", "rate_bytes", "displaced"] {
@@ -87,7 +101,7 @@ import PeerCore
         for s in after where s.peer != target.config.id {
             #expect(SourceLimits.Drop.allCases.allSatisfy { s.stats.dropped[$0.reason, default: 0] == 0 }, "peer \(s.peer): \(s.stats.dropped)")
         }
-        #expect(floodSeconds < 10)
+        #expect(floodSeconds < 15)   // the flooder stops by itself after 10 s
     }
 }
 
