@@ -74,7 +74,7 @@ let package = Package(
         // Simulator tests, and the membership-only cluster tests, which share its EventQueue (virtual time, seeded).
         .testTarget(name: "GossipSimulatorTests",
                     dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat", "PeerCore"]),
-        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto", "DataFiles"]),
+        .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto", "DataFiles", "PeerStore"]),
         .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
         // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.
         .testTarget(name: "DriverParityTests",
