@@ -111,6 +111,11 @@ extension LeaveOneOutSplit {
         for x in train { maxUser = max(maxUser, x.user); maxItem = max(maxItem, x.item) }
         for x in tests { maxUser = max(maxUser, x.user); maxItem = max(maxItem, x.item) }
         for ns in negatives.values { for j in ns { maxItem = max(maxItem, j) } }
+        guard Int(maxItem) < DataLimits.maxItems, Int(maxUser) < DataLimits.maxUsers else {
+            throw DataError.malformedSplit(file: prefix + ".*", line: 0, text: "",
+                                           reason: "item index \(maxItem) or user index \(maxUser) is above the limit of "
+                                           + "\(DataLimits.maxItems) items and \(DataLimits.maxUsers) users")
+        }
         var userCount = Int(maxUser) + 1, itemCount = Int(maxItem) + 1
         func readMap(_ suffix: String, _ count: Int) -> IDMap {
             guard let d = FileManager.default.contents(atPath: prefix + suffix) else {

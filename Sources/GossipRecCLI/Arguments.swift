@@ -61,7 +61,9 @@ public struct ParsedOptions: Sendable {
             } else if let v = inline {
                 out.values[spec.name] = v
             } else {
-                guard i + 1 < args.count else { throw CLIError.missingValue(option: a) }
+                // A value that is itself one of this command's options means the value was left out
+                // (`split --data --out x` must not read "--out" as the data file).
+                guard i + 1 < args.count, !Self.isOption(args[i + 1], byName) else { throw CLIError.missingValue(option: a) }
                 i += 1
                 out.values[spec.name] = args[i]
             }
@@ -71,6 +73,12 @@ public struct ParsedOptions: Sendable {
             if let d = s.defaultValue { out.values[s.name] = d }
         }
         return out
+    }
+
+    static func isOption(_ arg: String, _ byName: [String: OptionSpec]) -> Bool {
+        guard arg.hasPrefix("--") else { return false }
+        let name = arg.dropFirst(2).split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+        return byName[name] != nil || name == "help"
     }
 
     public static func help(command: String, summary: String, specs: [OptionSpec]) -> String {

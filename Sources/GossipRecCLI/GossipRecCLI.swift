@@ -26,10 +26,18 @@ public enum GossipRecCLI {
     public static var usage: String {
         var s = "usage: gossiprec COMMAND [options]\n\nGossipRec: a peer-to-peer, gossip-based, decentralized recommender.\n\ncommands:\n"
         for c in commands { s += "  " + c.name.padding(toLength: 12, withPad: " ", startingAt: 0) + c.summary + "\n" }
-        return s + "\nRun 'gossiprec COMMAND --help' for a command's options."
+        return s + "\nRun 'gossiprec COMMAND --help' for a command's options; 'gossiprec --version' for the version.\n"
+            + "Exit status: 0 done, 1 a runtime failure (unreadable data, refused input, a failed run), 2 a usage error (an unknown, missing or refused option)."
     }
 
+    /// The release and the wire version it speaks (`gossiprec --version`).
+    public static let version = "gossiprec 0.2.0 (wire version 3, checkpoint format 2)"
+
     public static func main(_ arguments: [String]) -> Int32 {
+        if arguments.first == "--version" || arguments.first == "version" {
+            Console.out(version)
+            return 0
+        }
         guard let first = arguments.first, first != "--help", first != "-h", first != "help" else {
             Console.out(usage)
             return arguments.isEmpty ? 2 : 0

@@ -50,6 +50,16 @@ public enum DataFormat: String, Sendable, CaseIterable {
     case auto
 }
 
+/// Stated limits on sizes that files declare, checked before anything is allocated for them: a user file or an NCF
+/// file that declares two billion items must be refused with its name, not crash the process allocating a table.
+/// (ML-100K has 1,682 items; the largest public recommendation sets have a few million.)
+public enum DataLimits {
+    /// Most items a catalogue may declare.
+    public static let maxItems = 5_000_000
+    /// Most users (dense indices) a split may declare.
+    public static let maxUsers = 50_000_000
+}
+
 /// A data problem, always naming the file and, for a malformed line, its number and text.
 public enum DataError: Error, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)

@@ -125,6 +125,7 @@ extension UserShard {
                 user = u; raw = String(g[3])
             case "items":
                 guard f.count == 2, let c = Int(f[1]), c > 0 else { throw bad("expected: items COUNT") }
+                guard c <= DataLimits.maxItems else { throw bad("items \(c) is above the limit of \(DataLimits.maxItems) items") }
                 items = c
             case "train", "test":
                 guard let u = user, let c = items else { throw bad("'user' and 'items' lines must come first") }

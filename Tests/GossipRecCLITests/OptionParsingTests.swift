@@ -65,6 +65,20 @@ import RecommenderModel
         #expect(e?.description.contains("--data") == true)
     }
 
+    @Test func anOptionWhereAValueShouldBeIsAMissingValueNotTheValue() throws {
+        // `split --data --out o/x` used to read "--out" as the data file and then complain about 'o/x'.
+        #expect(cliError { _ = try Self.parse(["--data", "--verbose"]) } == .missingValue(option: "--data"))
+        #expect(cliError { _ = try Self.parse(["--data", "--help"]) } == .missingValue(option: "--data"))
+        // A value that merely starts with dashes but names no option is still a value.
+        #expect(try Self.parse(["--data", "--not-an-option"]).optionalString("data") == "--not-an-option")
+        #expect(try Self.parse(["--data", "-5"]).optionalString("data") == "-5")
+    }
+
+    @Test func versionIsPrintedWithStatusZero() {
+        #expect(GossipRecCLI.main(["--version"]) == 0)
+        #expect(GossipRecCLI.version.contains("wire version 3"))
+    }
+
     @Test func flagsRejectInlineValues() {
         let e = cliError { _ = try Self.parse(["--verbose=yes"]) }
         guard case .badValue(let o, let v, _)? = e else { Issue.record("got \(String(describing: e))"); return }

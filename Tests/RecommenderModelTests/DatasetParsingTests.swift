@@ -274,4 +274,12 @@ import Testing
             try ItemTitles.parse(bytes: Array("1\tA\nno title here\n".utf8), file: "bad.tsv")
         }
     }
+
+    @Test func aUserFileDeclaringTwoBillionItemsIsRefusedBeforeAnyAllocation() {
+        let text = "# gossiprec user shard v1\nuser 0 raw 1\nitems 2000000000\ntrain 3 5 100\n"
+        #expect(throws: DataError.malformedSplit(file: "user-0.txt", line: 3, text: "items 2000000000",
+                                                reason: "items 2000000000 is above the limit of \(DataLimits.maxItems) items")) {
+            try UserShard.parse(bytes: Array(text.utf8), file: "user-0.txt")
+        }
+    }
 }
