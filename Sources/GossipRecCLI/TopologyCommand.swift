@@ -236,9 +236,11 @@ struct TopologyCommand: Subcommand {
         let t = parsed.topology
         switch action {
         case .validate:
-            Console.out("\(file): valid: \(t.peerCount) peers, \(t.edgeCount) \(t.isDirected ? "arcs (directed)" : "edges (undirected)")"
+            let failing = strict && !parsed.warnings.isEmpty
+            Console.out("\(file): \(failing ? "INVALID (--strict: warnings count as errors)" : "valid"): \(t.peerCount) peers, "
+                        + "\(t.edgeCount) \(t.isDirected ? "arcs (directed)" : "edges (undirected)")"
                         + (t.isWeighted ? ", weighted" : "") + ", \(parsed.warnings.count) warning\(parsed.warnings.count == 1 ? "" : "s")")
-            return strict && !parsed.warnings.isEmpty ? 1 : 0
+            return failing ? 1 : 0
         default:
             Console.out("\(file)\n" + t.summary(distanceLimit: distanceLimit).description)
             return 0

@@ -5,7 +5,7 @@ import RecommenderModel
 import SocketTransport
 import SwarmCrypto
 
-/// Appends lines to a file from any thread, on its own serial queue, each written as soon as that queue runs.
+/// Appends lines to a file (created if missing, else continued at its end) from any thread, on its own serial queue, each written as soon as that queue runs.
 /// `flush` (synchronous) also fsyncs.
 public final class LineWriter: @unchecked Sendable {
     private let queue = DispatchQueue(label: "gossiprec.log")
@@ -17,10 +17,17 @@ public final class LineWriter: @unchecked Sendable {
     public init(path: String?, insecure: Bool = false) throws {
         self.insecure = insecure
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw DataError.unreadable(file: path, reason: "cannot create log file")
+            // Appends to an existing log (a restarted process continues its file; nothing earlier is lost).
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                    throw DataError.unwritable(file: path, reason: "cannot create the log file (missing directory or no permission)")
+                }
             }
-            handle = FileHandle(forWritingAtPath: path)
+            guard let h = FileHandle(forWritingAtPath: path) else {
+                throw DataError.unwritable(file: path, reason: "cannot open the log file for writing (a directory, or no permission)")
+            }
+            h.seekToEndOfFile()
+            handle = h
         } else {
             handle = nil
         }
