@@ -287,6 +287,24 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
                             sink: { writer.write($0) })
     }
 
+    /// What `kill -USR1` prints: the process's peers in one block (rounds, HR@10, members, exchanges, bytes, drops
+    /// by reason, tracked state), so a running node can be asked how it is doing without stopping it.
+    static func statusText(_ snaps: [PeerSnapshot], seconds: Double, keyed: Bool) -> String {
+        let s = SwarmSummary(snaps)
+        var drops: [String: Int] = [:]
+        for p in snaps { for (k, v) in p.stats.dropped { drops[k, default: 0] += v } }
+        let live = snaps.map(\.livePeers)
+        let rounds = snaps.map(\.round)
+        var out = "node status after \(String(format: "%.1f", seconds)) s: \(snaps.count) peers, \(keyed ? "keyed" : "INSECURE (unkeyed)")\n"
+        out += String(format: "  rounds      mean %.1f, min %d, max %d\n", s.meanRound, rounds.min() ?? 0, rounds.max() ?? 0)
+        out += String(format: "  quality     HR@10 %.4f, NDCG@10 %.4f over %d evaluated peers\n", s.hr10, s.ndcg10, s.evaluated)
+        out += String(format: "  members     live per peer mean %.1f, min %d, max %d\n", s.livePeersMean, live.min() ?? 0, live.max() ?? 0)
+        out += "  exchanges   \(s.exchangesCompleted) completed, \(s.exchangesFailed) failed\n"
+        out += String(format: "  traffic     %.2f MB sent per peer\n", s.mbSentPerPeer)
+        out += "  dropped     " + (drops.isEmpty ? "nothing" : drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        return out
+    }
+
     func run() throws -> Int32 {
         ProcessLimits.raiseOpenFileLimit()
         ProcessLimits.tuneAllocatorForLargeFrames()
@@ -350,7 +368,13 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         let keyPath = self.keyPath, keys = self.keys
         // SIGHUP is caught (never the default, which kills): it re-reads the key file (rotation); without a key
         // file it is only logged.
-        let signals = SignalWatcher(signals: [.interrupt, .terminate, .hangup], queue: control) { sig in
+        let start = Date()
+        // SIGUSR1 prints this process's status to stderr (the default action would kill the node).
+        let signals = SignalWatcher(signals: [.interrupt, .terminate, .hangup, .user1], queue: control) { sig in
+            if sig == .user1 {
+                Console.err(Self.statusText(host.snapshots(), seconds: Date().timeIntervalSince(start), keyed: keyPath != nil))
+                return
+            }
             guard sig == .hangup else {
                 Console.err("node: \(sig), stopping")
                 stop.signal()
@@ -368,7 +392,6 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             }
         }
         if duration > 0 { control.asyncAfter(deadline: .now() + duration) { stop.signal() } }
-        let start = Date()
         // A Dispatch source must be resumed before it is released, so it exists only when used.
         var progress: DispatchSourceTimer? = nil
         if progressSeconds > 0 {

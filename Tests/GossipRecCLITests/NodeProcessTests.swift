@@ -85,7 +85,8 @@ func runGossiprec(_ binary: URL, _ args: [String]) throws -> (Int32, String, Str
         #expect(lines.allSatisfy { $0.hasPrefix("{\"insecure\":true,") })
     }
 
-    /// SIGTERM stops a keyed node within a second; SIGHUP before it does not kill the node but re-reads the key file.
+    /// SIGTERM stops a keyed node within a second; SIGHUP before it does not kill the node but re-reads the key file,
+    /// and SIGUSR1 prints its status.
     @Test func sigtermStopsANodeOfManyPeersWithinASecondAndItReportsItsSwarm() throws {
         guard let binary = gossiprecBinary() else {
             Issue.record("gossiprec executable not found next to \(CommandLine.arguments[0]); run 'swift build' first")
@@ -112,6 +113,9 @@ func runGossiprec(_ binary: URL, _ args: [String]) throws -> (Int32, String, Str
         kill(p.processIdentifier, SIGHUP)
         Thread.sleep(forTimeInterval: 0.5)
         #expect(p.isRunning, "the node must keep running until signalled (SIGHUP only re-reads the key file)")
+        kill(p.processIdentifier, SIGUSR1)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(p.isRunning, "SIGUSR1 prints the status; it must not stop the node")
         let t0 = Date()
         kill(p.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(5)
@@ -122,6 +126,7 @@ func runGossiprec(_ binary: URL, _ args: [String]) throws -> (Int32, String, Str
         #expect(p.terminationStatus == 0)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("SIGHUP: re-read") && stderr.contains("12 peers switched"), "\(stderr)")
+        #expect(stderr.contains("node status after") && stderr.contains("12 peers, keyed") && stderr.contains("exchanges"), "\(stderr)")
         #expect(!stderr.contains("INSECURE"))
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let last = stdout.split(separator: "\n").last.map(String.init) ?? ""
