@@ -20,6 +20,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("first-user", "U", "dense user index of this process's first peer", default: "0"),
         OptionSpec("listen", "ADDR:PORT", "address and first port; peer i uses PORT+i (port 0: any free port)", default: "127.0.0.1:0"),
         OptionSpec("join", "HOST:PORT", "seed to join through (comma-separated list allowed); default: this process's first peer"),
+        OptionSpec("join-window", "S", "seconds after which a node whose peers have met no other peer says so on stderr (wrong --join address, swarm id or key)", default: "15"),
+        OptionSpec("require-join", nil, "exit with status 1 when no peer has met another within --join-window"),
         OptionSpec("swarm-id", "N", "swarm identifier; frames of other swarms are rejected", default: "1"),
         OptionSpec("max-members", "N|all", "members each peer remembers (a random, changing sample when the swarm is larger; see README; all: unbounded)", default: "1000"),
         OptionSpec("period-ms", "MS", "mean gossip period", default: "1000"),
@@ -72,6 +74,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     var attack: Attack?, attackUsers: Set<Int>?
     var membership = MembershipSettings()
     var checkpointDir: String?, checkpointSeconds = 30.0, logTimeOffset = 0.0
+    var joinWindow = 15.0, requireJoin = false
     var profile: Scenario?, profilePath: String?, swarmPeers: Int?, profileBaseDelayMs = 20
     var keyPath: String?
     /// The keyring in use (nil: --insecure); replaced by SIGHUP, read by peers started later (profile restarts).
@@ -86,6 +89,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         do { listen = try SocketAddress(parsing: l) } catch {
             throw CLIError.badValue(option: "--listen", value: l, expected: "ADDR:PORT such as 127.0.0.1:7000 or [::1]:7000")
         }
+        joinWindow = try o.double("join-window", in: 0.1...86_400)
+        requireJoin = o.has("require-join")
         if let j = o.optionalString("join") {
             join = try j.split(separator: ",").map { part in
                 guard let a = PeerAddress(parsing: String(part)) else {
@@ -392,6 +397,23 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             }
         }
         if duration > 0 { control.asyncAfter(deadline: .now() + duration) { stop.signal() } }
+        // Nobody met: every peer of this process still has no live member after the join window.
+        let lonely = LonelyFlag()
+        let joinTarget = join.map { $0.map(\.description).joined(separator: ",") }
+        let requireJoin = self.requireJoin, joinWindowSeconds = joinWindow
+        control.asyncAfter(deadline: .now() + joinWindow) {
+            let snaps = host.snapshots()
+            guard !snaps.isEmpty, snaps.allSatisfy({ $0.livePeers == 0 }) else { return }
+            lonely.set()
+            let window = String(format: "%g", joinWindowSeconds)
+            var why = "this process's peers did not find each other"
+            if let joinTarget {
+                why = "nobody answered at --join \(joinTarget) (wrong address or port, or a node of another --swarm-id or key)"
+            }
+            let then = requireJoin ? "; stopping (--require-join)" : "; still trying"
+            Console.err("node: no peer has met any other after \(window) s: " + why + then)
+            if requireJoin { stop.signal() }
+        }
         // A Dispatch source must be resumed before it is released, so it exists only when used.
         var progress: DispatchSourceTimer? = nil
         if progressSeconds > 0 {
@@ -418,8 +440,9 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         j.add("hr10", final.hr10); j.add("ndcg10", final.ndcg10); j.add("evaluated", final.evaluated)
         j.add("mean_round", final.meanRound, digits: 1); j.add("mb_per_peer", final.mbSentPerPeer, digits: 2)
         if insecure { j.add("insecure", true) }
+        if lonely.isSet { j.add("met_no_peer", true) }
         Console.out(j.text)
-        return 0
+        return requireJoin && lonely.isSet ? 1 : 0
     }
 }
 
@@ -442,4 +465,12 @@ final class RestoreTally: @unchecked Sendable {
     var counts: [CheckpointStore.LoadResult.Source: Int] { lock.withLock { tally } }
     /// The start number of user `user`'s next start in this process (1 for its first: `SeedScheme.peer`).
     func nextStart(of user: Int) -> UInt32 { lock.withLock { starts[user, default: 0] += 1; return starts[user]! } }
+}
+
+/// Set once by the control queue when no peer met another within the join window; read after the node stopped.
+final class LonelyFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

@@ -66,6 +66,28 @@ func runGossiprec(_ binary: URL, _ args: [String]) throws -> (Int32, String, Str
         #expect(none == 2 && noneErr.contains("--swarm-key") && noneErr.contains("--insecure"), "\(noneErr)")
     }
 
+    /// A --join address nobody answers at is named on stderr after the join window; with --require-join the node
+    /// exits 1 (loopback port 9, where nothing listens, is the only address it sends to).
+    @Test func aNodeThatMeetsNobodySaysSoAndRequireJoinFailsIt() throws {
+        guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
+        let dir = try workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = ["node", "--users-dir", dir + "/users", "--peers", "2", "--listen", "127.0.0.1:0", "--insecure",
+                    "--progress-seconds", "0", "--join", "127.0.0.1:9", "--join-window", "1"]
+        let (status, out, err) = try runGossiprec(binary, base + ["--require-join", "--duration", "20"])
+        #expect(status == 1, "\(err)")
+        #expect(err.contains("nobody answered at --join 127.0.0.1:9") && err.contains("--require-join"), "\(err)")
+        #expect(out.contains("\"met_no_peer\":true"), "\(out)")
+        // Without --require-join it only warns and keeps going until its duration.
+        let (warned, _, warnErr) = try runGossiprec(binary, base + ["--duration", "2"])
+        #expect(warned == 0 && warnErr.contains("still trying"), "\(warnErr)")
+        // Peers that seed each other (no --join) are not lonely.
+        let (fine, _, fineErr) = try runGossiprec(binary, ["node", "--users-dir", dir + "/users", "--peers", "3", "--listen", "127.0.0.1:0",
+                                                          "--insecure", "--progress-seconds", "0", "--join-window", "1",
+                                                          "--require-join", "--duration", "3"])
+        #expect(fine == 0 && !fineErr.contains("no peer has met"), "\(fineErr)")
+    }
+
     @Test func anInsecureNodeSaysSoInEveryLogLineTheProgressLineAndTheSummary() throws {
         guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
         let dir = try workspace()
