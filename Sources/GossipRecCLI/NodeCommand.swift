@@ -9,6 +9,7 @@ import RecommenderModel
 import SocketTransport
 import SwarmSpec
 import SwarmCrypto
+import WireFormat
 
 /// `gossiprec node`: run one or many peers in this process over real UDP/TCP sockets.
 struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsing; captured by the peer factory
@@ -221,6 +222,15 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], writer: LineWriter, restores: RestoreTally, origin: Date) throws -> PeerNode {
         let user = firstUser + i
         let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
+        // A whole table must fit one model frame, or every exchange fails (`encode_length_exceeds_limit`): refuse now.
+        // Each row is an 8-byte item id and dimension + 1 floats; 128 bytes cover the header, tag and fixed fields.
+        let tableBytes = 128 + shard.itemCount * (8 + 4 * (config.dimension + 1))
+        if tableBytes > WireLimits.default.maxStreamFrameBytes {
+            let most = (WireLimits.default.maxStreamFrameBytes - 128) / shard.itemCount / 4 - 3
+            throw CLIError.badValue(option: "--dim", value: "\(config.dimension)",
+                                    expected: "at most \(most) for \(shard.itemCount) items: a whole table is \(tableBytes) bytes, "
+                                    + "above the \(WireLimits.default.maxStreamFrameBytes)-byte model frame limit")
+        }
         if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
             throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)
         }

@@ -88,6 +88,23 @@ func runGossiprec(_ binary: URL, _ args: [String]) throws -> (Int32, String, Str
         #expect(fine == 0 && !fineErr.contains("no peer has met"), "\(fineErr)")
     }
 
+    /// A dimension whose whole table cannot fit one model frame is refused before the node starts (every exchange
+    /// would fail), naming the largest dimension that fits.
+    @Test func aDimensionTooLargeForOneModelFrameIsRefused() throws {
+        guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
+        let dir = NSTemporaryDirectory() + "gossiprec-node-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: 6, items: 5_000, groups: 2, perUser: 10, seed: 4),
+                                              negatives: 15, seed: 2)
+        try split.writeUserDirectory(dir + "/users")
+        let base = ["node", "--users-dir", dir + "/users", "--peers", "1", "--listen", "127.0.0.1:0", "--insecure",
+                    "--progress-seconds", "0", "--duration", "1"]
+        let (status, _, err) = try runGossiprec(binary, base + ["--dim", "300"])
+        #expect(status == 2 && err.contains("--dim") && err.contains("at most 206 for 5000 items"), "\(err)")
+        let (ok, _, okErr) = try runGossiprec(binary, base + ["--dim", "200"])
+        #expect(ok == 0, "\(okErr)")
+    }
+
     @Test func anInsecureNodeSaysSoInEveryLogLineTheProgressLineAndTheSummary() throws {
         guard let binary = gossiprecBinary() else { Issue.record("gossiprec executable not found"); return }
         let dir = try workspace()
