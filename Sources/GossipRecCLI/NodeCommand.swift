@@ -122,6 +122,12 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         faults = try Self.parseFaults(o)
         sourceLimits = try Self.parseSourceLimits(o)
         checkpointDir = o.optionalString("checkpoint-dir")
+        if let dir = checkpointDir {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), !isDir.boolValue {
+                throw CLIError.badValue(option: "--checkpoint-dir", value: dir, expected: "a directory (this is a file)")
+            }
+        }
         checkpointSeconds = try o.double("checkpoint-seconds", in: 0.05...86_400)
         logTimeOffset = try o.double("log-time-offset", in: 0...1e9)
         if let path = o.optionalString("profile") {

@@ -29,6 +29,9 @@ struct TrainCommand: Subcommand {
 
     func run() throws -> Int32 {
         let split = try LeaveOneOutSplit.readNCF(prefix: prefix)
+        guard !split.trainInteractions.isEmpty else {
+            throw DataError.empty(file: prefix + ".train.rating")   // nothing to train on: say so, do not run 40 empty epochs
+        }
         let pop = ItemPopularity(itemCount: split.itemCount, train: split.trainInteractions).evaluate(split)
         var trainer = CentralTrainer(split: split, config: config, seed: seed)
         Console.out(String(format: "train: %d users, %d items, %d positives; ItemPop HR@10 %.4f NDCG@10 %.4f",

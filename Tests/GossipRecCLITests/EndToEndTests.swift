@@ -44,6 +44,17 @@ import RecommenderModel
         #expect(GossipRecCLI.main(["train", "--split"]) == 2)
     }
 
+    @Test func anEmptySplitAndACheckpointDirThatIsAFileAreRefused() throws {
+        try withTemporaryDirectory { dir in
+            for suffix in [".train.rating", ".test.rating", ".test.negative"] {
+                try "".write(toFile: dir + "/empty" + suffix, atomically: true, encoding: .utf8)
+            }
+            #expect(GossipRecCLI.main(["train", "--split", dir + "/empty", "--epochs", "1"]) == 1)
+            try "x".write(toFile: dir + "/afile", atomically: true, encoding: .utf8)
+            #expect(GossipRecCLI.main(["node", "--users-dir", dir, "--insecure", "--checkpoint-dir", dir + "/afile"]) == 2)
+        }
+    }
+
     @Test func dataErrorsExitWithOneAndWriteNothing() throws {
         try withTemporaryDirectory { dir in
             #expect(GossipRecCLI.main(["split", "--data", dir + "/missing.data", "--out", dir + "/out/ml"]) == 1)
