@@ -116,24 +116,36 @@ public struct InteractionLog: Sendable {
         raws.reserveCapacity(lines.count)
         var belowMin = 0
         var first = true
+        // A CSV header's columns, by name: positions of user, item, and (optionally) rating and timestamp.
+        var columns: [Int]? = nil, headerWidth = 0
         for (n, line) in lines {
             let text = line
             if text.isEmpty { continue }
             if fmt == .plain && text.hasPrefix("#") { continue }
-            let fields: [Substring]
+            var fields: [Substring]
             switch fmt {
             case .movielens: fields = text.split(separator: "\t", omittingEmptySubsequences: false)
             case .csv: fields = text.split(separator: ",", omittingEmptySubsequences: false)
             default: fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
             }
+            func bad(_ reason: String) -> DataError { .malformedLine(file: file, line: n, text: text, reason: reason) }
             if fmt == .csv && first {
                 first = false
                 // A header names its columns, so none of its fields is a number; a data line always has a
                 // numeric rating. (Non-numeric ids alone must not make the first data line a header.)
-                if fields.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)) == nil }) { continue } // header
+                if fields.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces)) == nil }) {
+                    columns = try Self.csvColumns(fields, bad)
+                    headerWidth = fields.count
+                    continue
+                }
             }
             first = false
-            func bad(_ reason: String) -> DataError { .malformedLine(file: file, line: n, text: text, reason: reason) }
+            if let columns {
+                guard fields.count == headerWidth else {
+                    throw bad("expected \(headerWidth) comma-separated fields, as the header line names, found \(fields.count)")
+                }
+                fields = columns.map { fields[$0] }
+            }
             switch fmt {
             case .movielens where fields.count != 4:
                 throw bad("expected 4 tab-separated fields (user item rating timestamp), found \(fields.count)")
@@ -191,6 +203,33 @@ public struct InteractionLog: Sendable {
             }
         }
         return InteractionLog(interactions: out, users: users, items: items, duplicatesDropped: dups, belowMinRating: belowMin)
+    }
+
+    /// Column positions named by a CSV header: user and item (required), then rating and timestamp when present.
+    /// Names are matched without case, spaces, '_' or '-': user, userid, uid, customerid; item, itemid, movieid,
+    /// productid, iid, movie; rating, score, stars; timestamp, time, ts. Other columns are refused by name, so a
+    /// file whose columns are swapped or mislabelled is never read by position.
+    static func csvColumns(_ header: [Substring], _ bad: (String) -> DataError) throws -> [Int] {
+        let roles: [(String, Set<String>)] = [
+            ("user", ["user", "userid", "uid", "customerid"]),
+            ("item", ["item", "itemid", "movieid", "productid", "iid", "movie"]),
+            ("rating", ["rating", "score", "stars"]),
+            ("timestamp", ["timestamp", "time", "ts"]),
+        ]
+        var at: [String: Int] = [:]
+        for (k, raw) in header.enumerated() {
+            let name = raw.lowercased().filter { !" _-\"".contains($0) }
+            guard let role = roles.first(where: { $0.1.contains(name) })?.0 else {
+                throw bad("unknown column '\(raw.trimmingCharacters(in: .whitespaces))' in the header (expected user, item, rating and timestamp columns, such as userId,movieId,rating,timestamp)")
+            }
+            guard at[role] == nil else { throw bad("two \(role) columns in the header") }
+            at[role] = k
+        }
+        guard let u = at["user"], let i = at["item"] else {
+            throw bad("the header names no \(at["user"] == nil ? "user" : "item") column (such as userId,movieId,rating,timestamp)")
+        }
+        if at["rating"] == nil, at["timestamp"] != nil { throw bad("a timestamp column needs a rating column") }
+        return [u, i] + [at["rating"], at["timestamp"]].compactMap { $0 }
     }
 
     /// Lines as (1-based number, text without the line terminator).

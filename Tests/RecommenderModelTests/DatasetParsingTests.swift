@@ -153,6 +153,26 @@ import Testing
         #expect(x.user == 0 && x.item == 0 && x.rating == 2.5 && x.timestamp == 1_260_759_144)
     }
 
+    @Test func csvColumnsAreReadByTheHeadersNamesNotByPosition() throws {
+        let log = try parseText("movieId,timestamp,userId,rating\n31,1260759144,1,2.5\n1029,5,7,4\n", file: "swapped.csv")
+        #expect(log.users.raw == ["1", "7"])
+        #expect(log.items.raw == ["31", "1029"])
+        let x = log.interactions[0]
+        #expect(x.rating == 2.5 && x.timestamp == 1_260_759_144)
+        // Without a timestamp column the line order stands in for time.
+        let three = try parseText("user_id,item_id,Rating\n1,2,5\n", file: "three.csv")
+        #expect(three.interactions.count == 1 && three.interactions[0].rating == 5)
+    }
+
+    @Test func anUnknownOrMissingHeaderColumnIsNamed() {
+        expectMalformed("userId,title,rating\n1,Heat,4\n", file: "r.csv", line: 1, offending: "userId,title,rating",
+                        reasonMentions: "unknown column 'title'")
+        expectMalformed("userId,rating,timestamp\n1,4,5\n", file: "r.csv", line: 1, offending: "userId,rating,timestamp",
+                        reasonMentions: "no item column")
+        expectMalformed("userId,movieId,rating\n1,2,4,99\n", file: "r.csv", line: 2, offending: "1,2,4,99",
+                        reasonMentions: "as the header line names")
+    }
+
     @Test func csvWithoutHeaderKeepsItsFirstLine() throws {
         let numeric = try parseText("1,10,4,100\n2,10,3,90\n", file: "r.csv")
         #expect(numeric.interactions.count == 2)
