@@ -7,7 +7,7 @@ struct ReportCommand: Subcommand {
     static let name = "report"
     static let summary = "Aggregate peers' JSON-line logs into a curve, summary.json and an SVG plot"
     static let options = [
-        OptionSpec("logs", "FILES", "comma-separated JSON-line files written by 'gossiprec node --log'"),
+        OptionSpec("logs", "FILES", "JSON-line files written by 'gossiprec node --log': comma-separated paths, a directory (its *.jsonl files) or a quoted pattern such as 'runs/x/node-*.jsonl'"),
         OptionSpec("bucket", "S", "seconds per point of the curve", default: "10"),
         OptionSpec("central-hr10", "X", "centralized MF HR@10 on the same split (for the summary)"),
         OptionSpec("itempop-hr10", "X", "ItemPop HR@10 on the same split (for the summary)"),
@@ -21,7 +21,7 @@ struct ReportCommand: Subcommand {
     var onlineWindow = 0.0
 
     init(_ o: ParsedOptions) throws {
-        logs = try o.string("logs").split(separator: ",").map(String.init)
+        logs = try Self.expandLogs(o.string("logs"))
         bucket = try o.double("bucket", in: 0.1...1e6)
         central = try o.optionalDouble("central-hr10", in: 0...1)
         itempop = try o.optionalDouble("itempop-hr10", in: 0...1)
@@ -29,6 +29,47 @@ struct ReportCommand: Subcommand {
         svgPath = o.optionalString("svg")
         lastOnly = o.has("last")
         onlineWindow = try o.double("online-window", in: 0...1e6)
+    }
+
+    /// The log files `--logs` names: comma-separated entries, each a file, a directory (its `.jsonl` files) or a
+    /// pattern whose last component holds `*` (matched in its directory). An entry that matches nothing is an error.
+    static func expandLogs(_ spec: String) throws -> [String] {
+        var out: [String] = []
+        for entry in spec.split(separator: ",").map(String.init) where !entry.isEmpty {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: entry, isDirectory: &isDir), isDir.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: entry)) ?? []
+                let found = names.filter { $0.hasSuffix(".jsonl") }.sorted().map { entry + "/" + $0 }
+                guard !found.isEmpty else { throw DataError.unreadable(file: entry, reason: "a directory with no .jsonl files") }
+                out += found
+            } else if entry.contains("*") {
+                let slash = entry.lastIndex(of: "/")
+                let dir = slash.map { $0 == entry.startIndex ? "/" : String(entry[..<$0]) } ?? "", pattern = slash.map { String(entry[entry.index(after: $0)...]) } ?? entry
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
+                let found = names.filter { wildcard(pattern, matches: $0) }.sorted().map { dir.isEmpty ? $0 : dir + "/" + $0 }
+                guard !found.isEmpty else { throw DataError.unreadable(file: entry, reason: "no file matches the pattern") }
+                out += found
+            } else {
+                out.append(entry)
+            }
+        }
+        guard !out.isEmpty else { throw CLIError.badValue(option: "--logs", value: spec, expected: "at least one log file") }
+        return out
+    }
+
+    /// `*` matches any run of characters (no other wildcard).
+    static func wildcard(_ pattern: String, matches name: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return pattern == name }
+        guard name.hasPrefix(parts[0]) else { return false }
+        var rest = Substring(name.dropFirst(parts[0].count))
+        for (k, part) in parts.dropFirst().enumerated() {
+            let last = k == parts.count - 2
+            if last { return rest.hasSuffix(part) && rest.count >= part.count }
+            guard let r = rest.range(of: part) else { return false }
+            rest = rest[r.upperBound...]
+        }
+        return true
     }
 
     struct Event { var t: Double; var peer: Int; var hit: Double?; var ndcg: Double?; var sent: Double; var round: Double }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import GossipRecCLI
 
@@ -23,5 +24,28 @@ import Testing
         let last = points.last!
         #expect(last.evaluated == 1, "the crashed peer dropped out")
         #expect(last.hr10 == 1)
+    }
+}
+
+/// `report --logs`: comma lists, directories and `*` patterns, so a shell glob need not be turned into commas.
+@Suite struct ReportLogsTests {
+    @Test func wildcardsMatchAnyRunOfCharacters() {
+        #expect(ReportCommand.wildcard("node-*.jsonl", matches: "node-0.jsonl"))
+        #expect(ReportCommand.wildcard("node-*.jsonl", matches: "node-12.restarted.jsonl"))
+        #expect(!ReportCommand.wildcard("node-*.jsonl", matches: "node-0.json"))
+        #expect(!ReportCommand.wildcard("node-*.jsonl", matches: "summary.jsonl"))
+        #expect(ReportCommand.wildcard("*", matches: "anything"))
+        #expect(ReportCommand.wildcard("a*b*c", matches: "a-x-b-y-c") && !ReportCommand.wildcard("a*b*c", matches: "a-c-b"))
+    }
+
+    @Test func directoriesAndPatternsExpandAndNothingMatchingIsAnError() throws {
+        let dir = NSTemporaryDirectory() + "/gossiprec-logs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["node-1.jsonl", "node-0.jsonl", "other.txt"] { try "".write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        #expect(try ReportCommand.expandLogs(dir) == [dir + "/node-0.jsonl", dir + "/node-1.jsonl"])
+        #expect(try ReportCommand.expandLogs(dir + "/node-*.jsonl") == [dir + "/node-0.jsonl", dir + "/node-1.jsonl"])
+        #expect(try ReportCommand.expandLogs("a.jsonl,b.jsonl") == ["a.jsonl", "b.jsonl"])
+        #expect(throws: (any Error).self) { try ReportCommand.expandLogs(dir + "/peer-*.jsonl") }
     }
 }
