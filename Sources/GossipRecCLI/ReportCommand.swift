@@ -72,7 +72,11 @@ struct ReportCommand: Subcommand {
         return true
     }
 
-    struct Event { var t: Double; var peer: Int; var hit: Double?; var ndcg: Double?; var sent: Double; var round: Double }
+    struct Event {
+        var t: Double; var peer: Int; var hit: Double?; var ndcg: Double?; var sent: Double; var round: Double
+        /// The line of a test-only malicious peer (`node --attack`): left out of the swarm's figures.
+        var malicious = false
+    }
 
     struct Point { var t: Double; var hr10: Double; var ndcg10: Double; var evaluated: Int; var mbPerPeer: Double; var meanRound: Double }
 
@@ -95,7 +99,8 @@ struct ReportCommand: Subcommand {
                 events.append(Event(t: t, peer: peer, hit: (obj["hr10"] as? NSNumber)?.doubleValue,
                                     ndcg: (obj["ndcg10"] as? NSNumber)?.doubleValue,
                                     sent: (obj["bytes_sent"] as? NSNumber)?.doubleValue ?? 0,
-                                    round: (obj["round"] as? NSNumber)?.doubleValue ?? 0))
+                                    round: (obj["round"] as? NSNumber)?.doubleValue ?? 0,
+                                    malicious: (obj["malicious"] as? Bool) ?? false))
             }
         }
         return events.sorted { $0.t < $1.t }
@@ -129,7 +134,10 @@ struct ReportCommand: Subcommand {
     }
 
     func run() throws -> Int32 {
-        let events = try Self.readEvents(logs)
+        let all = try Self.readEvents(logs)
+        // Malicious peers (test-only attacks) are not part of the swarm whose quality is measured.
+        let malicious = Set(all.filter(\.malicious).map(\.peer))
+        let events = malicious.isEmpty ? all : all.filter { !malicious.contains($0.peer) }
         let points = Self.curve(events, bucket: bucket, onlineWindow: onlineWindow)
         guard let last = points.last else { Console.err("report: no events in \(logs.joined(separator: ", "))"); return 1 }
         if !lastOnly {
@@ -141,6 +149,7 @@ struct ReportCommand: Subcommand {
         var j = JSONLine()
         let peerCount = Set(events.map(\.peer)).count
         j.add("peers", peerCount)
+        if !malicious.isEmpty { j.add("malicious_peers_excluded", malicious.count) }
         j.add("seconds", last.t, digits: 1)
         j.add("hr10", last.hr10); j.add("ndcg10", last.ndcg10)
         if let c = central { j.add("central_hr10", c); j.add("ratio_to_central", last.hr10 / c, digits: 3) }

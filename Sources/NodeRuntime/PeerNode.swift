@@ -517,7 +517,8 @@ public final class PeerNode: @unchecked Sendable {
                      clientGraph: core.clientGraph.map { ($0.exportEdges(), $0.counters) },
                      tracked: TrackedState(sources: admission.trackedSources, sourceEvictions: admission.evictions,
                                            inboundStreams: inbound.count, replaySenders: security.trackedSenderCount,
-                                           members: core.membership.knownMembers.count))
+                                           members: core.membership.knownMembers.count),
+                     malicious: config.peer.attack != nil)
     }
 
     private func emit(event: String) {

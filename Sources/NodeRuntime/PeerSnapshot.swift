@@ -55,6 +55,9 @@ public struct PeerSnapshot: Sendable {
     public var clientGraph: (edges: ClientGraphExport, counters: ClientGraphCounters)? = nil
     /// Sizes of the peer's bounded tables.
     public var tracked = TrackedState()
+    /// Test-only: this peer runs an attack (`--attack`); its lines say so, and `report` leaves it out of the swarm's
+    /// quality (the attack table measures the benign peers).
+    public var malicious = false
 
     public var hit10: Double? { rank.map { RankingMetrics.hit(rank: $0, k: 10) } }
     public var ndcg10: Double? { rank.map { RankingMetrics.ndcg(rank: $0, k: 10) } }
@@ -62,6 +65,7 @@ public struct PeerSnapshot: Sendable {
     /// One JSON object: time, peer, round, metrics, bytes, exchanges, drops by reason.
     public func jsonLine(event: String) -> String {
         var s = "{\"event\":\"\(event)\",\"t\":\(String(format: "%.3f", seconds)),\"peer\":\(peer.raw),\"round\":\(round)"
+        if malicious { s += ",\"malicious\":true" }
         if let r = rank { s += ",\"rank\":\(r),\"hr10\":\(Int(hit10!)),\"ndcg10\":\(String(format: "%.5f", ndcg10!))" }
         s += ",\"bytes_sent\":\(stats.bytesSent),\"bytes_received\":\(stats.bytesReceived)"
         s += ",\"exchanges_started\":\(counters.exchangesStarted),\"exchanges_completed\":\(counters.exchangesCompleted)"

@@ -49,3 +49,22 @@ import Testing
         #expect(throws: (any Error).self) { try ReportCommand.expandLogs(dir + "/peer-*.jsonl") }
     }
 }
+
+/// Test-only malicious peers mark their lines, and `report` measures only the benign swarm.
+@Suite struct ReportMaliciousTests {
+    @Test func maliciousPeersAreLeftOutOfTheSwarmsFigures() throws {
+        let dir = NSTemporaryDirectory() + "/gossiprec-mal-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lines = [
+            "{\"event\":\"eval\",\"t\":5.0,\"peer\":0,\"round\":3,\"rank\":1,\"hr10\":1,\"ndcg10\":1.0,\"bytes_sent\":0}",
+            "{\"event\":\"eval\",\"t\":5.0,\"peer\":1,\"malicious\":true,\"round\":3,\"rank\":50,\"hr10\":0,\"ndcg10\":0.0,\"bytes_sent\":0}",
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/n.jsonl", atomically: true, encoding: .utf8)
+        let events = try ReportCommand.readEvents([dir + "/n.jsonl"])
+        #expect(events.filter(\.malicious).map(\.peer) == [1])
+        #expect(GossipRecCLI.main(["report", "--logs", dir + "/n.jsonl", "--last", "--summary", dir + "/s.json"]) == 0)
+        let summary = try String(contentsOfFile: dir + "/s.json", encoding: .utf8)
+        #expect(summary.contains("\"peers\":1") && summary.contains("\"malicious_peers_excluded\":1") && summary.contains("\"hr10\":1"), "\(summary)")
+    }
+}
