@@ -170,7 +170,7 @@ private func quarterRound(_ a: inout SIMD4<UInt32>, _ b: inout SIMD4<UInt32>, _ 
 /// path. With `&+` it stays pslld + psrld + por (one register copy): 3 vector operations, the fewest SSE2 allows
 /// for 12 and 7. For 16 and 8 too: a halfword shuffle (pshuflw + pshufhw) would be 2, but LLVM rewrote that
 /// shuffle into a 6-instruction blend inside the rounds, and the byte shuffle for 8 needs SSSE3. Checked in the
-/// disassembly of a release build (Swift 6.3, 199 instructions per double round of four blocks, from 263 with the
+/// disassembly of a release build (Swift 6.3, 202 instructions per double round of four blocks, from 263 with the
 /// earlier shuffle and masked-64-bit-shift forms) and by `Scripts/bench-crypto.sh`.
 @inline(__always)
 private func rotatedLeft(_ x: SIMD4<UInt32>, _ n: UInt32) -> SIMD4<UInt32> {
