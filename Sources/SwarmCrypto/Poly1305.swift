@@ -33,8 +33,8 @@ public struct AuthenticationTag: Equatable, Sendable, CustomStringConvertible {
         high = h
     }
 
-    /// The tag of exactly 16 bytes at `raw`.
-    init(_ raw: UnsafeRawBufferPointer) {
+    /// The tag of exactly 16 bytes at `raw` (a tag read where it lies in a received frame, without an array).
+    public init(_ raw: UnsafeRawBufferPointer) {
         precondition(raw.count == Self.byteCount)
         low = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
