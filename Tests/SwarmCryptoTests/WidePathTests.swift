@@ -248,4 +248,45 @@ enum ReferencePoly1305 {
             #expect(sealed == ciphertext + tag, "length \(length)")
         }
     }
+
+    /// Opening in place (authenticate and decrypt in one pass) gives the plaintext back for every length, and a
+    /// message with a wrong tag, a flipped ciphertext bit in the first or the last group, or a wrong AAD is refused
+    /// with the buffer restored to the exact ciphertext.
+    @Test func openInOnePassAcceptsOrRestores() {
+        let key = SymmetricKey(bytes: pattern(32, seed: 16))!, nonce = Nonce(bytes: pattern(12, seed: 17))!
+        for length in Self.lengths + [16 * 1024 + 5] {
+            let aad = pattern(length % 23, seed: 18), plaintext = pattern(length, seed: 19)
+            let sealed = ChaCha20Poly1305.seal(key: key, nonce: nonce, aad: aad, plaintext: plaintext)
+            let ciphertext = Array(sealed.prefix(length))
+            let tag = AuthenticationTag(bytes: Array(sealed.suffix(16)))!
+            func open(_ text: [UInt8], aad: [UInt8], tag: AuthenticationTag) -> (ok: Bool, buffer: [UInt8]) {
+                var buffer = text
+                let ok = aad.withUnsafeBytes { a in
+                    buffer.withUnsafeMutableBytes { b in
+                        (try? ChaCha20Poly1305.open(key: key, nonce: nonce, aad: a, inPlace: b, tag: tag)) != nil
+                    }
+                }
+                return (ok, buffer)
+            }
+            let good = open(ciphertext, aad: aad, tag: tag)
+            #expect(good.ok && good.buffer == plaintext, "length \(length)")
+            var badTag = tag.bytes
+            badTag[15] ^= 0x40
+            var forgeries: [(String, [UInt8], [UInt8], AuthenticationTag)] = [
+                ("tag", ciphertext, aad, AuthenticationTag(bytes: badTag)!),
+                ("aad", ciphertext, aad + [0], tag),
+            ]
+            if length > 0 {
+                for i in [0, length - 1] {
+                    var flipped = ciphertext
+                    flipped[i] ^= 0x01
+                    forgeries.append(("byte \(i)", flipped, aad, tag))
+                }
+            }
+            for (what, text, a, t) in forgeries {
+                let result = open(text, aad: a, tag: t)
+                #expect(!result.ok && result.buffer == text, "length \(length), changed \(what)")
+            }
+        }
+    }
 }
