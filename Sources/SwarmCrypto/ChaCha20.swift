@@ -49,9 +49,8 @@ public struct ChaCha20: Sendable {
         var ctr = counter
         var offset = 0
         #if _endian(little)
-        var none = NoCompanion()
         while count - offset >= 256 {
-            fourBlocks(base + offset, counter: ctr, key: k, nonce: (n0, n1, n2), companion: &none)
+            fourBlocks(base + offset, counter: ctr, key: k, nonce: (n0, n1, n2))
             offset += 256
             ctr &+= 4
         }
@@ -100,74 +99,12 @@ public struct ChaCha20: Sendable {
     public func xorKeystream(_ bytes: inout [UInt8], counter: UInt32) {
         bytes.withUnsafeMutableBytes { xorKeystream(into: $0, counter: counter) }
     }
-
-    /// XORs the keystream into `buffer` as `xorKeystream(into:counter:)` does, and appends the ciphertext to `mac`
-    /// in the same pass: after XORing when sealing (the buffer holds plaintext), before when opening
-    /// (`ciphertextFirst`: the buffer holds ciphertext). `mac` must be at a 16-byte block boundary.
-    ///
-    /// Why one pass: the four-block rounds keep the SSE units busy and leave the scalar multiplier idle, and
-    /// Poly1305 is the reverse. Each group of four blocks therefore absorbs 16 Poly1305 blocks inside its rounds
-    /// (two per double round, in the first eight), so the out-of-order core runs both at once: the ciphertext of the
-    /// previous group when sealing (already final), of the group itself when opening (XORed after its rounds).
-    func xorKeystream(into buffer: UnsafeMutableRawBufferPointer, counter: UInt32, authenticating mac: inout Poly1305,
-                      ciphertextFirst: Bool) {
-        precondition(mac.isAtBlockBoundary, "ChaCha20: the authenticator is not at a block boundary")
-        let count = buffer.count
-        guard count > 0, let base = buffer.baseAddress else { return }
-        let blocks = (UInt64(count) + 63) / 64
-        precondition(blocks <= (UInt64(1) << 32) - UInt64(counter), "ChaCha20: the data outruns the 32-bit block counter")
-        var ctr = counter
-        var offset = 0
-        #if _endian(little)
-        let k = key.words
-        let (n0, n1, n2) = (nonce.w0, nonce.w1, nonce.w2)
-        var companion = Poly1305Companion(mac: mac)
-        while count - offset >= 256 {
-            // Opening: this group's ciphertext. Sealing: the previous group's (none before the first).
-            companion.source = ciphertextFirst ? UnsafeRawPointer(base + offset)
-                : offset >= 256 ? UnsafeRawPointer(base + offset - 256) : nil
-            fourBlocks(base + offset, counter: ctr, key: k, nonce: (n0, n1, n2), companion: &companion)
-            offset += 256
-            ctr &+= 4
-        }
-        mac = companion.mac
-        if !ciphertextFirst && offset >= 256 {
-            mac.update(UnsafeRawBufferPointer(start: base + offset - 256, count: 256))
-        }
-        #endif
-        let tail = UnsafeMutableRawBufferPointer(start: base + offset, count: count - offset)
-        if ciphertextFirst { mac.update(UnsafeRawBufferPointer(tail)) }
-        xorKeystream(into: tail, counter: ctr)
-        if !ciphertextFirst { mac.update(UnsafeRawBufferPointer(tail)) }
-    }
 }
 
-/// Work done inside the rounds of each four-block group (`fourBlocks`), at double round `round` (0..<10).
-protocol KeystreamCompanion {
-    mutating func duringDoubleRound(_ round: Int)
-}
-
-/// No work: the plain keystream.
-struct NoCompanion: KeystreamCompanion {
-    @inline(__always) mutating func duringDoubleRound(_ round: Int) {}
-}
-
-/// Poly1305 over the 256 bytes at `source` (if any), two 16-byte blocks in each of the first eight double rounds.
-struct Poly1305Companion: KeystreamCompanion {
-    var mac: Poly1305
-    var source: UnsafeRawPointer? = nil
-
-    @inline(__always) mutating func duringDoubleRound(_ round: Int) {
-        guard let source, round < 8 else { return }
-        mac.absorbWholeBlocks(source + 32 * round, count: 2)
-    }
-}
-
-/// XORs the keystream of blocks `counter ..< counter + 4` into the 256 bytes at `p` (little-endian hosts), with
-/// `companion`'s work interleaved in the rounds (specialized per companion type: none costs nothing).
+/// XORs the keystream of blocks `counter ..< counter + 4` into the 256 bytes at `p` (little-endian hosts).
 @inline(__always)
-private func fourBlocks<C: KeystreamCompanion>(_ p: UnsafeMutableRawPointer, counter: UInt32, key k: SIMD8<UInt32>,
-                                               nonce: (UInt32, UInt32, UInt32), companion: inout C) {
+private func fourBlocks(_ p: UnsafeMutableRawPointer, counter: UInt32, key k: SIMD8<UInt32>,
+                        nonce: (UInt32, UInt32, UInt32)) {
     typealias V = SIMD4<UInt32>
     let i0 = V(repeating: 0x6170_7865), i1 = V(repeating: 0x3320_646E)
     let i2 = V(repeating: 0x7962_2D32), i3 = V(repeating: 0x6B20_6574)
@@ -177,8 +114,7 @@ private func fourBlocks<C: KeystreamCompanion>(_ p: UnsafeMutableRawPointer, cou
     let i13 = V(repeating: nonce.0), i14 = V(repeating: nonce.1), i15 = V(repeating: nonce.2)
     var x0 = i0, x1 = i1, x2 = i2, x3 = i3, x4 = i4, x5 = i5, x6 = i6, x7 = i7
     var x8 = i8, x9 = i9, x10 = i10, x11 = i11, x12 = i12, x13 = i13, x14 = i14, x15 = i15
-    for round in 0..<10 {
-        companion.duringDoubleRound(round)
+    for _ in 0..<10 {
         quarterRound(&x0, &x4, &x8, &x12)
         quarterRound(&x1, &x5, &x9, &x13)
         quarterRound(&x2, &x6, &x10, &x14)

@@ -2,12 +2,11 @@
 //   otk        = first 32 bytes of ChaCha20 block(key, counter 0, nonce)          (§2.6, the one-time Poly1305 key)
 //   ciphertext = plaintext XOR ChaCha20 keystream(key, counter 1..., nonce)       (§2.4)
 //   tag        = Poly1305(otk, aad ‖ pad16 ‖ ciphertext ‖ pad16 ‖ len(aad) u64le ‖ len(ciphertext) u64le)
-// Encryption and authentication run in one pass (`ChaCha20.xorKeystream(into:counter:authenticating:...)`): each
-// group of four ChaCha20 blocks absorbs 256 bytes into Poly1305 inside its rounds, so the vector units (ChaCha20)
-// and the scalar multiplier (Poly1305) work at the same time. Opening authenticates each group's ciphertext before
-// decrypting it, compares the tag in constant time at the end, and on a mismatch XORs the keystream in again,
-// restoring the ciphertext: no unauthenticated plaintext leaves `open` (a forged message costs one more keystream
-// pass to reject).
+// Opening computes the tag over the received ciphertext first, compares it in constant time, and decrypts only
+// if it matches: no unauthenticated plaintext is ever produced.
+//
+// Encryption and authentication run over the data in 16 KB chunks, so each chunk is still in the L1/L2 cache when
+// Poly1305 reads what ChaCha20 wrote.
 
 /// Why `ChaCha20Poly1305.open` refused a message.
 public enum AEADError: Error, Hashable, Sendable {
@@ -33,6 +32,8 @@ public enum ChaCha20Poly1305 {
     /// Longest plaintext one (key, nonce) can seal: 2^32 - 1 blocks of 64 bytes (RFC 8439 §2.8, P_MAX).
     public static let maxPlaintextByteCount = 274_877_906_880
 
+    private static let chunkByteCount = 16 * 1024
+
     /// Encrypts `plaintext` in place and returns the tag over `aad` and the ciphertext (detached, for frames that
     /// carry the tag in a field of their own).
     public static func seal(key: SymmetricKey, nonce: Nonce, aad: UnsafeRawBufferPointer,
@@ -42,7 +43,16 @@ public enum ChaCha20Poly1305 {
         var mac = oneTimeAuthenticator(cipher)
         mac.update(aad)
         mac.padToBlock()
-        cipher.xorKeystream(into: buffer, counter: 1, authenticating: &mac, ciphertextFirst: false)
+        var offset = 0
+        var counter: UInt32 = 1
+        while offset < buffer.count {
+            let end = min(offset + chunkByteCount, buffer.count)
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<end])
+            cipher.xorKeystream(into: chunk, counter: counter)
+            mac.update(UnsafeRawBufferPointer(chunk))
+            counter &+= UInt32(chunkByteCount / ChaCha20.blockByteCount)
+            offset = end
+        }
         return finish(mac, aadCount: aad.count, textCount: buffer.count)
     }
 
@@ -81,9 +91,8 @@ public enum ChaCha20Poly1305 {
         return text
     }
 
-    /// Authenticates the ciphertext in `buffer` and decrypts it in the same pass, then compares the tag with `tag`
-    /// in constant time. On a mismatch the keystream is XORed in again, which restores the ciphertext exactly, and
-    /// false is returned: the caller never sees unauthenticated plaintext (it exists only inside this call).
+    /// The tag over `aad` and the ciphertext in `buffer`, compared with `tag` in constant time; only if they match
+    /// is `buffer` decrypted in place.
     private static func verifyThenDecrypt(key: SymmetricKey, nonce: Nonce, aad: UnsafeRawBufferPointer,
                                           buffer: UnsafeMutableRawBufferPointer, tag: AuthenticationTag) -> Bool {
         guard buffer.count <= maxPlaintextByteCount else { return false }
@@ -91,11 +100,9 @@ public enum ChaCha20Poly1305 {
         var mac = oneTimeAuthenticator(cipher)
         mac.update(aad)
         mac.padToBlock()
-        cipher.xorKeystream(into: buffer, counter: 1, authenticating: &mac, ciphertextFirst: true)
-        guard finish(mac, aadCount: aad.count, textCount: buffer.count) == tag else {
-            cipher.xorKeystream(into: buffer, counter: 1)
-            return false
-        }
+        mac.update(UnsafeRawBufferPointer(buffer))
+        guard finish(mac, aadCount: aad.count, textCount: buffer.count) == tag else { return false }
+        cipher.xorKeystream(into: buffer, counter: 1)
         return true
     }
 

@@ -129,15 +129,6 @@ public struct Poly1305: Sendable {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    /// Whether the message so far is a whole number of 16-byte blocks.
-    var isAtBlockBoundary: Bool { pendingCount == 0 }
-
-    /// Appends `count` whole 16-byte blocks at `p`; the message so far must be at a block boundary.
-    @inline(__always)
-    mutating func absorbWholeBlocks(_ p: UnsafeRawPointer, count: Int) {
-        absorb(p, blocks: count, topBit: 1 << 40)
-    }
-
     /// Appends zero bytes up to the next multiple of 16 bytes of message (RFC 8439 §2.8's pad16).
     mutating func padToBlock() {
         guard pendingCount > 0 else { return }
