@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Throughput of SwarmCrypto in a release build: ChaCha20, Poly1305 and ChaCha20-Poly1305 seal/open on a 230 KB
 # model frame (in place, as a frame is sealed: 32-byte header as AAD, payload encrypted where it lies, detached tag;
-# and the array form, which copies), a membership datagram, the per-sender key derivation and the replay window.
+# and the array form, which copies), a membership datagram, the per-sender key derivation and the replay window;
+# then whole frames through WireCodec: an ML-100K model push (1,682 x 32, ~230 KB) encoded and decoded unsealed
+# (XXH32, what --insecure peers do) and sealed, decoding from an array the caller keeps (the frame is copied
+# before it is opened) and from one it hands over (opened in place).
 # Each line gives thread CPU time (what the code costs) and wall time (what it took on the shared machine); each is
 # the best of 5 rounds. Builds a small package under .build/ (kept, so a rerun recompiles only what changed) that
 # depends on this one by path: the numbers are those of the real SwarmCrypto target with its own settings (plain -O,
@@ -15,12 +18,18 @@ cat > "$dir/Package.swift" <<PKG
 // swift-tools-version:6.0
 import PackageDescription
 let package = Package(name: "bench", dependencies: [.package(path: "$repo")],
-    targets: [.executableTarget(name: "bench", dependencies: [.product(name: "SwarmCrypto", package: "$(basename "$repo")")])])
+    targets: [.executableTarget(name: "bench", dependencies: [.product(name: "SwarmCrypto", package: "$(basename "$repo")"),
+                                                             .product(name: "WireFormat", package: "$(basename "$repo")"),
+                                                             .product(name: "GossipProtocol", package: "$(basename "$repo")"),
+                                                             .product(name: "RecommenderModel", package: "$(basename "$repo")")])])
 PKG
 cat > "$dir/Sources/bench/main.swift" <<'SWIFT'
 import Dispatch
 import Glibc
 import SwarmCrypto
+import WireFormat
+import GossipProtocol
+import RecommenderModel
 
 let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 400
 let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : ""
@@ -118,6 +127,59 @@ rate("datagram seal + open (1,200 B, in place)", bytes: 1_200 - headerBytes, ite
     }
 }
 let schedule = SwarmKey(bytes: (0..<32).map { UInt8($0 ^ 0x5A) })!.schedule(for: KeyContext(swarmID: 7, purpose: KeyContext.framePurpose))
+// Whole model frames through the codec (what a peer pays per frame beyond building and merging the table).
+let rows = 1_682, dim = 32
+let model = ModelPayload(itemCount: UInt32(rows), dimension: UInt16(dim), round: 12,
+                         items: (0..<UInt32(rows)).map { $0 }, weights: (0..<rows).map { Float($0 % 7) + 1 },
+                         values: (0..<rows * dim).map { Float($0 % 13) / 13 - 0.5 })
+let push = Envelope(swarmID: 9, sender: PeerID(4), sequence: 0, message: .modelPush(seq: 6, model: model, wantsReply: true))
+let swarmKey = SwarmKey(bytes: (0..<32).map { UInt8($0 &* 3) })!
+nonisolated(unsafe) var sender = FrameSecurity(keyring: try! Keyring(primary: swarmKey), swarmID: 9, epoch: 5)
+let clearFrame = try! WireCodec.encode(push)
+rate("frame encode, unsealed (XXH32)", bytes: clearFrame.count, iterations: iterations / 4) { i in
+    var e = push; e.sequence = UInt64(i)
+    return UInt64(try! WireCodec.encode(e)[i % 100])
+}
+rate("frame decode, unsealed (XXH32)", bytes: clearFrame.count, iterations: iterations / 4) { i in
+    UInt64(try! WireCodec.decode(clearFrame).sequence)
+}
+nonisolated(unsafe) var sealSequence: UInt64 = 0
+rate("frame encode, sealed", bytes: clearFrame.count, iterations: iterations / 4) { i in
+    var e = push; sealSequence += 1; e.sequence = sealSequence
+    return UInt64(try! WireCodec.encode(e, security: &sender)[i % 100])
+}
+// Decoding needs fresh frames (the replay filter refuses a repeat): each is sealed just before, untimed, so it is
+// in the cache as a frame just read from a socket would be; only the decode is timed. The two ways alternate frame
+// by frame, so both meet the same heap (which, freeing and reallocating 230 KB buffers, can add page faults).
+if only.isEmpty || "frame decode, sealed".hasPrefix(only) || only.hasPrefix("frame decode, sealed") {
+    var receiver = FrameSecurity(keyring: try! Keyring(primary: swarmKey), swarmID: 9, epoch: 1)
+    var best = [Double.infinity, Double.infinity]
+    for _ in 0..<5 {
+        var total = [0.0, 0.0]
+        for k in 0..<(iterations / 2) {
+            let handOver = k % 2 == 1
+            var e = push; sealSequence += 1; e.sequence = sealSequence
+            var frame = try! WireCodec.encode(e, security: &sender)
+            let kept = handOver ? [] : frame
+            let env: Envelope
+            let c0 = cpuSeconds()
+            if handOver {
+                env = try! WireCodec.decode(consume frame, security: &receiver)  // the last reference: opened in place
+            } else {
+                env = try! WireCodec.decode(kept, security: &receiver)  // still referenced by `frame`: copied first
+            }
+            total[k % 2] += cpuSeconds() - c0
+            precondition(env.sender == PeerID(4))
+            frame = []
+            _ = frame
+        }
+        best = [min(best[0], total[0]), min(best[1], total[1])]
+    }
+    for (name, seconds) in [("frame decode, sealed (kept: + copy)", best[0]), ("frame decode, sealed (handed over)", best[1])] {
+        let per = seconds / Double(iterations / 4)
+        print("\(name.rightPad(40)) cpu \(String(Int(Double(clearFrame.count + 12) / per / 1e6)).leftPad(6)) MB/s \(format1(per * 1e6).leftPad(8)) us")
+    }
+}
 rate("sender key derivation (HKDF-Expand)", bytes: 0, iterations: iterations * 100) { i in
     UInt64(schedule.senderKey(UInt64(i)).bytes[0])
 }

@@ -9,8 +9,8 @@
 // Speed: a model frame is ~230 KB, so this is the hot loop of the encrypted transport. The buffer bounds are checked
 // once per call; inside, data is read and written through a raw pointer. Runs of 4 blocks (256 bytes) are computed
 // together, one SIMD4 lane per block ("vertical" vectorization: state word i of the 4 blocks in one 128-bit
-// register, so the rounds need no shuffles; plain SSE2, the x86-64 baseline), then transposed back to 4 serialized
-// blocks and XORed into the data 16 bytes at a time. The tail (under 256 bytes) runs one block at a time in 16
+// register, so the rounds need no shuffles; plain SSE2, the x86-64 baseline: no flags, so no AVX2), then transposed
+// back to 4 serialized blocks and XORed into the data 16 bytes at a time. The tail (under 256 bytes) runs one block at a time in 16
 // scalar registers. No table lookups, no data-dependent branches: the running time depends on the length only.
 
 /// The ChaCha20 stream cipher of RFC 8439 §2.4 (256-bit key, 96-bit nonce, 32-bit block counter).
@@ -158,39 +158,23 @@ private func xor16(_ p: UnsafeMutableRawPointer, _ offset: Int, _ stream: SIMD4<
 @inline(__always)
 private func quarterRound(_ a: inout SIMD4<UInt32>, _ b: inout SIMD4<UInt32>, _ c: inout SIMD4<UInt32>,
                           _ d: inout SIMD4<UInt32>) {
-    a &+= b; d ^= a; d = rotatedLeft16(d)
+    a &+= b; d ^= a; d = rotatedLeft(d, 16)
     c &+= d; b ^= c; b = rotatedLeft(b, 12)
-    a &+= b; d ^= a; d = rotatedLeft8(d)
+    a &+= b; d ^= a; d = rotatedLeft(d, 8)
     c &+= d; b ^= c; b = rotatedLeft(b, 7)
 }
 
-// Vector rotations, written so that LLVM does not recognise them as rotates: x86-64's baseline (SSE2) has no vector
-// rotate, and LLVM's lowering of one splits the vector into four scalar `rol`s with extracts and inserts, which made
-// the 4-block path slower than the scalar one. These forms compile to 2-4 SSE2 instructions each (checked in the
-// disassembly of a release build; on a machine with a vector rotate they still compile to something correct).
-
-/// Rotation of each 32-bit lane by 16 bits: swap its two 16-bit halves (pshuflw + pshufhw).
-@inline(__always)
-private func rotatedLeft16(_ x: SIMD4<UInt32>) -> SIMD4<UInt32> {
-    let h = unsafeBitCast(x, to: SIMD8<UInt16>.self)
-    return unsafeBitCast(SIMD8(h[1], h[0], h[3], h[2], h[5], h[4], h[7], h[6]), to: SIMD4<UInt32>.self)
-}
-
-/// Rotation of each 32-bit lane by 8 bits as a byte permutation (LLVM lowers it to pslld + psrld + por).
-@inline(__always)
-private func rotatedLeft8(_ x: SIMD4<UInt32>) -> SIMD4<UInt32> {
-    let b = unsafeBitCast(x, to: SIMD16<UInt8>.self)
-    return unsafeBitCast(SIMD16(b[3], b[0], b[1], b[2], b[7], b[4], b[5], b[6],
-                                b[11], b[8], b[9], b[10], b[15], b[12], b[13], b[14]), to: SIMD4<UInt32>.self)
-}
-
-/// Rotation of each 32-bit lane by `n` bits (1...31): the left part by a 32-bit lane shift, the right part by a 64-bit
-/// lane shift masked to the low `n` bits of each 32-bit half (pslld + psrlq + pand + por). Little-endian lane order.
+/// Rotation of each 32-bit lane by `n` bits (1...31), as two shifts joined by an *addition*. The two shifted parts
+/// share no bits, so `&+` equals `|`; but written with `|`, LLVM recognises a vector rotate, and x86-64's baseline
+/// (SSE2) has none: it splits the vector into four scalar `rol`s with extracts and inserts, slower than the scalar
+/// path. With `&+` it stays pslld + psrld + por (one register copy): 3 vector operations, the fewest SSE2 allows
+/// for 12 and 7. For 16 and 8 too: a halfword shuffle (pshuflw + pshufhw) would be 2, but LLVM rewrote that
+/// shuffle into a 6-instruction blend inside the rounds, and the byte shuffle for 8 needs SSSE3. Checked in the
+/// disassembly of a release build (Swift 6.3, 202 instructions per double round of four blocks, from 263 with the
+/// earlier shuffle and masked-64-bit-shift forms) and by `Scripts/bench-crypto.sh`.
 @inline(__always)
 private func rotatedLeft(_ x: SIMD4<UInt32>, _ n: UInt32) -> SIMD4<UInt32> {
-    let wide = unsafeBitCast(x, to: SIMD2<UInt64>.self) &>> UInt64(32 - n)
-    let low: UInt64 = (1 << UInt64(n)) - 1
-    return (x &<< n) | unsafeBitCast(wide & SIMD2(repeating: low | low << 32), to: SIMD4<UInt32>.self)
+    (x &<< n) &+ (x &>> (32 - n))
 }
 
 /// RFC 8439 §2.1: the quarter round on four state words.

@@ -33,8 +33,8 @@ public struct AuthenticationTag: Equatable, Sendable, CustomStringConvertible {
         high = h
     }
 
-    /// The tag of exactly 16 bytes at `raw`.
-    init(_ raw: UnsafeRawBufferPointer) {
+    /// The tag of exactly 16 bytes at `raw` (a tag read where it lies in a received frame, without an array).
+    public init(_ raw: UnsafeRawBufferPointer) {
         precondition(raw.count == Self.byteCount)
         low = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
@@ -173,18 +173,58 @@ public struct Poly1305: Sendable {
 
     /// acc = (acc + m) * r mod P for `blocks` 16-byte blocks at `p`; `topBit` is 2^128 in the top limb's scale
     /// (1 << 40) for whole blocks, 0 for the final short block whose 1 byte is already in place.
+    ///
+    /// Runs of four blocks take the four-way path: acc = (acc + m1) r^4 + m2 r^3 + m3 r^2 + m4 r, the same value as
+    /// four steps of Horner's rule (each step multiplies by r once). The four products are independent, and their
+    /// unreduced sums are carried once per four blocks, so the chain from one accumulator to the next is one
+    /// multiply-and-carry per 64 bytes instead of per 16: the one-block loop waits on that chain (~30 cycles a block
+    /// on the x86-64 this was measured on), the four-way loop on the multiplier (9 products a block).
+    /// Bounds: accumulator limbs below 2^45 after adding a block, powers of r carried to below 2^44 + 2^16 (their
+    /// s = 20 r below 2^49), so each product is below 2^94 and each sum of 12 below 2^98: no UInt128 overflows.
     @inline(__always)
     private mutating func absorb(_ p: UnsafeRawPointer, blocks: Int, topBit: UInt64) {
         let m44 = Self.mask44, m42 = Self.mask42
         let r0 = self.r0, r1 = self.r1, r2 = self.r2, s1 = self.s1, s2 = self.s2
         var h0 = self.h0, h1 = self.h1, h2 = self.h2
         var q = p
-        for _ in 0..<blocks {
-            let t0 = UInt64(littleEndian: q.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
-            let t1 = UInt64(littleEndian: q.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            h0 &+= t0 & m44
-            h1 &+= ((t0 >> 44) | (t1 << 20)) & m44
-            h2 &+= ((t1 >> 24) & m42) | topBit
+        var left = blocks
+        if left >= 8 {
+            // r^2, r^3, r^4 (carried), once per call: a few dozen multiplications, against 9 per block saved latency.
+            let rr = Limbs(r0, r1, r2)
+            let p2 = rr.times(rr), p3 = p2.times(rr), p4 = p3.times(rr)
+            let (a0, a1, a2, as1, as2) = (p4.l0, p4.l1, p4.l2, p4.l1 &* 20, p4.l2 &* 20)
+            let (b0, b1, b2, bs1, bs2) = (p3.l0, p3.l1, p3.l2, p3.l1 &* 20, p3.l2 &* 20)
+            let (c0, c1, c2, cs1, cs2) = (p2.l0, p2.l1, p2.l2, p2.l1 &* 20, p2.l2 &* 20)
+            while left >= 4 {
+                let m1 = Limbs(block: q, topBit: topBit), m2 = Limbs(block: q + 16, topBit: topBit)
+                let m3 = Limbs(block: q + 32, topBit: topBit), m4 = Limbs(block: q + 48, topBit: topBit)
+                let x0 = h0 &+ m1.l0, x1 = h1 &+ m1.l1, x2 = h2 &+ m1.l2
+                let d0 = mul(x0, a0) &+ mul(x1, as2) &+ mul(x2, as1)
+                    &+ mul(m2.l0, b0) &+ mul(m2.l1, bs2) &+ mul(m2.l2, bs1)
+                    &+ mul(m3.l0, c0) &+ mul(m3.l1, cs2) &+ mul(m3.l2, cs1)
+                    &+ mul(m4.l0, r0) &+ mul(m4.l1, s2) &+ mul(m4.l2, s1)
+                var d1 = mul(x0, a1) &+ mul(x1, a0) &+ mul(x2, as2)
+                    &+ mul(m2.l0, b1) &+ mul(m2.l1, b0) &+ mul(m2.l2, bs2)
+                    &+ mul(m3.l0, c1) &+ mul(m3.l1, c0) &+ mul(m3.l2, cs2)
+                    &+ mul(m4.l0, r1) &+ mul(m4.l1, r0) &+ mul(m4.l2, s2)
+                var d2 = mul(x0, a2) &+ mul(x1, a1) &+ mul(x2, a0)
+                    &+ mul(m2.l0, b2) &+ mul(m2.l1, b1) &+ mul(m2.l2, b0)
+                    &+ mul(m3.l0, c2) &+ mul(m3.l1, c1) &+ mul(m3.l2, c0)
+                    &+ mul(m4.l0, r2) &+ mul(m4.l1, r1) &+ mul(m4.l2, r0)
+                var c = UInt64(truncatingIfNeeded: d0 >> 44); h0 = UInt64(truncatingIfNeeded: d0) & m44
+                d1 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d1 >> 44); h1 = UInt64(truncatingIfNeeded: d1) & m44
+                d2 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d2 >> 42); h2 = UInt64(truncatingIfNeeded: d2) & m42
+                h0 &+= c &* 5; c = h0 >> 44; h0 &= m44
+                h1 &+= c
+                q += 64
+                left -= 4
+            }
+        }
+        for _ in 0..<left {
+            let m = Limbs(block: q, topBit: topBit)
+            h0 &+= m.l0
+            h1 &+= m.l1
+            h2 &+= m.l2
             let d0 = mul(h0, r0) &+ mul(h1, s2) &+ mul(h2, s1)
             var d1 = mul(h0, r1) &+ mul(h1, r0) &+ mul(h2, s2)
             var d2 = mul(h0, r2) &+ mul(h1, r1) &+ mul(h2, r0)
@@ -203,6 +243,42 @@ public struct Poly1305: Sendable {
         guard var mac = Poly1305(key: key) else { return nil }
         mac.update(message)
         return mac.finalize()
+    }
+}
+
+/// A number modulo 2^130 - 5 in radix 2^44 (limbs of 44, 44 and 42 bits, the top one may carry a little more).
+private struct Limbs {
+    var l0: UInt64, l1: UInt64, l2: UInt64
+
+    @inline(__always)
+    init(_ l0: UInt64, _ l1: UInt64, _ l2: UInt64) {
+        self.l0 = l0; self.l1 = l1; self.l2 = l2
+    }
+
+    /// The 16-byte block at `p` read little-endian, plus `topBit` (2^128 in the top limb's scale, or 0).
+    @inline(__always)
+    init(block p: UnsafeRawPointer, topBit: UInt64) {
+        let t0 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        let t1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        l0 = t0 & 0xFFF_FFFF_FFFF
+        l1 = ((t0 >> 44) | (t1 << 20)) & 0xFFF_FFFF_FFFF
+        l2 = ((t1 >> 24) & 0x3FF_FFFF_FFFF) | topBit
+    }
+
+    /// self * other mod 2^130 - 5, carried (limbs below 2^44, 2^44 + 2^16, 2^42); both factors' limbs below 2^45.
+    @inline(__always)
+    func times(_ o: Limbs) -> Limbs {
+        let m44: UInt64 = 0xFFF_FFFF_FFFF, m42: UInt64 = 0x3FF_FFFF_FFFF
+        let s1 = o.l1 &* 20, s2 = o.l2 &* 20
+        let d0 = mul(l0, o.l0) &+ mul(l1, s2) &+ mul(l2, s1)
+        var d1 = mul(l0, o.l1) &+ mul(l1, o.l0) &+ mul(l2, s2)
+        var d2 = mul(l0, o.l2) &+ mul(l1, o.l1) &+ mul(l2, o.l0)
+        var c = UInt64(truncatingIfNeeded: d0 >> 44); var h0 = UInt64(truncatingIfNeeded: d0) & m44
+        d1 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d1 >> 44); var h1 = UInt64(truncatingIfNeeded: d1) & m44
+        d2 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d2 >> 42); let h2 = UInt64(truncatingIfNeeded: d2) & m42
+        h0 &+= c &* 5; c = h0 >> 44; h0 &= m44
+        h1 &+= c
+        return Limbs(h0, h1, h2)
     }
 }
 

@@ -292,7 +292,14 @@ public enum WireCodec {
     /// `security` requires (`unsealed`, or `unknownKey` for an insecure receiver), then for a sealed frame: the key
     /// id (`unknownKey`), the tag (`badTag`), the sender's replay filter (`replayed`, `staleEpoch`; recorded only
     /// now that the frame is authentic); for an unsealed one the checksum; then the payload.
-    public static func decode(_ bytes: [UInt8], limits: WireLimits = .default, expectedSwarmID: UInt32? = nil,
+    ///
+    /// A sealed frame is opened in place: `bytes` is taken (`consuming`), so when the caller hands over its last
+    /// reference (a frame fresh from `FrameAccumulator` or a socket read) the payload is decrypted in that very
+    /// buffer and the payload reader shares it, with no copy of the frame; a caller that keeps its array gets it
+    /// back untouched (copy on write copies it once, as before). Sealed frames carry no XXH32: the 16-byte tag
+    /// already detects any change to header or payload, with a forgery bound of 2^-84 even for an 8 MB frame
+    /// against 2^-32 for the checksum, so a checksum would only cost a second pass over the frame.
+    public static func decode(_ bytes: consuming [UInt8], limits: WireLimits = .default, expectedSwarmID: UInt32? = nil,
                               security: inout FrameSecurity) throws(DecodeError) -> Envelope {
         let header = try FrameHeader.parse(bytes, limits: limits)
         let total = header.frameByteCount
@@ -309,9 +316,8 @@ public enum WireCodec {
                 throw .unknownKey(header.keyID)
             }
             let nonce = Nonce(epoch: header.epoch, sequence: header.sequence)
-            var frame = bytes
-            let opened = frame.withUnsafeMutableBytes { f in
-                let tag = AuthenticationTag(bytes: Array(f[header.trailerOffset..<total]))!
+            let opened = bytes.withUnsafeMutableBytes { f in
+                let tag = AuthenticationTag(UnsafeRawBufferPointer(rebasing: f[header.trailerOffset..<total]))
                 do {
                     try ChaCha20Poly1305.open(
                         key: key, nonce: nonce, aad: UnsafeRawBufferPointer(rebasing: f[0..<FrameHeader.byteCount]),
@@ -329,10 +335,10 @@ public enum WireCodec {
             case .staleEpoch:
                 throw .staleEpoch(epoch: header.epoch, current: security.currentEpoch(of: header.sender) ?? 0)
             }
-            return try decodeMessage(header, from: frame, limits: limits)
+            return try decodeMessage(header, from: bytes, limits: limits)
         }
         let checksumOffset = header.trailerOffset
-        var r = try ByteReader(bytes, range: checksumOffset..<total)
+        var r = try ByteReader(copy bytes, range: checksumOffset..<total)   // shares the storage (a retain)
         let stored: UInt32 = try r.read()
         guard let computed = XXH32.hash(bytes, range: 0..<checksumOffset) else {
             throw .truncated(needed: checksumOffset, available: bytes.count)
