@@ -30,7 +30,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("train-ns-per-sample", "NS", "events: virtual training cost per sample at compute factor 1", default: "300"),
         OptionSpec("bandwidth-mbit", "M", "events: per-peer bandwidth in Mbit/s (a profile's 'bandwidth' wins)", default: "100"),
         OptionSpec("max-members", "N|all|auto", "events: members each peer remembers (MembershipSettings.maxMembers); auto: all up to 2,000 peers, else 300", default: "auto"),
-        OptionSpec("seal-frames", nil, "events: seal every frame (wire v3, ChaCha20-Poly1305 under a run key from --seed) and open it through the replay filter, as a keyed node does; off by default (about 0.44 ms per 230 KB model frame; frames 12 bytes larger)"),
+        OptionSpec("seal-frames", nil, "events: seal every frame (wire v3, ChaCha20-Poly1305 under a run key from --seed) and open it through the replay filter, as a keyed node does; off by default (about 0.31 ms per 230 KB model frame; frames 12 bytes larger)"),
         OptionSpec("skip-model-codec", nil, "events: hand model messages over without encoding and decoding them through WireFormat (faster; same result)"),
         OptionSpec("threads", "N", "events: threads for peers' events (0: one per processor; the result is the same for any N)", default: "0"),
         OptionSpec("ranks", "FILE", "events: write every peer's final state to FILE (TSV: peer, online, straggler, returned, rank, round, merges, failed, window_hits, window_samples) for paired comparisons"),
