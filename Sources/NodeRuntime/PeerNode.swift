@@ -383,7 +383,7 @@ public final class PeerNode: @unchecked Sendable {
                     stats.bytesReceived += chunk.count
                     do {
                         while let frame = try box.accumulator.nextFrame() {
-                            let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID, security: &security)
+                            let env = try WireCodec.decode(consume frame, limits: limits, expectedSwarmID: config.swarmID, security: &security)
                             box.handled = true
                             perform(core.onStreamMessage(env.message, from: env.sender, inbound: false, now: now))
                             box.stream?.close()
@@ -462,7 +462,7 @@ public final class PeerNode: @unchecked Sendable {
             do {
                 if let frame = try box.accumulator.nextFrame() {
                     box.handled = true
-                    let env = try WireCodec.decode(frame, limits: limits, expectedSwarmID: config.swarmID, security: &security)
+                    let env = try WireCodec.decode(consume frame, limits: limits, expectedSwarmID: config.swarmID, security: &security)
                     guard let s = box.stream else { return }
                     let effects = core.onStreamMessage(env.message, from: env.sender, inbound: true, now: now)
                     if delaysReply, effects.contains(where: \.isReply), let delay = faultDelay(to: remoteIP) {
