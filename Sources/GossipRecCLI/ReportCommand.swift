@@ -161,7 +161,10 @@ struct ReportCommand: Subcommand {
         if onlineWindow > 0 { j.add("online_peers", last.evaluated) }
         if let c = central, let reach = points.first(where: { $0.hr10 >= 0.9 * c && coverage($0) }) {
             j.add("seconds_to_90pct_central", reach.t, digits: 1)
+            j.add("mb_per_peer_to_90pct", reach.mbPerPeer, digits: 2)
         }
+        // Local rounds per peer per second over the run (the swarm's learning speed, whatever the period).
+        if last.t > 0 { j.add("rounds_per_second", last.meanRound / last.t, digits: 3) }
         if let path = summaryPath { try writeAtomically(j.text + "\n", to: path) }
         if let path = svgPath { try writeAtomically(Self.svg(points, central: central, itempop: itempop), to: path) }
         Console.out(j.text)

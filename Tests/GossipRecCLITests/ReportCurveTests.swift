@@ -66,5 +66,6 @@ import Testing
         #expect(GossipRecCLI.main(["report", "--logs", dir + "/n.jsonl", "--last", "--summary", dir + "/s.json"]) == 0)
         let summary = try String(contentsOfFile: dir + "/s.json", encoding: .utf8)
         #expect(summary.contains("\"peers\":1") && summary.contains("\"malicious_peers_excluded\":1") && summary.contains("\"hr10\":1"), "\(summary)")
+        #expect(summary.contains("\"rounds_per_second\":"), "\(summary)")
     }
 }
