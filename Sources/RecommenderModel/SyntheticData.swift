@@ -118,3 +118,25 @@ extension SyntheticData {
         return out
     }
 }
+
+extension SyntheticData {
+    /// A structureless log: each user touches `perUser` distinct uniformly random items at distinct times, every third
+    /// interaction rated 3.5 and the others 1 (so rating text round trips are exercised). Raw ids are the dense
+    /// indices as text. For tests of splitting and file formats, where no taste is wanted.
+    public static func uniform(users: Int, items: Int, perUser: Int, seed: UInt64) -> InteractionLog {
+        precondition(perUser <= items, "perUser must be at most items")
+        var rng = SplitMix64(seed: seed)
+        var xs: [Interaction] = []
+        xs.reserveCapacity(users * perUser)
+        for u in 0..<users {
+            var chosen = Array(0..<items)
+            chosen.shuffle(using: &rng)
+            for (k, i) in chosen.prefix(perUser).enumerated() {
+                let t = Int64(1000 * u + 17 * k + rng.next(below: 10))
+                xs.append(Interaction(user: Int32(u), item: Int32(i), rating: xs.count % 3 == 0 ? 3.5 : 1, timestamp: t))
+            }
+        }
+        return InteractionLog(interactions: xs, users: IDMap(raw: (0..<users).map(String.init)),
+                              items: IDMap(raw: (0..<items).map(String.init)))
+    }
+}

@@ -41,19 +41,7 @@ func makeLog(users: Int, items: Int, _ triples: [(Int, Int, Int64)], rating: Flo
 
 /// A random log: each user touches `perUser` distinct random items with random distinct timestamps.
 func randomLog(users: Int, items: Int, perUser: Int, seed: UInt64) -> InteractionLog {
-    var rng = SplitMix64(seed: seed)
-    var triples: [(Int, Int, Int64)] = []
-    for u in 0..<users {
-        var chosen = Array(0..<items)
-        chosen.shuffle(using: &rng)
-        for (k, i) in chosen.prefix(perUser).enumerated() {
-            triples.append((u, i, Int64(1000 * u + 17 * k + rng.next(below: 10))))
-        }
-    }
-    var log = makeLog(users: users, items: items, triples)
-    // Some non-integer ratings so that rating text round trips are exercised.
-    for k in log.interactions.indices where k % 3 == 0 { log.interactions[k].rating = 3.5 }
-    return log
+    SyntheticData.uniform(users: users, items: items, perUser: perUser, seed: seed)
 }
 
 /// Planted taste structure (see `SyntheticData.planted`).
