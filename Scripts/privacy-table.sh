@@ -5,7 +5,8 @@
 # at each budget. Last line: JSON.
 #
 # Usage: Scripts/privacy-table.sh --users-dir DIR [--peers N] [--seeds "1 2"] [--duration 200s] [--period-ms 1000]
-#            [--curious 0.25] [--budgets 1,10,100] [--cells "off spread ..."] [--out DIR] [--skip-build]
+#            [--curious 0.25] [--budgets 1,10,100] [--cells "off spread ..."] [--out DIR] [--skip-build] [--summary-only]
+# --summary-only: no runs, only the table of the runs already in --out (cells and seeds without a run are left out).
 # Resumable: a run whose output already ends in a JSON line is not run again (same --out). Runs go one after another,
 # each nice'd on one thread (the machine is shared). Budget 100 needs enough copies per victim: a large curious group
 # (--curious) or a long run.
@@ -13,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${GOSSIPREC_BIN:-$ROOT/.build/release/gossiprec}"
 USERS=""; PEERS=""; SEEDS="1 2"; DURATION="200s"; PERIOD=1000; CURIOUS=0.25; BUDGETS="1,10,100"; OUT=""; SKIP=0
-CELLS="off spread pseudo ldp share spread+ldp"
+CELLS="off spread default pseudo ldp share spread+ldp"; SUMMARY=0
 die() { echo "privacy-table: error: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -27,6 +28,7 @@ while [[ $# -gt 0 ]]; do
         --cells) CELLS="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --skip-build) SKIP=1; shift ;;
+        --summary-only) SUMMARY=1; SKIP=1; shift ;;
         -h|--help) sed -n '2,/^set -e/{/^#/p}' "$0"; exit 0 ;;
         *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -40,6 +42,7 @@ knobs() {   # a cell's privacy options
     case "$1" in
         off) echo "" ;;
         spread) echo "--spread-votes 1" ;;
+        default) echo "--spread-votes 1 --decoy-move 0.45" ;;   # the candidate default (README, "Privacy of what a peer sends")
         pseudo) echo "--pseudo-items 3" ;;
         ldp) echo "--ldp-clip 0.05 --ldp-noise 1" ;;
         share) echo "--share-fraction 0.3" ;;
@@ -51,6 +54,7 @@ knobs() {   # a cell's privacy options
 }
 
 for cell in $CELLS; do
+    [[ "$SUMMARY" -eq 0 ]] || break
     for seed in $SEEDS; do
         file="$OUT/$cell-s$seed.txt"
         if [[ -f "$file" ]] && tail -1 "$file" | grep -q '^{'; then continue; fi
