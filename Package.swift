@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "NodeRuntime", targets: ["NodeRuntime"]),
         .library(name: "GossipSimulator", targets: ["GossipSimulator"]),
         .library(name: "SwarmCrypto", targets: ["SwarmCrypto"]),
+        .library(name: "PrivacyAudit", targets: ["PrivacyAudit"]),
     ],
     targets: [
         // Pure core: data sets, splits, matrix factorization, metrics, merge rules. Foundation at most.
@@ -52,10 +53,12 @@ let package = Package(
         // Deterministic twin of NodeRuntime: virtual clock, simulated network, churn.
         .target(name: "GossipSimulator",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SwarmCrypto"]),
+        // The membership-inference attack on what peers send (issue 18): scorings, metrics, the curious group. Pure.
+        .target(name: "PrivacyAudit", dependencies: ["RecommenderModel"]),
         // Subcommands: parse -> validate -> run. Kept in a library so parsing is unit-tested.
         .target(name: "GossipRecCLI",
                 dependencies: ["RecommenderModel", "GossipProtocol", "PeerCore", "SwarmSpec", "WireFormat", "SocketTransport",
-                               "PeerStore", "NodeRuntime", "GossipSimulator", "SwarmCrypto", "DataFiles"]),
+                               "PeerStore", "NodeRuntime", "GossipSimulator", "SwarmCrypto", "DataFiles", "PrivacyAudit"]),
         .executableTarget(name: "gossiprec", dependencies: ["GossipRecCLI"]),
         // The decoder fuzz (input generators, mutations, properties), shared by WireFormatTests and wire-fuzz.
         .target(name: "WireFuzz", dependencies: ["WireFormat", "GossipProtocol", "RecommenderModel", "SwarmCrypto"]),
@@ -76,6 +79,7 @@ let package = Package(
                     dependencies: ["GossipSimulator", "GossipProtocol", "RecommenderModel", "SwarmSpec", "WireFormat", "PeerCore"]),
         .testTarget(name: "GossipRecCLITests", dependencies: ["GossipRecCLI", "SwarmCrypto", "DataFiles", "PeerStore"]),
         .testTarget(name: "SwarmCryptoTests", dependencies: ["SwarmCrypto"]),
+        .testTarget(name: "PrivacyAuditTests", dependencies: ["PrivacyAudit", "GossipProtocol", "RecommenderModel"]),
         // One scenario through both drivers (real peers on loopback, the simulator): the same kinds of decisions.
         .testTarget(name: "DriverParityTests",
                     dependencies: ["NodeRuntime", "GossipSimulator", "PeerCore", "SwarmSpec", "GossipProtocol", "RecommenderModel"]),

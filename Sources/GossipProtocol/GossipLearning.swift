@@ -25,6 +25,9 @@ public struct GossipSettings: Hashable, Sendable {
     public var evaluationPeriod: Duration = .seconds(5)
     /// The defences applied to every received copy before it is merged (`MergeDefences`, all on by default).
     public var defences = MergeDefences.on
+    /// What this peer does to the copies it sends so they say less about its user's items (`PrivacySettings`, all off
+    /// by default; see GossipPrivacy.swift).
+    public var privacy = PrivacySettings.off
     public init() {}
 
     /// A message naming the first bad field, or nil.
@@ -35,7 +38,7 @@ public struct GossipSettings: Hashable, Sendable {
         if catchUpRounds < 0 { return "catch-up rounds must be >= 0" }
         if maxInFlight < 1 { return "max in-flight exchanges must be >= 1" }
         if exchangeTimeout <= .zero { return "exchange timeout must be positive" }
-        return defences.validate()
+        return defences.validate() ?? privacy.validate()
     }
 }
 
@@ -143,6 +146,8 @@ public struct GossipLearningInstance: Sendable {
     var started = false
     /// Rounds left in which a starting peer waits for a merge before training (`GossipSettings.catchUpRounds`).
     public private(set) var catchUpLeft = 0
+    /// The sending defences' generator and pseudo items (`GossipSettings.privacy`).
+    public internal(set) var sendPrivacy: SendPrivacyState
 
     public init(id: PeerID, learner: PeerLearner, merge: any MergeRule, settings: GossipSettings = .init(), seed: UInt64) {
         precondition(settings.validate() == nil, settings.validate() ?? "")
@@ -152,6 +157,7 @@ public struct GossipLearningInstance: Sendable {
         self.settings = settings
         screen = CopyScreen(defences: settings.defences)
         rng = SplitMix64(seed: seed ^ 0x6055_1FED)
+        sendPrivacy = SendPrivacyState(seed: seed)
     }
 
     /// The next round's delay: the period scaled by a uniform factor in [1 - jitter, 1 + jitter].
@@ -187,7 +193,7 @@ public struct GossipLearningInstance: Sendable {
                     nextSeq += 1
                     inFlight[seq] = peer
                     counters.exchangesStarted += 1
-                    out.append(.exchange(seq: seq, message: .modelPush(seq: seq, model: snapshot(), wantsReply: true),
+                    out.append(.exchange(seq: seq, message: .modelPush(seq: seq, model: pushSnapshot(), wantsReply: true),
                                          to: peer, address: address))
                     out.append(.schedule(.exchangeDeadline(seq: seq), after: settings.exchangeTimeout))
                 } else {
@@ -213,7 +219,9 @@ public struct GossipLearningInstance: Sendable {
         // A straggler's round stands for `slowdown` rounds of the swarm's time (`spanning` returns the rule itself
         // for 1, or for a rule with nothing to scale).
         let rule = merge.spanning(periods: slowdown)
+        let before = settings.privacy.changesRounds ? SendPrivacyState.Before(learner.items) : nil
         if !learner.trainRound(epochs: settings.localEpochs, absorbingWith: rule) { counters.rollbacks += 1 }
+        else if let before { protectRound(before: before, rule: rule) }
     }
 
     /// The rows this peer sends.
@@ -236,8 +244,9 @@ public struct GossipLearningInstance: Sendable {
             }
             // The reply is this peer's copy from before the merge; `learner.merge` checks the payload (shape,
             // finite numbers) and changes nothing if it fails.
-            let mine = wantsReply ? snapshot() : nil
-            guard let merged = mergeScreened(model, trust: trust) else {
+            // Sharing less (`PrivacySettings.shareFraction`): both sides keep to the rows this answer carries.
+            let (kept, mine) = answerRows(model, wantsReply: wantsReply)
+            guard let merged = mergeScreened(kept, trust: trust) else {
                 counters.pushesDeclined += 1
                 let reason: DeclineReason = model.values.allSatisfy(\.isFinite) && model.weights.allSatisfy(\.isFinite) ? .shapeMismatch : .nonFinite
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []

@@ -21,7 +21,7 @@ extension Subcommand {
 
 /// Entry point for the `gossiprec` executable: returns the process exit status.
 public enum GossipRecCLI {
-    static var commands: [any Subcommand.Type] { [SplitCommand.self, TrainCommand.self, SimulateCommand.self, NodeCommand.self, KeygenCommand.self, GenerateCommand.self, RecommendCommand.self, ReportCommand.self, TopologyCommand.self, GraphRecallCommand.self] }
+    static var commands: [any Subcommand.Type] { [SplitCommand.self, TrainCommand.self, SimulateCommand.self, NodeCommand.self, KeygenCommand.self, GenerateCommand.self, RecommendCommand.self, ReportCommand.self, TopologyCommand.self, GraphRecallCommand.self, PrivacyAuditCommand.self] }
 
     public static var usage: String {
         var s = "usage: gossiprec COMMAND [options]\n\nGossipRec: a peer-to-peer, gossip-based, decentralized recommender.\n\ncommands:\n"

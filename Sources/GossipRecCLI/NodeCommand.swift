@@ -40,7 +40,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
         OptionSpec("swarm-key", "FILE", "seal every frame with the swarm key in FILE ('gossiprec keygen'; mode 0600); SIGHUP re-reads it (key rotation)"),
         OptionSpec("insecure", nil, "run unkeyed: frames travel in clear and anyone who can reach the ports can read and forge them"),
-    ] + limitSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
+    ] + limitSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + PeerOptions.privacySpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
         + faultSpecs + attackSpecs
 
     /// Test-only attack harness (`Attack`, issue 17): these peers lie in every copy they send.
@@ -71,6 +71,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     var faults = FaultInjection()
     var sourceLimits = SourceLimits.Settings.default
     var defences = MergeDefences.on, reputation = ReputationSettings()
+    /// The sending-side privacy knobs (`--spread-votes` ... `--share-fraction`).
+    var privacy = PrivacySettings.off
     /// `--attack`: the attack and the malicious users (nil: all of this process's).
     var attack: Attack?, attackUsers: Set<Int>?
     var membership = MembershipSettings()
@@ -156,6 +158,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         }
         mergeRule = try PeerOptions.parseMerge(o)
         (defences, reputation) = try PeerOptions.parseDefences(o)
+        privacy = try PeerOptions.parsePrivacy(o)
         if let name = o.optionalString("attack") {
             guard let kind = Attack.Kind(rawValue: name) else {
                 throw CLIError.badValue(option: "--attack", value: name, expected: "one of \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -275,6 +278,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         settings.membership = membership
         settings.gossip = gossip
         settings.gossip.defences = defences
+        settings.gossip.privacy = privacy
         settings.reputation = reputation
         if let a = attack, attackUsers?.contains(user) ?? true { settings.attack = a }
         if let cg = clientGraph { settings.partners = .clientGraph(cg) }

@@ -39,6 +39,41 @@ enum PeerOptions {
         OptionSpec("max-clock-lead", "L", "defences: versions a copy's clock may lead the receiver's", default: "\(MergeDefences().maxClockLead)"),
     ]
 
+    /// The sending-side privacy knobs (`PrivacySettings`, issue 18), shared by `node`, `simulate` and `privacy-audit`.
+    static let privacySpecs = [
+        OptionSpec("spread-votes", "P", "privacy: share of the rows a round did not train that cast the same vote (1: every row's weight gets the same update)", default: "\(PrivacySettings.off.spreadVotes)"),
+        OptionSpec("pseudo-items", "R", "privacy: persistent decoy rows per real training item, voted every round (FedGNN-style)", default: "\(PrivacySettings.off.pseudoItems)"),
+        OptionSpec("decoy-move", "X", "privacy: a decoy row's random move, in RMS moves of the trained rows", default: "\(PrivacySettings.off.decoyMove)"),
+        OptionSpec("ldp-clip", "C", "privacy: clip each voted row's change per round to this L2 norm (0: off)", default: "\(PrivacySettings.off.clipNorm)"),
+        OptionSpec("ldp-noise", "S", "privacy: Gaussian noise per coordinate, in units of --ldp-clip", default: "\(PrivacySettings.off.noiseMultiplier)"),
+        OptionSpec("share-fraction", "F", "privacy: share of the rows one exchange carries (the responder answers the same rows)", default: "\(PrivacySettings.off.shareFraction)"),
+    ]
+
+    /// `--spread-votes`, `--pseudo-items`, `--decoy-move`, `--ldp-clip`, `--ldp-noise`, `--share-fraction`.
+    static func parsePrivacy(_ o: ParsedOptions) throws -> PrivacySettings {
+        var p = PrivacySettings.off
+        p.spreadVotes = try o.double("spread-votes", in: 0...1)
+        p.pseudoItems = try o.double("pseudo-items", in: 0...100)
+        p.decoyMove = Float(try o.double("decoy-move", in: 0...100))
+        p.clipNorm = Float(try o.double("ldp-clip", in: 0...1e6))
+        p.noiseMultiplier = Float(try o.double("ldp-noise", in: 0...1e6))
+        p.shareFraction = try o.double("share-fraction", in: 0.001...1)
+        if let problem = p.validate() { throw CLIError.badValue(option: "--ldp-noise", value: "\(p.noiseMultiplier)", expected: problem) }
+        return p
+    }
+
+    /// The privacy knobs for reports: off, or the ones on.
+    static func privacyName(_ p: PrivacySettings) -> String {
+        var on: [String] = []
+        if p.spreadVotes > 0 { on.append("spread=\(p.spreadVotes)") }
+        if p.pseudoItems > 0 { on.append("pseudo=\(p.pseudoItems)") }
+        if (p.spreadVotes > 0 || p.pseudoItems > 0) && p.decoyMove != 1 { on.append("move=\(p.decoyMove)") }
+        if p.clipNorm > 0 { on.append("clip=\(p.clipNorm)") }
+        if p.noiseMultiplier > 0 { on.append("noise=\(p.noiseMultiplier)") }
+        if p.shareFraction < 1 { on.append("share=\(p.shareFraction)") }
+        return on.isEmpty ? "off" : on.joined(separator: ",")
+    }
+
     /// `--defences`: the merge defences (`MergeDefences`) and the per-partner reputation.
     static func parseDefences(_ o: ParsedOptions) throws -> (MergeDefences, ReputationSettings) {
         let spec = try o.string("defences")

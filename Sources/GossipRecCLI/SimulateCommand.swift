@@ -44,7 +44,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("attack", "KIND", "events, test-only: malicious peers run this attack: \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))"),
         OptionSpec("attack-fraction", "F", "events: share of the peers that are malicious (drawn from --seed, never the join seeds)", default: "0.05"),
         OptionSpec("attack-strength", "X", "events: the attack's strength (noise scale, opposite-move factor, promotion boost; default per kind)"),
-    ] + PeerOptions.defenceSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
+    ] + PeerOptions.defenceSpecs + PeerOptions.privacySpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
     enum Engine: String, CaseIterable { case rounds, events }
     enum MemberCap { case auto, fixed(Int?) }
@@ -115,6 +115,7 @@ struct SimulateCommand: Subcommand {
             maxMembers = .fixed(n)
         }
         (events.gossip.defences, events.reputation) = try PeerOptions.parseDefences(o)
+        events.gossip.privacy = try PeerOptions.parsePrivacy(o)
         if let name = o.optionalString("attack") {
             guard let kind = Attack.Kind(rawValue: name) else {
                 throw CLIError.badValue(option: "--attack", value: name, expected: "one of \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -170,38 +171,9 @@ struct SimulateCommand: Subcommand {
             return 0
         }
         let t0 = Date()
-        var events = self.events
-        switch maxMembers {
-        case .auto: events.membership.maxMembers = shards.count <= 2000 ? nil : 300
-        case .fixed(let n): events.membership.maxMembers = n
-        }
-        if let problem = events.membership.validate() { throw CLIError.badValue(option: "--max-members", value: "\(events.membership.maxMembers ?? 0)", expected: problem) }
-        switch mode {
-        case .random: events.partners = .random
-        case .fixed(let t):
-            guard t.peerCount >= shards.count else {
-                throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering all \(shards.count) simulated peers")
-            }
-            events.partners = .neighbours((0..<shards.count).map { i in t.neighbourIndices(of: i).filter { $0 < shards.count } })
-        case .clientGraph(let cg):
-            if let problem = cg.validate(catalogueSize: shards[0].itemCount) {
-                throw CLIError.badValue(option: "--cg-*", value: "\(shards[0].itemCount) items", expected: problem)
-            }
-            events.partners = .clientGraph(cg)
-        }
-        if let a = attack {
-            // The attackers' side knowledge, as PipAttack and Spattack assume: item popularity in the training data, and
-            // the largest number of items a benign user trains (the sparse kinds' row budget).
-            var popularity = [Int](repeating: 0, count: shards[0].itemCount)
-            for s in shards { for i in s.trainItemsSorted { popularity[Int(i)] += 1 } }
-            let target = popularity.indices.min { popularity[$0] < popularity[$1] || (popularity[$0] == popularity[$1] && $0 < $1) } ?? 0
-            events.attack = Attack(kind: a.kind, target: target, maxRows: max(1, shards.map(\.trainItemsSorted.count).max() ?? 1),
-                                   popularity: popularity, sharedSeed: SeedScheme.attackNoise(events.seed), strength: a.strength)
-            let count = Int((a.fraction * Double(shards.count)).rounded())
-            events.malicious = SeedScheme.attackers(count: count, of: shards.count, seed: events.seed, excluding: Set(0..<events.seedCount))
-        }
+        let events = try eventSettings(shards)
         var sim = EventSimulation(shards: shards, config: config, merge: merge, scenario: scenario, settings: events)
-        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), mode \(events.partners.name), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all"), defences \(PeerOptions.defencesName(events.gossip.defences, events.reputation))")
+        Console.err("simulate: \(shards.count) peers, \(sim.timeline.count) scenario events, \(events.duration) virtual, period \(events.gossip.period), mode \(events.partners.name), seed \(events.seed), members per peer \(events.membership.maxMembers.map(String.init) ?? "all"), defences \(PeerOptions.defencesName(events.gossip.defences, events.reputation)), privacy \(PeerOptions.privacyName(events.gossip.privacy))")
         if let a = events.attack {
             Console.err("simulate: attack \(a.kind.rawValue) by \(events.malicious.count) malicious peers (strength \(a.strength)\(a.kind == .promotion ? ", target item \(a.target)" : "")); HR@10 is the benign peers'")
         }
@@ -256,6 +228,41 @@ struct SimulateCommand: Subcommand {
         j.add("wall_seconds", Date().timeIntervalSince(t0), digits: 1)
         Console.out(j.text)
         return 0
+    }
+
+    /// The event engine's settings for `shards`: the parsed options, the member cap, the partner mode and the attack.
+    func eventSettings(_ shards: [UserShard]) throws -> EventSimulation.Settings {
+        var events = self.events
+        switch maxMembers {
+        case .auto: events.membership.maxMembers = shards.count <= 2000 ? nil : 300
+        case .fixed(let n): events.membership.maxMembers = n
+        }
+        if let problem = events.membership.validate() { throw CLIError.badValue(option: "--max-members", value: "\(events.membership.maxMembers ?? 0)", expected: problem) }
+        switch mode {
+        case .random: events.partners = .random
+        case .fixed(let t):
+            guard t.peerCount >= shards.count else {
+                throw CLIError.badValue(option: "--topology", value: "\(t.peerCount) peers", expected: "a topology covering all \(shards.count) simulated peers")
+            }
+            events.partners = .neighbours((0..<shards.count).map { i in t.neighbourIndices(of: i).filter { $0 < shards.count } })
+        case .clientGraph(let cg):
+            if let problem = cg.validate(catalogueSize: shards[0].itemCount) {
+                throw CLIError.badValue(option: "--cg-*", value: "\(shards[0].itemCount) items", expected: problem)
+            }
+            events.partners = .clientGraph(cg)
+        }
+        if let a = attack {
+            // The attackers' side knowledge, as PipAttack and Spattack assume: item popularity in the training data, and
+            // the largest number of items a benign user trains (the sparse kinds' row budget).
+            var popularity = [Int](repeating: 0, count: shards[0].itemCount)
+            for s in shards { for i in s.trainItemsSorted { popularity[Int(i)] += 1 } }
+            let target = popularity.indices.min { popularity[$0] < popularity[$1] || (popularity[$0] == popularity[$1] && $0 < $1) } ?? 0
+            events.attack = Attack(kind: a.kind, target: target, maxRows: max(1, shards.map(\.trainItemsSorted.count).max() ?? 1),
+                                   popularity: popularity, sharedSeed: SeedScheme.attackNoise(events.seed), strength: a.strength)
+            let count = Int((a.fraction * Double(shards.count)).rounded())
+            events.malicious = SeedScheme.attackers(count: count, of: shards.count, seed: events.seed, excluding: Set(0..<events.seedCount))
+        }
+        return events
     }
 
     func runRounds() throws -> Int32 {

@@ -130,6 +130,10 @@ public struct EventSimulation {
         /// The curve, the final window and `erAt10` then count benign peers only.
         public var attack: Attack? = nil
         public var malicious: [Int] = []
+        /// Called with every model copy a peer receives (a push, or the reply to its push) before the peer handles it:
+        /// the receiver, the sender, the copy and the receiver's own row weights then. For audits (`gossiprec
+        /// privacy-audit`); called from the window threads, so it must be thread-safe. Nil: nothing is called.
+        public var copyTap: (@Sendable (_ receiver: Int, _ sender: Int, _ copy: ModelPayload, _ receiverWeights: [Float]) -> Void)? = nil
         public init() {}
     }
 

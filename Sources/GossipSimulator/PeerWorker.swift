@@ -225,8 +225,19 @@ extension EventSimulation {
                   let m = decodeStream(message, bytes) else {
                 peer.pointee.counters.streamsBroken += 1; return
             }
+            tap(m, from: i)
             let out = peer.pointee.core!.onStreamMessage(m, from: PeerID(UInt64(i)), inbound: true, now: instant)
             perform(out, at: now, replyTo: (i, fromGeneration))
+        }
+
+        /// Hands a received model copy to `Settings.copyTap`, if any.
+        func tap(_ m: Message, from sender: Int) {
+            guard let tap = f.settings.copyTap, let core = peer.pointee.core else { return }
+            switch m {
+            case .modelPush(_, let model, _), .modelReply(_, let model):
+                tap(index, sender, model, core.learner.items.trainedSteps)
+            default: break
+            }
         }
 
         mutating func sendReply(_ message: Message, to i: Int, toGeneration: UInt32, at base: Int64) {
@@ -241,6 +252,7 @@ extension EventSimulation {
             let i = index
             guard f.state[i] == .online, f.generation[i] == generation else { peer.pointee.counters.repliesToOffline += 1; return }
             guard !f.partitioned(i, j), let m = decodeStream(message, bytes) else { peer.pointee.counters.streamsBroken += 1; return }
+            tap(m, from: j)
             perform(peer.pointee.core!.onStreamMessage(m, from: PeerID(UInt64(j)), inbound: false, now: instant), at: now, replyTo: nil)
         }
     }
