@@ -183,7 +183,6 @@ public struct Poly1305: Sendable {
     /// s = 20 r below 2^49), so each product is below 2^94 and each sum of 12 below 2^98: no UInt128 overflows.
     @inline(__always)
     private mutating func absorb(_ p: UnsafeRawPointer, blocks: Int, topBit: UInt64) {
-        let m44 = Self.mask44, m42 = Self.mask42
         let r0 = self.r0, r1 = self.r1, r2 = self.r2, s1 = self.s1, s2 = self.s2
         var h0 = self.h0, h1 = self.h1, h2 = self.h2
         var q = p
@@ -203,19 +202,15 @@ public struct Poly1305: Sendable {
                     &+ mul(m2.l0, b0) &+ mul(m2.l1, bs2) &+ mul(m2.l2, bs1)
                     &+ mul(m3.l0, c0) &+ mul(m3.l1, cs2) &+ mul(m3.l2, cs1)
                     &+ mul(m4.l0, r0) &+ mul(m4.l1, s2) &+ mul(m4.l2, s1)
-                var d1 = mul(x0, a1) &+ mul(x1, a0) &+ mul(x2, as2)
+                let d1 = mul(x0, a1) &+ mul(x1, a0) &+ mul(x2, as2)
                     &+ mul(m2.l0, b1) &+ mul(m2.l1, b0) &+ mul(m2.l2, bs2)
                     &+ mul(m3.l0, c1) &+ mul(m3.l1, c0) &+ mul(m3.l2, cs2)
                     &+ mul(m4.l0, r1) &+ mul(m4.l1, r0) &+ mul(m4.l2, s2)
-                var d2 = mul(x0, a2) &+ mul(x1, a1) &+ mul(x2, a0)
+                let d2 = mul(x0, a2) &+ mul(x1, a1) &+ mul(x2, a0)
                     &+ mul(m2.l0, b2) &+ mul(m2.l1, b1) &+ mul(m2.l2, b0)
                     &+ mul(m3.l0, c2) &+ mul(m3.l1, c1) &+ mul(m3.l2, c0)
                     &+ mul(m4.l0, r2) &+ mul(m4.l1, r1) &+ mul(m4.l2, r0)
-                var c = UInt64(truncatingIfNeeded: d0 >> 44); h0 = UInt64(truncatingIfNeeded: d0) & m44
-                d1 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d1 >> 44); h1 = UInt64(truncatingIfNeeded: d1) & m44
-                d2 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d2 >> 42); h2 = UInt64(truncatingIfNeeded: d2) & m42
-                h0 &+= c &* 5; c = h0 >> 44; h0 &= m44
-                h1 &+= c
+                (h0, h1, h2) = Limbs(carrying: d0, d1, d2).tuple
                 q += 64
                 left -= 4
             }
@@ -226,13 +221,9 @@ public struct Poly1305: Sendable {
             h1 &+= m.l1
             h2 &+= m.l2
             let d0 = mul(h0, r0) &+ mul(h1, s2) &+ mul(h2, s1)
-            var d1 = mul(h0, r1) &+ mul(h1, r0) &+ mul(h2, s2)
-            var d2 = mul(h0, r2) &+ mul(h1, r1) &+ mul(h2, r0)
-            var c = UInt64(truncatingIfNeeded: d0 >> 44); h0 = UInt64(truncatingIfNeeded: d0) & m44
-            d1 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d1 >> 44); h1 = UInt64(truncatingIfNeeded: d1) & m44
-            d2 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d2 >> 42); h2 = UInt64(truncatingIfNeeded: d2) & m42
-            h0 &+= c &* 5; c = h0 >> 44; h0 &= m44
-            h1 &+= c
+            let d1 = mul(h0, r1) &+ mul(h1, r0) &+ mul(h2, s2)
+            let d2 = mul(h0, r2) &+ mul(h1, r1) &+ mul(h2, r0)
+            (h0, h1, h2) = Limbs(carrying: d0, d1, d2).tuple
             q += 16
         }
         self.h0 = h0; self.h1 = h1; self.h2 = h2
@@ -268,18 +259,27 @@ private struct Limbs {
     /// self * other mod 2^130 - 5, carried (limbs below 2^44, 2^44 + 2^16, 2^42); both factors' limbs below 2^45.
     @inline(__always)
     func times(_ o: Limbs) -> Limbs {
-        let m44: UInt64 = 0xFFF_FFFF_FFFF, m42: UInt64 = 0x3FF_FFFF_FFFF
         let s1 = o.l1 &* 20, s2 = o.l2 &* 20
         let d0 = mul(l0, o.l0) &+ mul(l1, s2) &+ mul(l2, s1)
-        var d1 = mul(l0, o.l1) &+ mul(l1, o.l0) &+ mul(l2, s2)
-        var d2 = mul(l0, o.l2) &+ mul(l1, o.l1) &+ mul(l2, o.l0)
+        let d1 = mul(l0, o.l1) &+ mul(l1, o.l0) &+ mul(l2, s2)
+        let d2 = mul(l0, o.l2) &+ mul(l1, o.l1) &+ mul(l2, o.l0)
+        return Limbs(carrying: d0, d1, d2)
+    }
+
+    /// The 130-bit value d0 + d1·2^44 + d2·2^88 (each below 2^98) reduced mod 2^130 − 5 into limbs below 2^44,
+    /// 2^44 + 2^16 and 2^42: the one carry chain every multiplication ends with.
+    @inline(__always)
+    init(carrying d0: UInt128, _ d1: UInt128, _ d2: UInt128) {
+        let m44: UInt64 = 0xFFF_FFFF_FFFF, m42: UInt64 = 0x3FF_FFFF_FFFF
+        var d1 = d1, d2 = d2
         var c = UInt64(truncatingIfNeeded: d0 >> 44); var h0 = UInt64(truncatingIfNeeded: d0) & m44
-        d1 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d1 >> 44); var h1 = UInt64(truncatingIfNeeded: d1) & m44
+        d1 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d1 >> 44); let h1 = UInt64(truncatingIfNeeded: d1) & m44
         d2 &+= UInt128(c); c = UInt64(truncatingIfNeeded: d2 >> 42); let h2 = UInt64(truncatingIfNeeded: d2) & m42
         h0 &+= c &* 5; c = h0 >> 44; h0 &= m44
-        h1 &+= c
-        return Limbs(h0, h1, h2)
+        self.init(h0, h1 &+ c, h2)
     }
+
+    var tuple: (UInt64, UInt64, UInt64) { (l0, l1, l2) }
 }
 
 /// The full 128-bit product of two 64-bit limbs.
