@@ -186,16 +186,21 @@ extension LeaveOneOutSplit {
             throw DataError.malformedSplit(file: directory, line: 0, text: UserShard.fileName(user: Int32(i)), reason: "user files must be numbered 0..<N without gaps")
         }
         let itemCount = shards[0].itemCount
-        var items = IDMap(raw: (0..<itemCount).map(String.init))
+        return LeaveOneOutSplit(userCount: shards.count, itemCount: itemCount, users: IDMap(raw: shards.map(\.rawUser)),
+                                items: readCatalog(directory, itemCount: itemCount), shards: shards)
+    }
+
+    /// The raw item ids of a user directory's `catalog.tsv` (dense index, raw id per line), or the dense indices as
+    /// text when the file is missing or does not list exactly `itemCount` items.
+    public static func readCatalog(_ directory: String, itemCount: Int) -> IDMap {
         if let d = FileManager.default.contents(atPath: directory + "/catalog.tsv") {
             let raws = InteractionLog.splitLines([UInt8](d)).filter { !$0.1.isEmpty }.map { l -> String in
                 let f = l.1.split(separator: "\t", maxSplits: 1)
                 return f.count == 2 ? String(f[1]) : l.1
             }
-            if raws.count == itemCount { items = IDMap(raw: raws) }
+            if raws.count == itemCount { return IDMap(raw: raws) }
         }
-        return LeaveOneOutSplit(userCount: shards.count, itemCount: itemCount, users: IDMap(raw: shards.map(\.rawUser)),
-                                items: items, shards: shards)
+        return IDMap(raw: (0..<itemCount).map(String.init))
     }
 }
 

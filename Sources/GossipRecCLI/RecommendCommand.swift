@@ -67,12 +67,12 @@ struct RecommendCommand: Subcommand {
             throw CLIError.badValue(option: "--users-dir", value: usersDir,
                                     expected: "the split the peer learned from: its catalogue has \(shard.itemCount) items, the checkpoint \(state.items.itemCount)")
         }
-        let split = try? LeaveOneOutSplit.readUserDirectory(usersDir)
-        let rawIDs = split?.items.raw
+        // Only the catalogue: reading every user's file for it was the whole split's worth of I/O.
+        let rawIDs = LeaveOneOutSplit.readCatalog(usersDir, itemCount: shard.itemCount).raw
         let titles = try titlesPath.map { try ItemTitles.load(path: $0) }
         let seen = Set(shard.train.map(\.item))
         let picks = Self.topItems(state, seen: seen, k: top).enumerated().map { n, p -> Pick in
-            let raw = rawIDs.map { p.item < $0.count ? $0[p.item] : String(p.item) } ?? String(p.item)
+            let raw = rawIDs[p.item]
             return Pick(rank: n + 1, item: p.item, rawItem: raw, score: p.score, title: titles?[raw],
                         heldOut: shard.test.map { Int($0.item) == p.item } ?? false)
         }
