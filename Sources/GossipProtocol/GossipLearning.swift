@@ -21,6 +21,9 @@ public struct GossipSettings: Hashable, Sendable {
     public var exchangeTimeout: Duration = .seconds(5)
     /// Send only rows this copy has a training weight of at least this much for (0: every row).
     public var minSendWeight: Float = 0
+    /// The precision the values of pushes and answers travel at (`RowQuantizer`: 16 or 8 bits with error feedback;
+    /// `.f32`: as computed). Weights always travel at 32 bits. The receiver merges whatever precision arrives.
+    public var rowPrecision: RowPrecision = .f32
     /// Evaluate the held-out item this often (zero: never).
     public var evaluationPeriod: Duration = .seconds(5)
     /// The defences applied to every received copy before it is merged (`MergeDefences`, all on by default).
@@ -148,6 +151,8 @@ public struct GossipLearningInstance: Sendable {
     public private(set) var catchUpLeft = 0
     /// The sending defences' generator and pseudo items (`GossipSettings.privacy`).
     public internal(set) var sendPrivacy: SendPrivacyState
+    /// Rounds what this peer sends to `settings.rowPrecision`, keeping each row's rounding error for its next send.
+    public private(set) var quantizer: RowQuantizer
 
     public init(id: PeerID, learner: PeerLearner, merge: any MergeRule, settings: GossipSettings = .init(), seed: UInt64) {
         precondition(settings.validate() == nil, settings.validate() ?? "")
@@ -158,6 +163,7 @@ public struct GossipLearningInstance: Sendable {
         screen = CopyScreen(defences: settings.defences)
         rng = SplitMix64(seed: seed ^ 0x6055_1FED)
         sendPrivacy = SendPrivacyState(seed: seed)
+        quantizer = RowQuantizer(precision: settings.rowPrecision)
     }
 
     /// The next round's delay: the period scaled by a uniform factor in [1 - jitter, 1 + jitter].
@@ -193,7 +199,7 @@ public struct GossipLearningInstance: Sendable {
                     nextSeq += 1
                     inFlight[seq] = peer
                     counters.exchangesStarted += 1
-                    out.append(.exchange(seq: seq, message: .modelPush(seq: seq, model: pushSnapshot(), wantsReply: true),
+                    out.append(.exchange(seq: seq, message: .modelPush(seq: seq, model: quantizer.quantize(pushSnapshot()), wantsReply: true),
                                          to: peer, address: address))
                     out.append(.schedule(.exchangeDeadline(seq: seq), after: settings.exchangeTimeout))
                 } else {
@@ -252,7 +258,7 @@ public struct GossipLearningInstance: Sendable {
                 return wantsReply ? [.reply(.modelDecline(seq: seq, reason: reason.rawValue))] : []
             }
             if merged { counters.mergesApplied += 1; catchUpLeft = 0 }   // a dropped outlier copy is still answered
-            return mine.map { [.reply(.modelReply(seq: seq, model: $0))] } ?? []
+            return mine.map { [.reply(.modelReply(seq: seq, model: quantizer.quantize($0)))] } ?? []
         case .modelReply(let seq, let model):
             guard inFlight.removeValue(forKey: seq) != nil else { return [] }   // late or unknown: ignore
             counters.exchangesCompleted += 1

@@ -40,7 +40,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
         OptionSpec("swarm-key", "FILE", "seal every frame with the swarm key in FILE ('gossiprec keygen'; mode 0600); SIGHUP re-reads it (key rotation)"),
         OptionSpec("insecure", nil, "run unkeyed: frames travel in clear and anyone who can reach the ports can read and forge them"),
-    ] + limitSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + PeerOptions.privacySpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
+    ] + limitSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + PeerOptions.exchangeSpecs + PeerOptions.privacySpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
         + faultSpecs + attackSpecs
 
     /// Test-only attack harness (`Attack`, issue 17): these peers lie in every copy they send.
@@ -114,6 +114,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
             }
         }
         gossip.period = .milliseconds(try o.int("period-ms", in: 1...3_600_000))
+        gossip.rowPrecision = try PeerOptions.parseRowBits(o)
         gossip.evaluationPeriod = .milliseconds(try o.int("eval-period-ms", in: 0...3_600_000))
         gossip.localEpochs = try o.int("local-epochs", in: 0...1000)
         duration = try o.double("duration", in: 0...1e7)
@@ -232,13 +233,15 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         let user = firstUser + i
         let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
         // A whole table must fit one model frame, or every exchange fails (`encode_length_exceeds_limit`): refuse now.
-        // Each row is an 8-byte item id and dimension + 1 floats; 128 bytes cover the header, tag and fixed fields.
-        let tableBytes = 128 + shard.itemCount * (8 + 4 * (config.dimension + 1))
-        if tableBytes > WireLimits.default.maxStreamFrameBytes {
-            let most = (WireLimits.default.maxStreamFrameBytes - 128) / shard.itemCount / 4 - 3
+        // The largest frame is a whole table at f32 (`WireCodec.maxModelFrameBytes`), whatever --row-bits says.
+        let limit = WireLimits.default.maxStreamFrameBytes
+        let tableBytes = WireCodec.maxModelFrameBytes(rows: shard.itemCount, dimension: config.dimension + 1, sealed: true)
+        if tableBytes > limit {
+            var most = config.dimension
+            while most > 1 && WireCodec.maxModelFrameBytes(rows: shard.itemCount, dimension: most + 1, sealed: true) > limit { most -= 1 }
             throw CLIError.badValue(option: "--dim", value: "\(config.dimension)",
                                     expected: "at most \(most) for \(shard.itemCount) items: a whole table is \(tableBytes) bytes, "
-                                    + "above the \(WireLimits.default.maxStreamFrameBytes)-byte model frame limit")
+                                    + "above the \(limit)-byte model frame limit")
         }
         if let cg = clientGraph, let problem = cg.validate(catalogueSize: shard.itemCount) {
             throw CLIError.badValue(option: "--cg-*", value: "\(shard.itemCount) items in \(usersDir)", expected: problem)

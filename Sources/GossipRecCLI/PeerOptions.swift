@@ -39,6 +39,20 @@ enum PeerOptions {
         OptionSpec("max-clock-lead", "L", "defences: versions a copy's clock may lead the receiver's", default: "\(MergeDefences().maxClockLead)"),
     ]
 
+    /// What an exchange carries on the wire (issue 20), shared by `node` and `simulate`.
+    static let exchangeSpecs = [
+        OptionSpec("row-bits", "B", "bits per value of the rows a peer sends: 32 (as computed), 16 (half floats) or 8 (integers with one scale per row); 16 and 8 keep each row's rounding error for its next send", default: "\(GossipSettings().rowPrecision.bits)"),
+    ]
+
+    /// `--row-bits`.
+    static func parseRowBits(_ o: ParsedOptions) throws -> RowPrecision {
+        let bits = try o.string("row-bits")
+        guard let b = Int(bits), let p = RowPrecision(bits: b) else {
+            throw CLIError.badValue(option: "--row-bits", value: bits, expected: "32, 16 or 8")
+        }
+        return p
+    }
+
     /// The sending-side privacy knobs (`PrivacySettings`, issue 18), shared by `node`, `simulate` and `privacy-audit`.
     static let privacySpecs = [
         OptionSpec("spread-votes", "P", "privacy: share of the rows a round did not train that cast the same vote (1: every row's weight gets the same update)", default: "\(PrivacySettings.off.spreadVotes)"),

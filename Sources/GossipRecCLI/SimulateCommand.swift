@@ -44,7 +44,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("attack", "KIND", "events, test-only: malicious peers run this attack: \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))"),
         OptionSpec("attack-fraction", "F", "events: share of the peers that are malicious (drawn from --seed, never the join seeds)", default: "0.05"),
         OptionSpec("attack-strength", "X", "events: the attack's strength (noise scale, opposite-move factor, promotion boost; default per kind)"),
-    ] + PeerOptions.defenceSpecs + PeerOptions.privacySpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
+    ] + PeerOptions.defenceSpecs + PeerOptions.exchangeSpecs + PeerOptions.privacySpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)   // the node's defaults
 
     enum Engine: String, CaseIterable { case rounds, events }
     enum MemberCap { case auto, fixed(Int?) }
@@ -96,6 +96,7 @@ struct SimulateCommand: Subcommand {
         }
         events.duration = dur
         events.gossip.period = .milliseconds(try o.int("period-ms", in: 1...3_600_000))
+        events.gossip.rowPrecision = try PeerOptions.parseRowBits(o)
         events.gossip.evaluationPeriod = .milliseconds(try o.int("eval-period-ms", in: 0...3_600_000))
         events.gossip.localEpochs = settings.localEpochs
         events.gossip.minSendWeight = settings.minSendWeight
@@ -220,6 +221,7 @@ struct SimulateCommand: Subcommand {
         j.add("member_downs", c.memberDowns); j.add("evictions", c.evictions); j.add("events", c.events)
         j.add("max_members", events.membership.maxMembers ?? shards.count - 1)
         j.add("defences", PeerOptions.defencesName(events.gossip.defences, events.reputation))
+        j.add("row_bits", events.gossip.rowPrecision.bits)
         j.add("attack", events.attack?.kind.rawValue ?? "none"); j.add("malicious", events.malicious.count)
         if let a = events.attack, a.kind == .promotion { j.add("target", a.target); j.add("er10", summary.final?.er10 ?? .nan) }
         j.add("rows_clipped", c.gossip.rowsClipped); j.add("rows_rejected", c.gossip.rowsRejected)

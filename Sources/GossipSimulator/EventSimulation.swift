@@ -617,16 +617,9 @@ public struct EventSimulation {
         }
     }
 
-    /// The exact size of `message`'s frame as `WireCodec` encodes it for a stream (no auth tag).
+    /// The exact size of `message`'s frame as `WireCodec` encodes it for a stream (unsealed: checksum, no tag).
     public static func frameSize(_ message: Message) -> Int {
-        func model(_ m: ModelPayload) -> Int { 4 + 2 + 8 + 4 + 8 * m.items.count + 4 * m.values.count }
-        let payload: Int
-        switch message {
-        case .modelPush(_, let m, _): payload = 8 + 1 + model(m)
-        case .modelReply(_, let m): payload = 8 + model(m)
-        case .modelDecline: payload = 8 + 1
-        default: preconditionFailure("frameSize is for model messages")
-        }
-        return FrameHeader.byteCount + payload + FrameHeader.checksumByteCount
+        guard let n = WireCodec.modelFrameBytes(message, sealed: false) else { preconditionFailure("frameSize is for model messages") }
+        return n
     }
 }

@@ -39,6 +39,24 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: raw)
     }
 
+    /// Appends `value` as unsigned LEB128: 7 bits per byte, low bits first, the high bit set on every byte but the
+    /// last; the shortest such encoding (1 to 5 bytes), which is the only one `ByteReader.readVarUInt32` accepts.
+    public mutating func writeVarUInt32(_ value: UInt32) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    /// Appends `count` bytes that `fill` writes (they start zeroed).
+    public mutating func writeRaw(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[start..<start + count])) }
+    }
+
     /// Appends each float's IEEE-754 bit pattern little-endian: one bulk copy on little-endian hosts.
     public mutating func writeFloats(_ values: [Float]) {
         #if _endian(little)
@@ -173,6 +191,41 @@ public struct ByteReader: Sendable {
             throw .truncated(needed: MemoryLayout<T>.size, available: readableBytes)
         }
         return v
+    }
+
+    /// Reads an unsigned LEB128 integer of at most 32 bits written by `ByteWriter.writeVarUInt32`. Overlong encodings
+    /// (a trailing zero group, or a sixth byte) and values over UInt32.max are rejected as `.invalid` (naming
+    /// `field`), so every value has one encoding.
+    public mutating func readVarUInt32(field: String) throws(DecodeError) -> UInt32 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        let start = readerIndex
+        while true {
+            guard readerIndex < endIndex else { readerIndex = start; throw .truncated(needed: 1, available: 0) }
+            let b = bytes[readerIndex]
+            readerIndex += 1
+            value |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 {
+                if b == 0 && shift > 0 { throw .invalid("\(field) has an overlong varint") }
+                guard value <= UInt64(UInt32.max) else { throw .invalid("\(field) = \(value) is over 2^32 - 1") }
+                return UInt32(value)
+            }
+            shift += 7
+            guard shift < 35 else { throw .invalid("\(field) has a varint longer than 5 bytes") }
+        }
+    }
+
+    /// Hands the next `count` bytes to `body` and moves past them, or throws `DecodeError.truncated`.
+    public mutating func readRaw<R>(count: Int, _ body: (UnsafeRawBufferPointer) throws(DecodeError) -> R) throws(DecodeError) -> R {
+        guard count >= 0, readableBytes >= count else { throw .truncated(needed: count, available: readableBytes) }
+        let start = readerIndex
+        readerIndex += count
+        // `withUnsafeBytes` rethrows untyped errors: carry the typed one out in a Result.
+        let result: Result<R, DecodeError> = bytes.withUnsafeBytes { all in
+            do throws(DecodeError) { return .success(try body(UnsafeRawBufferPointer(rebasing: all[start..<start + count]))) }
+            catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     /// `readBytes`, or `DecodeError.truncated`.

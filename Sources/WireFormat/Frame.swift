@@ -1,4 +1,5 @@
 import GossipProtocol
+import RecommenderModel
 
 /// Which transport a message type travels on, and so which frame-size limit applies to it.
 public enum WireChannel: Hashable, Sendable {
@@ -23,6 +24,10 @@ public enum MessageType: UInt8, CaseIterable, Hashable, Sendable {
     case modelPush = 0x10
     case modelReply = 0x11
     case modelDecline = 0x12
+    /// `modelPush` / `modelReply` whose model is in the compact layout (16- or 8-bit values, varint item gaps): the
+    /// type a `ModelPayload` with `precision` other than `.f32` travels as.
+    case modelPushCompact = 0x13
+    case modelReplyCompact = 0x14
 
     public var channel: WireChannel { rawValue >= 0x10 ? .stream : .datagram }
 }
@@ -40,8 +45,8 @@ extension Message {
         case .shuffleRequest: return .shuffleRequest
         case .shuffleReply: return .shuffleReply
         case .interests: return .interests
-        case .modelPush: return .modelPush
-        case .modelReply: return .modelReply
+        case .modelPush(_, let m, _): return m.precision == .f32 ? .modelPush : .modelPushCompact
+        case .modelReply(_, let m): return m.precision == .f32 ? .modelReply : .modelReplyCompact
         case .modelDecline: return .modelDecline
         }
     }

@@ -75,11 +75,56 @@ public enum WireCodec {
     /// An upper bound of the payload size, to allocate the frame once.
     private static func estimatedPayloadSize(_ m: Message) -> Int {
         switch m {
-        case .modelPush(_, let model, _), .modelReply(_, let model):
-            return 32 + 8 * model.items.count + 4 * model.values.count
+        case .modelPush, .modelReply:
+            return modelPayloadBytes(m) ?? 256
         default:
             return 256
         }
+    }
+
+    /// The exact payload size of a model message (`modelPush`, `modelReply`, `modelDecline`) as this codec encodes it,
+    /// or nil for any other message. The simulator's byte count and the node's frame-size preflight use it.
+    public static func modelPayloadBytes(_ m: Message) -> Int? {
+        switch m {
+        case .modelPush(_, let model, _): return 8 + 1 + modelBytes(model)
+        case .modelReply(_, let model): return 8 + modelBytes(model)
+        case .modelDecline: return 8 + 1
+        default: return nil
+        }
+    }
+
+    /// The exact size of a whole model frame (header, payload, and the tag when `sealed` or the checksum when not),
+    /// or nil for a message that is not a model message.
+    public static func modelFrameBytes(_ m: Message, sealed: Bool) -> Int? {
+        modelPayloadBytes(m).map { FrameHeader.byteCount + $0 + (sealed ? FrameHeader.tagByteCount : FrameHeader.checksumByteCount) }
+    }
+
+    /// The largest model frame a table of `rows` rows of `dimension` floats can make (every row, f32), sealed or not.
+    public static func maxModelFrameBytes(rows: Int, dimension: Int, sealed: Bool) -> Int {
+        FrameHeader.byteCount + 8 + 1 + 18 + rows * (8 + 4 * dimension)
+            + (sealed ? FrameHeader.tagByteCount : FrameHeader.checksumByteCount)
+    }
+
+    /// Bytes of `m`'s model layout: 18 fixed, then per row u32 item, f32 weight, f32 values (plain), or a varint item
+    /// gap, f32 weight, [f32 scale at 8 bits], 2- or 1-byte values (compact, plus 1 precision byte).
+    static func modelBytes(_ m: ModelPayload) -> Int {
+        let rows = m.items.count, dim = Int(m.dimension)
+        switch m.precision {
+        case .f32: return 18 + rows * 8 + 4 * m.values.count
+        case .f16: return 19 + varintBytes(m.items) + rows * 4 + 2 * rows * dim
+        case .i8: return 19 + varintBytes(m.items) + rows * 8 + rows * dim
+        }
+    }
+
+    /// Bytes of `items` as varint gaps (the first item itself, then each item minus the one before).
+    static func varintBytes(_ items: [UInt32]) -> Int {
+        var total = 0, previous: UInt32 = 0
+        for (k, item) in items.enumerated() {
+            let gap = k == 0 ? item : item &- previous
+            total += gap < 1 << 7 ? 1 : gap < 1 << 14 ? 2 : gap < 1 << 21 ? 3 : gap < 1 << 28 ? 4 : 5
+            previous = item
+        }
+        return total
     }
 
     // Payload layouts (all little-endian; `address` = u8 ip length (4|16), ip bytes, u16 port;
@@ -98,8 +143,14 @@ public enum WireCodec {
     //   modelPush       u64 seq, u8 wantsReply (0|1), model
     //   modelReply      u64 seq, model
     //   modelDecline    u64 seq, u8 reason
+    //   modelPushCompact, modelReplyCompact: the same, with the model in the compact layout
     //   model = u32 itemCount, u16 dimension, u64 round, u32 rows, rows x u32 items, rows x f32 weights,
     //           rows*dimension x f32 values (row-major)
+    //   compact model = u32 itemCount, u16 dimension, u64 round, u32 rows, u8 precision (1: f16, 2: i8),
+    //           rows x varint item gaps (unsigned LEB128, shortest form; the first item, then each item minus the one
+    //           before, so every gap after the first is >= 1), rows x f32 weights, (i8 only) rows x f32 scales (finite,
+    //           >= 0), then rows*dimension values row-major: f16 (IEEE binary16, finite), or i8 (two's complement in
+    //           -127...127; value = scale of its row x the integer; a row with scale 0 has only zeros)
     static func encodePayload(_ m: Message, into w: inout ByteWriter, limits: WireLimits) throws(DecodeError) {
         switch m {
         case .join(let address, let incarnation):
@@ -196,9 +247,57 @@ public enum WireCodec {
         w.writeInteger(m.dimension)
         w.writeInteger(m.round)
         w.writeInteger(UInt32(m.items.count))
-        w.writeIntegers(m.items)
+        guard m.precision != .f32 else {
+            w.writeIntegers(m.items)
+            w.writeFloats(m.weights)
+            w.writeFloats(m.values)
+            return
+        }
+        w.writeInteger(m.precision.rawValue)
+        var previous: UInt32 = 0
+        for (k, item) in m.items.enumerated() {
+            w.writeVarUInt32(k == 0 ? item : item - previous)   // validate checked they increase
+            previous = item
+        }
         w.writeFloats(m.weights)
-        w.writeFloats(m.values)
+        let dim = Int(m.dimension)
+        switch m.precision {
+        case .f16:
+            var bad: Int? = nil
+            w.writeRaw(count: 2 * m.values.count) { out in
+                m.values.withUnsafeBufferPointer { V in
+                    for k in 0..<V.count {
+                        let h = Float16(V[k])
+                        if Float(h) != V[k], bad == nil { bad = k }
+                        out.storeBytes(of: h.bitPattern.littleEndian, toByteOffset: 2 * k, as: UInt16.self)
+                    }
+                }
+            }
+            if let k = bad { throw .invalid("\(field).values[\(k)] = \(m.values[k]) is not a 16-bit float (precision f16)") }
+        case .i8:
+            guard m.scales.count == m.items.count else {
+                throw .invalid("\(field) has \(m.items.count) rows but \(m.scales.count) scales")
+            }
+            if let k = m.scales.firstIndex(where: { !($0.isFinite && $0.sign == .plus) }) {
+                throw .invalid("\(field).scales[\(k)] = \(m.scales[k]) is not a finite, non-negative scale")
+            }
+            w.writeFloats(m.scales)
+            var bad: Int? = nil
+            w.writeRaw(count: m.values.count) { out in
+                m.values.withUnsafeBufferPointer { V in
+                    for k in 0..<V.count {
+                        let q = RowQuantizer.i8Code(V[k], scale: m.scales[k / dim])
+                        if q == nil, bad == nil { bad = k }
+                        out[k] = UInt8(bitPattern: q ?? 0)
+                    }
+                }
+            }
+            if let k = bad {
+                throw .invalid("\(field).values[\(k)] = \(m.values[k]) is not scale \(m.scales[k / dim]) x an integer in -127...127 (precision i8)")
+            }
+        case .f32:
+            break
+        }
     }
 
     /// The same checks on both sides of an `interests` list: at most `Message.maxDisclosedItems` items,
@@ -416,15 +515,16 @@ public enum WireCodec {
             }
             try checkInterests(items, catalogueSize: catalogueSize)
             return .interests(epoch: epoch, catalogueSize: catalogueSize, items: items, wantsReply: flag == 1)
-        case .modelPush:
+        case .modelPush, .modelPushCompact:
             let seq: UInt64 = try r.read()
             let flag: UInt8 = try r.read()
             guard flag <= 1 else { throw .invalid("modelPush.wantsReply = \(flag) (must be 0 or 1)") }
-            let model = try readModel(&r, field: "modelPush.model", limits: limits)
+            let model = try readModel(&r, field: "modelPush.model", compact: type == .modelPushCompact, limits: limits)
             return .modelPush(seq: seq, model: model, wantsReply: flag == 1)
-        case .modelReply:
+        case .modelReply, .modelReplyCompact:
             let seq: UInt64 = try r.read()
-            return .modelReply(seq: seq, model: try readModel(&r, field: "modelReply.model", limits: limits))
+            return .modelReply(seq: seq, model: try readModel(&r, field: "modelReply.model", compact: type == .modelReplyCompact,
+                                                              limits: limits))
         case .modelDecline:
             let seq: UInt64 = try r.read()
             return .modelDecline(seq: seq, reason: try r.read())
@@ -494,7 +594,7 @@ public enum WireCodec {
         return out
     }
 
-    private static func readModel(_ r: inout ByteReader, field: String,
+    private static func readModel(_ r: inout ByteReader, field: String, compact: Bool,
                                   limits: WireLimits) throws(DecodeError) -> ModelPayload {
         let itemCount: UInt32 = try r.read()
         let dimension: UInt16 = try r.read()
@@ -508,6 +608,8 @@ public enum WireCodec {
         guard rows <= limits.maxModelRows else {
             throw .lengthExceedsLimit(field: field + ".rows", length: rows, limit: limits.maxModelRows)
         }
+        if compact { return try readCompactModel(&r, field: field, itemCount: itemCount, dimension: dimension, round: round,
+                                                 rows: rows, limits: limits) }
         // rows < 2^32 and dim < 2^16, so this cannot overflow on 64-bit platforms.
         try r.require(rows * 4 * (2 + dim))
         // `require` above means these bulk reads succeed; each still checks its own length (no force-unwrap).
@@ -518,6 +620,75 @@ public enum WireCodec {
         var model = ModelPayload(itemCount: itemCount, dimension: dimension, round: round,
                                  items: items, weights: weights, values: values)
         try validate(&model, field: field, limits: limits)   // marks it verified: the receiver's merge skips the pass
+        return model
+    }
+
+    /// The compact model layout after its `rows` field (see `encodePayload`): every check of the plain layout, plus
+    /// a known precision, canonical varint gaps, finite non-negative scales, integers in -127...127 and zero rows under
+    /// a zero scale (so `encode(decode(b)) == b`), and finite f16 values.
+    private static func readCompactModel(_ r: inout ByteReader, field: String, itemCount: UInt32, dimension: UInt16,
+                                         round: UInt64, rows: Int, limits: WireLimits) throws(DecodeError) -> ModelPayload {
+        let dim = Int(dimension)
+        let code: UInt8 = try r.read()
+        guard let precision = RowPrecision(rawValue: code), precision != .f32 else {
+            throw .invalid("\(field).precision = \(code) (must be 1 for f16 or 2 for i8)")
+        }
+        let valueBytes = precision == .f16 ? 2 : 1
+        // The least these rows can take (1-byte gaps), checked before allocating anything for them.
+        try r.require(rows * (1 + 4 + (precision == .i8 ? 4 : 0) + valueBytes * dim))
+        var items = [UInt32](repeating: 0, count: rows)
+        var previous: UInt64 = 0
+        for k in 0..<rows {
+            let gap = UInt64(try r.readVarUInt32(field: "\(field).items[\(k)]"))
+            if k > 0 && gap == 0 { throw .invalid("\(field).items[\(k)] does not increase on items[\(k - 1)] (gap 0)") }
+            let item = (k == 0 ? 0 : previous) + gap
+            guard item < UInt64(itemCount) else {
+                throw .invalid("\(field).items[\(k)] = \(item) is not below itemCount \(itemCount)")
+            }
+            items[k] = UInt32(item)
+            previous = item
+        }
+        guard let weights = r.readFloats(count: rows) else { throw .truncated(needed: 4 * rows, available: r.readableBytes) }
+        var scales: [Float] = []
+        if precision == .i8 {
+            guard let s = r.readFloats(count: rows) else { throw .truncated(needed: 4 * rows, available: r.readableBytes) }
+            if let k = s.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteFloat(field: "\(field).scales[\(k)]") }
+            if let k = s.firstIndex(where: { $0.sign == .minus }) {
+                throw .invalid("\(field).scales[\(k)] = \(s[k]) is negative")
+            }
+            scales = s
+        }
+        let count = rows * dim
+        let values: [Float] = try r.readRaw(count: valueBytes * count) { (raw) throws(DecodeError) -> [Float] in
+            var out = [Float](repeating: 0, count: count)
+            switch precision {
+            case .f16:
+                for k in 0..<count {
+                    let h = Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))
+                    guard h.isFinite else { throw .nonFiniteFloat(field: "\(field).values[\(k)]") }
+                    out[k] = Float(h)
+                }
+            case .i8:
+                for row in 0..<rows {
+                    let scale = scales[row]
+                    for j in 0..<dim {
+                        let k = row * dim + j
+                        let q = Int8(bitPattern: raw[k])
+                        guard q != -128 else { throw .invalid("\(field).values[\(k)] = -128 (must be in -127...127)") }
+                        guard scale != 0 || q == 0 else {
+                            throw .invalid("\(field).values[\(k)] = \(q) under scale 0 (a zero row has only zeros)")
+                        }
+                        out[k] = scale * Float(q)
+                    }
+                }
+            case .f32:
+                break
+            }
+            return out
+        }
+        var model = ModelPayload(itemCount: itemCount, dimension: dimension, round: round, items: items, weights: weights,
+                                 values: values, precision: precision, scales: scales)
+        try validate(&model, field: field, limits: limits)
         return model
     }
 }

@@ -88,6 +88,13 @@ extension SplitMix64 {
                             values: (0..<rows * dimension).map { _ in finiteFloat() })
     }
 
+    /// A valid model rounded to 16 or 8 bits (`RowQuantizer`), which travels in the compact layout (unless it has no
+    /// rows, which travels plain).
+    public mutating func compactModel(_ shape: Shape) -> ModelPayload {
+        var q = RowQuantizer(precision: bool() ? .f16 : .i8)
+        return q.quantize(model(shape))
+    }
+
     /// A valid `interests` message: up to `shape.maxInterests` distinct sorted items below a random catalogue.
     public mutating func interests(_ shape: Shape) -> Message {
         let catalogue = UInt32(int(1...5_000))
@@ -112,6 +119,8 @@ extension SplitMix64 {
         case .interests: return interests(shape)
         case .modelPush: return .modelPush(seq: u64(), model: model(shape), wantsReply: bool())
         case .modelReply: return .modelReply(seq: u64(), model: model(shape))
+        case .modelPushCompact: return .modelPush(seq: u64(), model: compactModel(shape), wantsReply: bool())
+        case .modelReplyCompact: return .modelReply(seq: u64(), model: compactModel(shape))
         case .modelDecline: return .modelDecline(seq: u64(), reason: byte())
         }
     }

@@ -104,6 +104,22 @@ import Testing
         #expect(a.inFlight.isEmpty)
     }
 
+    @Test func pushesAndAnswersTravelAtTheConfiguredPrecision() throws {
+        var s = GossipSettings()
+        s.rowPrecision = .i8
+        var a = try Self.instance(id: 1, user: 0, settings: s), b = try Self.instance(id: 2, user: 1, settings: s)
+        let (seq, model) = try #require(push(a.onTimer(.round, partner: Self.partner, now: .zero)))
+        let exact = a.learner.items.payload(round: a.learner.round)
+        #expect(model.precision == .i8 && model.scales.count == model.items.count)
+        #expect(model.items == exact.items && model.weights == exact.weights, "rows and weights travel exactly")
+        #expect(model.values != exact.values && zip(model.values, exact.values).allSatisfy { abs($0 - $1) < 0.05 })
+        #expect(a.quantizer.maxResidual > 0, "the rounding error is kept for the next send")
+        let replies = b.onModelMessage(.modelPush(seq: seq, model: model, wantsReply: true), from: PeerID(1), now: .zero)
+        guard case .reply(.modelReply(_, let answer)) = replies.first else { Issue.record("no reply: \(replies)"); return }
+        #expect(answer.precision == .i8)
+        #expect(b.counters.mergesApplied == 1, "a rounded copy merges like any other")
+    }
+
     @Test func nonFiniteOrMisshapenModelsAreDeclinedAndNeverMerged() throws {
         var a = try Self.instance(id: 1)
         var bad = a.learner.items.payload(round: 0)

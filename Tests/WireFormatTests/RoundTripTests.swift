@@ -26,7 +26,7 @@ import WireFuzz
 
     @Test func messageTypesSplitByChannel() {
         for t in MessageType.allCases {
-            let isModel = [.modelPush, .modelReply, .modelDecline].contains(t)
+            let isModel = [.modelPush, .modelReply, .modelDecline, .modelPushCompact, .modelReplyCompact].contains(t)
             #expect(t.channel == (isModel ? .stream : .datagram))
         }
     }
