@@ -17,6 +17,7 @@
 #   --period-ms MS     gossip period (default 2000: 943 peers on 2 cores run ~0.45 rounds/s at most; a shorter
 #                      period only queues work, and exchanges then time out)
 #   --dim D            embedding dimension (default 32)
+#   --row-bits B       bits per value of the rows peers send: 32, 16 or 8 (default: the node's; see gossiprec node --help)
 #   --data FILE        ratings file instead of ML-100K (any format 'gossiprec split' reads)
 #   --mode M           random (peer sampling; default), static (needs --topology) or client-graph (DFedRec-style:
 #                      peers disclose decoy-mixed interests and gossip mostly with similar peers; the learned graph
@@ -46,7 +47,7 @@ set -euo pipefail
 {
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/.build/release/gossiprec"
-PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""; MODE=""
+PEERS=""; PROCS=2; DURATION=600; UNTIL=""; PORT=7000; PERIOD=2000; DIM=32; ROWBITS=""; DATA=""; OUT=""; SWARM=""; SKIP_BUILD=0; TOPOLOGY=""; MODE=""
 CKPT=""; KILL_AT=""; RESTART_AFTER=15; PROFILE=""; KEY=""; INSECURE=0
 NODE_ARGS=()
 say() { echo "swarm: $*" >&2; }
@@ -60,6 +61,7 @@ while [[ $# -gt 0 ]]; do
         --until-ratio) need "$@"; UNTIL="$2"; shift 2 ;;
         --port) need "$@"; PORT="$2"; shift 2 ;;
         --period-ms) need "$@"; PERIOD="$2"; shift 2 ;;
+        --row-bits) need "$@"; ROWBITS="$2"; shift 2 ;;
         --dim) need "$@"; DIM="$2"; shift 2 ;;
         --data) need "$@"; DATA="$2"; shift 2 ;;
         --topology) need "$@"; TOPOLOGY="$2"; shift 2 ;;
@@ -175,7 +177,7 @@ say "centralized MF HR@10 $CENTRAL, ItemPop HR@10 $ITEMPOP"
 cat > "$OUT/settings.txt" <<SET
 data=$DATA
 peers=$PEERS procs=$PROCS duration=$DURATION until_ratio=${UNTIL:-off}
-port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM frames=$FRAMES
+port=$PORT swarm_id=$SWARM period_ms=$PERIOD dim=$DIM frames=$FRAMES row_bits=${ROWBITS:-default}
 profile=${PROFILE:-none} mode=${MODE:-default} topology=${TOPOLOGY:-none (peer sampling)}
 node_args=${NODE_ARGS[*]:-}
 central_hr10=$CENTRAL itempop_hr10=$ITEMPOP
@@ -191,7 +193,7 @@ launch() {
     local j="$1" name="$2"; shift 2
     "$BIN" node --users-dir "$OUT/split.users" --peers "${COUNTS[$j]}" --first-user "${FIRSTS[$j]}" \
         --listen "127.0.0.1:$((PORT + FIRSTS[j]))" --swarm-id "$SWARM" --period-ms "$PERIOD" --dim "$DIM" \
-        --duration $((DURATION + 120)) --progress-seconds 0 --log "$OUT/$name.jsonl" "${NODE_ARGS[@]}" "$@" \
+        --duration $((DURATION + 120)) --progress-seconds 0 --log "$OUT/$name.jsonl" ${ROWBITS:+--row-bits "$ROWBITS"} "${NODE_ARGS[@]}" "$@" \
         > "$OUT/$name.out" 2> "$OUT/$name.err" &
     PIDS[$j]=$!
     LOGS="${LOGS:+$LOGS,}$OUT/$name.jsonl"
@@ -255,14 +257,26 @@ print(f\"round {d['mean_round']:.0f}  HR@10 {d['hr10']:.4f}  NDCG@10 {d['ndcg10'
     fi
 done
 
-# 7. Stop, aggregate, report.
+# 7. Stop, aggregate, report. CPU of the node processes (user, system) read from /proc just before they stop
+# (processes restarted by --kill-at count from their restart).
+CPU_USER=0; CPU_SYS=0; TICKS=$(getconf CLK_TCK)
+for p in "${PIDS[@]:-}"; do
+    [[ -n "$p" && -r /proc/$p/stat ]] || continue
+    read -r u s < <(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12, $13}') || continue
+    CPU_USER=$((CPU_USER + u)); CPU_SYS=$((CPU_SYS + s))
+done
 cleanup
 PIDS=()
 "$BIN" report --logs "$LOGS" --bucket 10 --central-hr10 "$CENTRAL" --itempop-hr10 "$ITEMPOP" \
     --summary "$OUT/summary.json" --svg "$OUT/swarm.svg" > "$OUT/curve.txt"
-python3 - "$OUT/summary.json" "$FRAMES" <<'PY'
+python3 - "$OUT/summary.json" "$FRAMES" "$CPU_USER" "$CPU_SYS" "$TICKS" "${ROWBITS:-default}" "$(nproc)" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); d["frames"] = sys.argv[2]
+ticks = float(sys.argv[5])
+d["node_cpu_user_s"] = round(int(sys.argv[3]) / ticks, 1); d["node_cpu_system_s"] = round(int(sys.argv[4]) / ticks, 1)
+if d.get("seconds"):
+    d["node_cpu_share"] = round((d["node_cpu_user_s"] + d["node_cpu_system_s"]) / (d["seconds"] * int(sys.argv[7])), 3)
+d["row_bits"] = sys.argv[6]
 json.dump(d, open(sys.argv[1], "w"))
 PY
 cat "$OUT/curve.txt" | sed '$d' >&2
@@ -272,7 +286,7 @@ d = json.load(open(sys.argv[1]))
 print(f"\nfinal after {d['seconds']:.0f} s, {d['peers']} peers, frames {d['frames'].upper() if d['frames'] == 'insecure' else d['frames']}:")
 print(f"  swarm HR@10 {d['hr10']:.4f}  NDCG@10 {d['ndcg10']:.4f}  ({d['ratio_to_central']:.1%} of centralized)")
 print(f"  centralized MF HR@10 {d['central_hr10']:.4f}   ItemPop HR@10 {d['itempop_hr10']:.4f}")
-print(f"  {d['mb_per_peer']:.1f} MB sent per peer; report in {sys.argv[1].rsplit('/', 1)[0]}")
+print(f"  {d['mb_per_peer']:.1f} MB sent per peer, {d.get('rounds_per_second', 0):.3f} rounds/s, node CPU {d['node_cpu_user_s']:.0f} s user + {d['node_cpu_system_s']:.0f} s system ({d.get('node_cpu_share', 0):.0%} of the cores); report in {sys.argv[1].rsplit('/', 1)[0]}")
 PY
 if [[ "$MODE" == client-graph ]]; then
     "$BIN" topology from-logs "$OUT"/node-*.jsonl --out "$OUT/client-graph.edges" >&2 &&

@@ -22,8 +22,12 @@ import Testing
         return nil
     }
 
+    /// Settings whose copies travel unrounded, so a test can compare a push with the table bit for bit (rounded
+    /// copies: `pushesAndAnswersTravelAtTheConfiguredPrecision`).
+    static var exact: GossipSettings { var s = GossipSettings(); s.rowPrecision = .f32; return s }
+
     @Test func aRoundTrainsThenPushesItsCopyAndSchedulesTheNextRoundWithJitter() throws {
-        var a = try Self.instance(id: 1)
+        var a = try Self.instance(id: 1, settings: Self.exact)
         let before = a.learner.items
         let out = a.onTimer(.round, partner: Self.partner, now: .zero)
         #expect(a.learner.round == 1)
@@ -90,7 +94,7 @@ import Testing
     }
 
     @Test func aPushIsAnsweredWithTheCopyAsItWasBeforeMerging() throws {
-        var a = try Self.instance(id: 1, user: 0), b = try Self.instance(id: 2, user: 1)
+        var a = try Self.instance(id: 1, user: 0, settings: Self.exact), b = try Self.instance(id: 2, user: 1, settings: Self.exact)
         _ = b.onTimer(.round, partner: nil, now: .zero)
         let (seq, model) = try #require(push(a.onTimer(.round, partner: Self.partner, now: .zero)))
         let bBefore = b.learner.items.payload(round: b.learner.round)

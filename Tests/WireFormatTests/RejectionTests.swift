@@ -71,7 +71,7 @@ func encodeError(_ e: Envelope, limits: WireLimits = .default) -> DecodeError? {
         #expect(decodeError(patched(nack, at: 4, [2])) == .unsupportedVersion(2))
         // A key id on an unsealed frame: one encoding per frame.
         #expect(decodeError(patched(nack, at: 32, le(UInt32(5))))?.reason == "invalid")
-        for t: UInt8 in [0x00, 0x0A, 0x0F, 0x13, 0xFF] {
+        for t: UInt8 in [0x00, 0x0A, 0x0F, 0x15, 0xFF] {
             #expect(decodeError(patched(nack, at: 5, [t])) == .unknownMessageType(t))
         }
         #expect(decodeError(patched(nack, at: 6, le(UInt16(0x8003)))) == .unknownFlags(0x8002))
