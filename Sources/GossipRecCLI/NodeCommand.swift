@@ -229,7 +229,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     /// --join nor a checkpoint names any).
     /// `origin`: when this process started; a peer started later (a profile's restart or join) logs times on
     /// the process's clock, not from its own start.
-    func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], writer: LineWriter, restores: RestoreTally, origin: Date) throws -> PeerNode {
+    func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], fresh: Bool = false, writer: LineWriter, restores: RestoreTally,
+                  origin: Date) throws -> PeerNode {
         let user = firstUser + i
         let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
         // A whole table must fit one model frame, or every exchange fails (`encode_length_exceeds_limit`): refuse now.
@@ -264,7 +265,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         if let dir = checkpointDir {
             let c = CheckpointSettings(directory: dir + "/peer-\(user)", identity: "gossiprec swarm \(swarmID) user \(user)",
                                        period: .milliseconds(Int(checkpointSeconds * 1000)))
-            let restored = PeerCheckpointing.restore(&learner, settings: c)
+            // A newcomer (a scenario's join) does not resume; it checkpoints into the same directory from now on.
+            let restored = fresh ? PeerCheckpointing.Restored.notLoaded : PeerCheckpointing.restore(&learner, settings: c)
             restores.add(restored.source)
             for r in restored.rejected { Console.err("node: peer \(user): checkpoint REJECTED (not loaded): \(r)") }
             var line = JSONLine()
@@ -351,8 +353,8 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         }
         let command = self
         let origin = Date()
-        let host = try NodeHost(slotCount: peers, online: online, log: writer) { slot, seeds in
-            try command.makePeer(slot, seeds: seeds, writer: writer, restores: restores, origin: origin)
+        let host = try NodeHost(slotCount: peers, online: online, log: writer) { slot, seeds, fresh in
+            try command.makePeer(slot, seeds: seeds, fresh: fresh, writer: writer, restores: restores, origin: origin)
         }
         let nodes = host.peers
         if checkpointDir != nil {

@@ -56,11 +56,14 @@ public final class LineWriter: @unchecked Sendable {
 ///
 /// Peers sit in slots (slot i: the process's i-th peer). With a `factory`, a slot can go offline (`crash`,
 /// `leave`) and come back (`launch`: the factory builds a new peer for it, which resumes from its checkpoint when
-/// checkpoints are on): how a churn profile is applied to real peers (`ScenarioDriver`).
+/// checkpoints are on, unless it is launched `fresh`, as a newcomer): how a churn profile is applied to real peers
+/// (`ScenarioDriver`).
 public final class NodeHost: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [PeerNode?]
-    private let factory: (@Sendable (_ slot: Int, _ seeds: [PeerAddress]) throws -> PeerNode)?
+    /// Builds slot `slot`'s peer, seeded with `seeds`; `fresh`: a newcomer, which must not resume from a checkpoint.
+    public typealias Factory = @Sendable (_ slot: Int, _ seeds: [PeerAddress], _ fresh: Bool) throws -> PeerNode
+    private let factory: Factory?
     private let log: LineWriter
 
     /// Every slot online, no restarts.
@@ -73,12 +76,12 @@ public final class NodeHost: @unchecked Sendable {
     /// `slotCount` slots; those in `online` are built now (in slot order; each later one gets the first one's
     /// address as its seed), the others stay offline until `launch`.
     public init(slotCount: Int, online: [Int], log: LineWriter,
-                factory: @escaping @Sendable (_ slot: Int, _ seeds: [PeerAddress]) throws -> PeerNode) throws {
+                factory: @escaping Factory) throws {
         self.log = log
         self.factory = factory
         var slots = [PeerNode?](repeating: nil, count: slotCount)
         for i in online.sorted() {
-            slots[i] = try factory(i, Array(slots.compactMap { $0?.address }.prefix(1)))
+            slots[i] = try factory(i, Array(slots.compactMap { $0?.address }.prefix(1)), false)
         }
         self.slots = slots
     }
@@ -118,12 +121,13 @@ public final class NodeHost: @unchecked Sendable {
     }
 
     /// Brings slot `i` online with a new peer from the factory (seeded with up to 3 online peers of this
-    /// process besides the peer's own known peers). Returns the new peer, nil if it was online already.
-    public func launch(_ i: Int) throws -> PeerNode? {
+    /// process besides the peer's own known peers). Returns the new peer, nil if it was online already. `fresh`: a
+    /// newcomer (a scenario's `join`), built without its checkpoint, as the simulator starts one.
+    public func launch(_ i: Int, fresh: Bool = false) throws -> PeerNode? {
         guard let factory else { throw NodeHostError.noFactory }
         let seeds: [PeerAddress]? = lock.withLock { slots[i] != nil ? nil : Array(slots.compactMap { $0?.address }.prefix(3)) }
         guard let seeds else { return nil }
-        let node = try factory(i, seeds)
+        let node = try factory(i, seeds, fresh)
         let raced: Bool = lock.withLock {
             if slots[i] != nil { return true }
             slots[i] = node

@@ -19,6 +19,9 @@ public enum PeerCheckpointing {
         /// The peer's own membership incarnation at the last save (0 on a fresh start, or from a version 1
         /// checkpoint): what to pass to `MembershipInstance(incarnation:)`.
         public var incarnation: UInt64
+        /// A fresh start that did not look at the directory (a newcomer: `NodeHost.launch(_:fresh:)`).
+        public static let notLoaded = Restored(source: .none, rejected: [], seeds: [], round: 0, clock: 0, incarnation: 0)
+
         /// Human-readable, one line.
         public var summary: String {
             var s: String

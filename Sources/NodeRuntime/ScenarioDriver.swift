@@ -11,8 +11,9 @@ import SwarmSpec
 /// How each action is made real:
 /// - `kill`: the peer stops at once without a leave message or final checkpoint (a crash as far as the swarm and
 ///   the disk can tell; the process lives on). `leave`: a graceful stop (leave message, final checkpoint).
-/// - `restart`, `join`: a new peer for the slot, on the same port; it resumes from its checkpoint when the node
-///   runs with `--checkpoint-dir` and rejoins through the peers it knew (else it starts fresh).
+/// - `restart`, `join`: a new peer for the slot, on the same port; a restarted peer resumes from its checkpoint when
+///   the node runs with `--checkpoint-dir` and rejoins through the peers it knew; a joining peer starts fresh, as the
+///   simulator starts it (even when its slot's directory holds a checkpoint from an earlier life).
 /// - `loss p`: every peer of the process drops outgoing datagrams with probability p (fault injection).
 /// - `straggle slowdown k, link-delay f (+e)`: the peer's rounds come k times less often, and its outgoing
 ///   datagrams, model pushes and replies wait `baseLinkDelay x (f - 1) + e` (loopback has no latency to
@@ -106,7 +107,7 @@ public final class ScenarioDriver: @unchecked Sendable {
             if graceful { counts.leaves += n } else { counts.kills += n }
             if n > 0 { note("\(e.action) \(n) peer\(n == 1 ? "" : "s"): \(Scenario.formatPeers(peers))") }
         case .start(let peers, let fresh):
-            // A node restores whatever checkpoint its directory holds; a joining (fresh) peer has none.
+            // A restarted peer resumes from its checkpoint; a joining (fresh) one starts without, as in the simulator.
             let due = peers.filter { host.peer(inSlot: $0 - first) == nil }
             for p in due { launch(p, joining: fresh, attempt: 1) }
             if !due.isEmpty { note("\(e.action) \(due.count) peer\(due.count == 1 ? "" : "s"): \(Scenario.formatPeers(due))") }
@@ -149,7 +150,7 @@ public final class ScenarioDriver: @unchecked Sendable {
 
     private func launch(_ p: Int, joining: Bool, attempt: Int) {
         do {
-            guard let node = try host.launch(p - first) else { return }
+            guard let node = try host.launch(p - first, fresh: joining) else { return }
             configure(node, peer: p)
             if joining { counts.joins += 1 } else { counts.restarts += 1 }
         } catch {

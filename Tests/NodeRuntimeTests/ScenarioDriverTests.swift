@@ -32,10 +32,11 @@ import PeerCore
         let lines = Lines()
         let ports = PortBook()
         let (cfg, gs, ms) = fastTestSettings(period: .milliseconds(40))
-        let host = try NodeHost(slotCount: 12, online: Array(0..<12), log: try LineWriter(path: nil)) { slot, seeds in
+        let host = try NodeHost(slotCount: 12, online: Array(0..<12), log: try LineWriter(path: nil)) { slot, seeds, fresh in
             var learner = PeerLearner(shard: split.shards[slot], config: cfg, tableSeed: 99, peerSeed: UInt64(slot) + 1)
             let c = CheckpointSettings(directory: root + "/peer-\(slot)", identity: "t \(slot)", period: .milliseconds(100))
-            let restored = PeerCheckpointing.restore(&learner, settings: c)
+            if fresh { lines.add("newcomer \(slot)") }   // as NodeCommand.makePeer: a joining peer does not resume
+            let restored = fresh ? PeerCheckpointing.Restored.notLoaded : PeerCheckpointing.restore(&learner, settings: c)
             if restored.source != .none { lines.add("restored \(slot) round \(restored.round)") } else { lines.add("fresh \(slot): \(restored.summary)") }
             var pc = PeerConfig(id: PeerID(UInt64(slot)), listen: .loopbackIPv4(port: ports.port(of: slot)),
                                 seeds: restored.seeds + seeds, swarmID: 9, seed: UInt64(slot) * 7 + 1)
@@ -67,6 +68,7 @@ import PeerCore
         let counts = driver.countsSnapshot
         #expect(counts.kills == 2 && counts.restarts == 2 && counts.stragglers == 1, "\(counts)")
         #expect(notes.all.contains { $0.hasPrefix("kill 2 peers") })
+        #expect(!lines.all.contains { $0.hasPrefix("newcomer") }, "a restart is not a newcomer")
         #expect(snaps.count == 12, "all peers online again")
         // Killed peers were replaced by new nodes on their old ports, resumed from their checkpoints, and took part again.
         for slot in [2, 5] {
@@ -105,7 +107,7 @@ import PeerCore
         var ms = fast
         ms.rejoinInterval = .seconds(1)   // should the sides declare each other dead, a seed brings them back together
         let membership = ms
-        let host = try NodeHost(slotCount: 8, online: Array(0..<8), log: try LineWriter(path: nil)) { slot, seeds in
+        let host = try NodeHost(slotCount: 8, online: Array(0..<8), log: try LineWriter(path: nil)) { slot, seeds, _ in
             let learner = PeerLearner(shard: split.shards[slot], config: cfg, tableSeed: 99, peerSeed: UInt64(slot) + 1)
             var pc = PeerConfig(id: PeerID(UInt64(slot)), listen: .loopbackIPv4(port: ports.port(of: slot)), seeds: seeds,
                                 swarmID: 9, seed: UInt64(slot) * 7 + 1)
