@@ -180,10 +180,10 @@ make it again with 'gossiprec split --data RATINGS --out $SPLIT' (same --seed: s
         awk -v r="$runs" -v d="$dim" -v lr="$lr" -v l2="$l2" -v n="$neg" \
             '$1 == "epoch" { printf "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r, d, lr, l2, n, $2, $6, $8 }' "$out" >>"$TSV"
         local best
-        best=$(awk -v r="$runs" -F'\t' '$1 == r' "$TSV" | sort -t$'\t' -k7,7gr -k8,8gr -k6,6n | head -n 1)
+        best=$(awk -v r="$runs" -F'\t' '$1 == r' "$TSV" | sort -t$'\t' -k7,7gr -k8,8gr -k6,6n | sed -n 1p)
         log "tune run $runs: dim $dim lr $lr l2 $l2 negatives $neg -> best validation epoch $(cut -f6 <<<"$best"): HR@10 $(cut -f7 <<<"$best") NDCG@10 $(cut -f8 <<<"$best")"
     }
-    best_row() { tail -n +2 "$TSV" | sort -t$'\t' -k7,7gr -k8,8gr -k6,6n | head -n 1; }
+    best_row() { tail -n +2 "$TSV" | sort -t$'\t' -k7,7gr -k8,8gr -k6,6n | sed -n 1p; }   # sed reads to the end: head would leave sort to die of SIGPIPE under pipefail
     IFS=, read -r -a dims <<<"$TUNE_DIMS"; IFS=, read -r -a lrs <<<"$TUNE_LRS"
     IFS=, read -r -a l2s <<<"$TUNE_L2S"; IFS=, read -r -a negs <<<"$TUNE_NEGATIVES"
     log "tuning on the validation item: ${#dims[@]} dims x ${#lrs[@]} lrs x ${#l2s[@]} l2s at ${negs[0]} negatives, then $(( ${#negs[@]} - 1 )) more negative counts; $TUNE_MAX_EPOCHS epochs each, evaluated every $TUNE_EVAL_EVERY"
