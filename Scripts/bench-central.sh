@@ -31,8 +31,8 @@
 # epochs), val_hr10/val_ndcg10 of the chosen setting, test hr10/ndcg10 (scored once), itempop (validation and
 # test), the default setting's validation figures, runs and seconds. Files: RUN/tune.tsv, RUN/tune.json.
 #
-# Steps: (1) Scripts/fetch-movielens.sh; (2) swift build -c release; (3) gossiprec split --data DATA/u.data
-# --out RUN/ml-100k --seed S; (4) gossiprec train --split RUN/ml-100k --loss bpr --dim 32 [...] and the same with
+# Steps: (1) Scripts/fetch-movielens.sh; (2) swift build -c release; (3) gossiprec split --data DATA/u.data (or --data)
+# --out RUN/split --seed S; (4) gossiprec train --split RUN/split --loss bpr --dim 32 [...] and the same with
 # --loss bce (BPR with one negative and SGD, like implicit's), each ending its stdout with one JSON line {hr10, ndcg10, itempop_hr10, seconds, samples_per_second};
 # (5) a virtualenv .venv-bench (git-ignored) with implicit==$IMPLICIT_VERSION; (6) Scripts/bench_implicit.py on
 # the same split, single-threaded; (7) a table on stdout plus two ratios: our best HR@10 over the better of
@@ -171,8 +171,8 @@ make it again with 'gossiprec split --data RATINGS --out $SPLIT' (same --seed: s
     runs=0
     # tune_run DIM LR L2 NEG: trains on the validation split for TUNE_MAX_EPOCHS epochs, one TSV row per evaluation.
     tune_run() {
-        local dim="$1" lr="$2" l2="$3" neg="$4" out="$RUN_DIR/tune-$runs.out" status=0
         runs=$((runs + 1))
+        local dim="$1" lr="$2" l2="$3" neg="$4" out="$RUN_DIR/tune-$runs.out" status=0
         "$BIN" train --split "$SPLIT" --evaluate validation --loss bce --optimizer adagrad --dim "$dim" --lr "$lr" \
             --l2 "$l2" --negatives "$neg" --epochs "$TUNE_MAX_EPOCHS" --eval-every "$TUNE_EVAL_EVERY" --seed "$SEED" \
             >"$out" 2>&1 || status=$?
