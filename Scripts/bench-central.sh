@@ -14,9 +14,25 @@
 #   --no-swift          skip the Swift build and both `gossiprec train` runs (only implicit and ItemPop)
 #   --skip-build        do not run `swift build -c release` (use the existing binary)
 #   --grid small|none   hyper-parameter search of bench_implicit.py (default small; see that file)
+#   --data FILE         ratings file to split instead of DATA-DIR/u.data (u.data, ratings.csv or plain; see README "Data")
 #
-# Steps: (1) Scripts/fetch-movielens.sh; (2) swift build -c release; (3) gossiprec split --data DATA/u.data
-# --out RUN/ml-100k --seed S; (4) gossiprec train --split RUN/ml-100k --loss bpr --dim 32 [...] and the same with
+# Tuning mode (issue 19): --tune tunes our centralized MF (BCE, Adagrad) on the VALIDATION item of a split made
+# with one, then trains the chosen setting once more and scores it once on the TEST item; implicit is not run.
+#   --tune              grid over --tune-dims x --tune-lrs x --tune-l2s at --tune-negatives' first value, then each
+#                       other --tune-negatives value at the best of those; every run trains --tune-max-epochs epochs
+#                       and is evaluated on validation every --tune-eval-every epochs, so the epoch count is chosen
+#                       on validation too. Best = highest validation HR@10, then NDCG@10, then fewer epochs.
+#                       Budget: (dims x lrs x l2s + negatives - 1) runs of --tune-max-epochs epochs each.
+#   --tune-dims LIST    default 32,64          --tune-lrs LIST       default 0.05,0.1,0.2
+#   --tune-l2s LIST     default 0.003,0.01,0.03  --tune-negatives LIST default 4,8,2 (the first is the grid's)
+#   --tune-max-epochs N default 80             --tune-eval-every N   default 10
+#   --label NAME        data set name in the table and JSON (default: the data file's name)
+# It prints one line per run, a table, and last a JSON line: data, the tuned settings (dim, lr, l2, negatives,
+# epochs), val_hr10/val_ndcg10 of the chosen setting, test hr10/ndcg10 (scored once), itempop (validation and
+# test), the default setting's validation figures, runs and seconds. Files: RUN/tune.tsv, RUN/tune.json.
+#
+# Steps: (1) Scripts/fetch-movielens.sh; (2) swift build -c release; (3) gossiprec split --data DATA/u.data (or --data)
+# --out RUN/split --seed S; (4) gossiprec train --split RUN/split --loss bpr --dim 32 [...] and the same with
 # --loss bce (BPR with one negative and SGD, like implicit's), each ending its stdout with one JSON line {hr10, ndcg10, itempop_hr10, seconds, samples_per_second};
 # (5) a virtualenv .venv-bench (git-ignored) with implicit==$IMPLICIT_VERSION; (6) Scripts/bench_implicit.py on
 # the same split, single-threaded; (7) a table on stdout plus two ratios: our best HR@10 over the better of
@@ -41,6 +57,15 @@ SEED=1
 RUN_DIR=""
 DATA_DIR="$REPO_ROOT/data/ml-100k"
 SPLIT=""
+DATA_FILE=""
+TUNE=0
+TUNE_DIMS="32,64"
+TUNE_LRS="0.05,0.1,0.2"
+TUNE_L2S="0.003,0.01,0.03"
+TUNE_NEGATIVES="4,8,2"
+TUNE_MAX_EPOCHS=80
+TUNE_EVAL_EVERY=10
+LABEL=""
 NO_SWIFT=0
 SKIP_BUILD=0
 GRID=small
@@ -59,6 +84,15 @@ while [[ $# -gt 0 ]]; do
         --no-swift) NO_SWIFT=1; shift ;;
         --skip-build) SKIP_BUILD=1; shift ;;
         --grid) [[ $# -ge 2 ]] || die "--grid needs a value"; GRID="$2"; shift 2 ;;
+        --data) [[ $# -ge 2 ]] || die "--data needs a value"; DATA_FILE="$2"; shift 2 ;;
+        --tune) TUNE=1; shift ;;
+        --tune-dims) [[ $# -ge 2 ]] || die "--tune-dims needs a value"; TUNE_DIMS="$2"; shift 2 ;;
+        --tune-lrs) [[ $# -ge 2 ]] || die "--tune-lrs needs a value"; TUNE_LRS="$2"; shift 2 ;;
+        --tune-l2s) [[ $# -ge 2 ]] || die "--tune-l2s needs a value"; TUNE_L2S="$2"; shift 2 ;;
+        --tune-negatives) [[ $# -ge 2 ]] || die "--tune-negatives needs a value"; TUNE_NEGATIVES="$2"; shift 2 ;;
+        --tune-max-epochs) [[ $# -ge 2 ]] || die "--tune-max-epochs needs a value"; TUNE_MAX_EPOCHS="$2"; shift 2 ;;
+        --tune-eval-every) [[ $# -ge 2 ]] || die "--tune-eval-every needs a value"; TUNE_EVAL_EVERY="$2"; shift 2 ;;
+        --label) [[ $# -ge 2 ]] || die "--label needs a value"; LABEL="$2"; shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
@@ -66,6 +100,12 @@ done
 [[ -z "$EPOCHS" || "$EPOCHS" =~ ^[0-9]+$ ]] || die "--epochs '$EPOCHS' is not a non-negative integer"
 [[ "$SEED" =~ ^[0-9]+$ ]] || die "--seed '$SEED' is not a non-negative integer"
 [[ "$GRID" == small || "$GRID" == none ]] || die "--grid '$GRID' must be small or none"
+[[ "$TUNE_MAX_EPOCHS" =~ ^[1-9][0-9]*$ ]] || die "--tune-max-epochs '$TUNE_MAX_EPOCHS' is not a positive integer"
+[[ "$TUNE_EVAL_EVERY" =~ ^[1-9][0-9]*$ ]] || die "--tune-eval-every '$TUNE_EVAL_EVERY' is not a positive integer"
+for list in "$TUNE_DIMS" "$TUNE_NEGATIVES"; do [[ "$list" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "'$list' is not a comma-separated list of integers"; done
+for list in "$TUNE_LRS" "$TUNE_L2S"; do [[ "$list" =~ ^[0-9.eE-]+(,[0-9.eE-]+)*$ ]] || die "'$list' is not a comma-separated list of numbers"; done
+[[ -z "$DATA_FILE" || -f "$DATA_FILE" ]] || die "--data '$DATA_FILE' is not a file"
+[[ "$TUNE" -eq 0 || "$NO_SWIFT" -eq 0 ]] || die "--tune trains our MF: it cannot run with --no-swift"
 
 RUN_DIR="${RUN_DIR:-$REPO_ROOT/runs/central-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$RUN_DIR"
@@ -73,7 +113,7 @@ RUN_DIR="$(cd "$RUN_DIR" && pwd)"
 log "run directory: $RUN_DIR"
 
 # ------------------------------------------------------------------------------------------------ (1) data
-if [[ -z "$SPLIT" ]]; then
+if [[ -z "$SPLIT" && -z "$DATA_FILE" ]]; then
     log "(1) data: Scripts/fetch-movielens.sh $DATA_DIR"
     DATA_DIR="$("$REPO_ROOT/Scripts/fetch-movielens.sh" "$DATA_DIR")" || die "fetch-movielens.sh failed (see above)"
 fi
@@ -105,10 +145,11 @@ build a gossiprec that has '$name' (interface: see the header of Scripts/bench-c
 # ------------------------------------------------------------------------------------------------ (3) split
 if [[ -z "$SPLIT" ]]; then
     [[ "$NO_SWIFT" -eq 0 ]] || die "--no-swift needs --split PREFIX (the split is made by 'gossiprec split')"
-    SPLIT="$RUN_DIR/ml-100k"
-    log "(3) gossiprec split --data $DATA_DIR/u.data --out $SPLIT --seed $SEED"
+    DATA_FILE="${DATA_FILE:-$DATA_DIR/u.data}"
+    SPLIT="$RUN_DIR/split"
+    log "(3) gossiprec split --data $DATA_FILE --out $SPLIT --seed $SEED"
     status=0
-    "$BIN" split --data "$DATA_DIR/u.data" --out "$SPLIT" --seed "$SEED" >"$RUN_DIR/split.out" 2>&1 || status=$?
+    "$BIN" split --data "$DATA_FILE" --out "$SPLIT" --seed "$SEED" >"$RUN_DIR/split.out" 2>&1 || status=$?
     [[ "$status" -eq 0 ]] || explain_failure split "$status" "$RUN_DIR/split.out"
 fi
 for ext in train.rating test.rating test.negative; do
@@ -118,6 +159,86 @@ for ext in train.rating test.rating test.negative; do
     fi
 done
 log "split: $(wc -l <"$SPLIT.train.rating") train lines, $(wc -l <"$SPLIT.test.rating") test users"
+
+# ------------------------------------------------------------------------------------------------ tuning mode
+if [[ "$TUNE" -eq 1 ]]; then
+    [[ -s "$SPLIT.validation.rating" ]] || die "split $SPLIT has no validation items ($SPLIT.validation.rating is missing): \
+make it again with 'gossiprec split --data RATINGS --out $SPLIT' (same --seed: same test items)"
+    LABEL="${LABEL:-$(basename "${DATA_FILE:-$SPLIT}")}"
+    TSV="$RUN_DIR/tune.tsv"
+    printf 'run\tdim\tlr\tl2\tnegatives\tepoch\tval_hr10\tval_ndcg10\n' >"$TSV"
+    t_start=$(date +%s)
+    runs=0
+    # tune_run DIM LR L2 NEG: trains on the validation split for TUNE_MAX_EPOCHS epochs, one TSV row per evaluation.
+    tune_run() {
+        runs=$((runs + 1))
+        local dim="$1" lr="$2" l2="$3" neg="$4" out="$RUN_DIR/tune-$runs.out" status=0
+        "$BIN" train --split "$SPLIT" --evaluate validation --loss bce --optimizer adagrad --dim "$dim" --lr "$lr" \
+            --l2 "$l2" --negatives "$neg" --epochs "$TUNE_MAX_EPOCHS" --eval-every "$TUNE_EVAL_EVERY" --seed "$SEED" \
+            >"$out" 2>&1 || status=$?
+        [[ "$status" -eq 0 ]] || explain_failure train "$status" "$out"
+        awk -v r="$runs" -v d="$dim" -v lr="$lr" -v l2="$l2" -v n="$neg" \
+            '$1 == "epoch" { printf "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r, d, lr, l2, n, $2, $6, $8 }' "$out" >>"$TSV"
+        local best
+        best=$(awk -v r="$runs" -F'\t' '$1 == r' "$TSV" | sort -t$'\t' -k7,7gr -k8,8gr -k6,6n | sed -n 1p)
+        log "tune run $runs: dim $dim lr $lr l2 $l2 negatives $neg -> best validation epoch $(cut -f6 <<<"$best"): HR@10 $(cut -f7 <<<"$best") NDCG@10 $(cut -f8 <<<"$best")"
+    }
+    best_row() { tail -n +2 "$TSV" | sort -t$'\t' -k7,7gr -k8,8gr -k6,6n | sed -n 1p; }   # sed reads to the end: head would leave sort to die of SIGPIPE under pipefail
+    IFS=, read -r -a dims <<<"$TUNE_DIMS"; IFS=, read -r -a lrs <<<"$TUNE_LRS"
+    IFS=, read -r -a l2s <<<"$TUNE_L2S"; IFS=, read -r -a negs <<<"$TUNE_NEGATIVES"
+    log "tuning on the validation item: ${#dims[@]} dims x ${#lrs[@]} lrs x ${#l2s[@]} l2s at ${negs[0]} negatives, then $(( ${#negs[@]} - 1 )) more negative counts; $TUNE_MAX_EPOCHS epochs each, evaluated every $TUNE_EVAL_EVERY"
+    for dim in "${dims[@]}"; do for lr in "${lrs[@]}"; do for l2 in "${l2s[@]}"; do
+        tune_run "$dim" "$lr" "$l2" "${negs[0]}"
+    done; done; done
+    b=$(best_row)
+    for neg in "${negs[@]:1}"; do tune_run "$(cut -f2 <<<"$b")" "$(cut -f3 <<<"$b")" "$(cut -f4 <<<"$b")" "$neg"; done
+    # The binary's defaults on validation, for reference (not part of the choice unless they are in the grid).
+    default_out="$RUN_DIR/default-validation.out"
+    "$BIN" train --split "$SPLIT" --evaluate validation --eval-every 0 --seed "$SEED" >"$default_out" 2>&1 \
+        || explain_failure train $? "$default_out"
+    b=$(best_row)
+    IFS=$'\t' read -r _ bdim blr bl2 bneg bep bvhr bvndcg <<<"$b"
+    tune_seconds=$(( $(date +%s) - t_start ))
+    log "chosen on validation: dim $bdim lr $blr l2 $bl2 negatives $bneg epochs $bep (validation HR@10 $bvhr); now the test item, once"
+    test_out="$RUN_DIR/test.out"
+    "$BIN" train --split "$SPLIT" --evaluate test --loss bce --optimizer adagrad --dim "$bdim" --lr "$blr" --l2 "$bl2" \
+        --negatives "$bneg" --epochs "$bep" --eval-every 0 --seed "$SEED" >"$test_out" 2>&1 || explain_failure train $? "$test_out"
+    "$PYTHON" - "$RUN_DIR" "$LABEL" "$runs" "$tune_seconds" "$TUNE_MAX_EPOCHS" "$TUNE_EVAL_EVERY" <<'PY'
+import csv, json, os, sys
+run, label, runs, secs, max_epochs, every = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+def last_json(name):
+    lines = [l for l in open(os.path.join(run, name), encoding="utf-8").read().splitlines() if l.startswith("{")]
+    return json.loads(lines[-1])
+rows = list(csv.DictReader(open(os.path.join(run, "tune.tsv"), encoding="utf-8"), delimiter="\t"))
+key = lambda r: (-float(r["val_hr10"]), -float(r["val_ndcg10"]), int(r["epoch"]))
+best_per_run = {}
+for r in rows:
+    if r["run"] not in best_per_run or key(r) < key(best_per_run[r["run"]]):
+        best_per_run[r["run"]] = r
+ranked = sorted(best_per_run.values(), key=key)
+best = ranked[0]
+test, default = last_json("test.out"), last_json("default-validation.out")
+out = [f"tuned centralized MF on {label}: {runs} runs of up to {max_epochs} epochs (validation every {every}), {secs} s",
+       "", "| rank | dim | lr | l2 | negatives | epochs | val HR@10 | val NDCG@10 |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+for n, r in enumerate(ranked[:8], 1):
+    out.append(f"| {n} | {r['dim']} | {r['lr']} | {r['l2']} | {r['negatives']} | {r['epoch']} | {float(r['val_hr10']):.4f} | {float(r['val_ndcg10']):.4f} |")
+out += ["", "| model | val HR@10 | val NDCG@10 | test HR@10 | test NDCG@10 |", "|---|---:|---:|---:|---:|",
+        f"| ItemPop | {default['itempop_hr10']:.4f} | {default['itempop_ndcg10']:.4f} | {test['itempop_hr10']:.4f} | {test['itempop_ndcg10']:.4f} |",
+        f"| MF defaults (d 32, lr 0.1, l2 0.01, 4 negatives, 40 epochs) | {default['hr10']:.4f} | {default['ndcg10']:.4f} | - | - |",
+        f"| MF tuned on validation | {float(best['val_hr10']):.4f} | {float(best['val_ndcg10']):.4f} | {test['hr10']:.4f} | {test['ndcg10']:.4f} |",
+        "", f"load average (1/5/15 min): {' / '.join(f'{x:.2f}' for x in os.getloadavg())}"]
+print("\n".join(out))
+summary = {"data": label, "model": "mf-bce-adagrad", "dim": int(best["dim"]), "lr": float(best["lr"]), "l2": float(best["l2"]),
+           "negatives": int(best["negatives"]), "epochs": int(best["epoch"]),
+           "val_hr10": float(best["val_hr10"]), "val_ndcg10": float(best["val_ndcg10"]),
+           "hr10": test["hr10"], "ndcg10": test["ndcg10"],
+           "itempop_val_hr10": default["itempop_hr10"], "itempop_hr10": test["itempop_hr10"], "itempop_ndcg10": test["itempop_ndcg10"],
+           "default_val_hr10": default["hr10"], "default_val_ndcg10": default["ndcg10"], "runs": runs, "tune_seconds": secs}
+json.dump(summary, open(os.path.join(run, "tune.json"), "w"))
+print(json.dumps(summary, separators=(",", ":")))
+PY
+    exit 0
+fi
 
 # ------------------------------------------------------------------------------------------------ (4) train
 # run_train LOSS: runs `gossiprec train`, streams its output to stderr, keeps its stdout in RUN/train-LOSS.out.

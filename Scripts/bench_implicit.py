@@ -9,6 +9,7 @@ github.com/hexiangnan/neural_collaborative_filtering, Data/ml-1m.*; ids are 0-in
   PREFIX.train.rating    `user\\titem\\trating\\ttimestamp` per line
   PREFIX.test.rating     one line per user: `user\\titem\\trating\\ttimestamp` (the held-out positive)
   PREFIX.test.negative   one line per user: `(user,item)\\tneg1\\t...\\tneg99`
+  PREFIX.validation.rating  optional (gossiprec split): each user's second-latest interaction, read as training data
 
 Training data are binary: every (user, item) pair of the train file is a positive with value 1 (ratings and
 timestamps are only used to pick the validation item, see below).
@@ -161,6 +162,11 @@ def read_negative_file(path):
 
 def load_split(prefix):
     train = read_rating_file(prefix + ".train.rating")
+    # A split made by `gossiprec split` with a validation item lists it in PREFIX.validation.rating, not in
+    # train.rating; it is training data for a test evaluation (what gossiprec's --evaluate test trains on), so it
+    # goes back in here, and this script's own validation holdout (the latest training item) is that same item.
+    if os.path.exists(prefix + ".validation.rating"):
+        train = train + read_rating_file(prefix + ".validation.rating")
     test = read_rating_file(prefix + ".test.rating")
     negatives = read_negative_file(prefix + ".test.negative")
     test_users, test_items, test_negs = [], [], []

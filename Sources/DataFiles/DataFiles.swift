@@ -42,29 +42,44 @@ public func readFile(_ path: String) throws -> [UInt8] {
 
 extension LeaveOneOutSplit {
     /// Writes `PREFIX.train.rating`, `PREFIX.test.rating` and `PREFIX.test.negative` in exactly NCF's text
-    /// format (dense 0-based ids, tab-separated; the negative file's lines start with "(user,item)").
+    /// format (dense 0-based ids, tab-separated; the negative file's lines start with "(user,item)"), and, when
+    /// the split has validation items, `PREFIX.validation.rating` and `PREFIX.validation.negative` in the same
+    /// format (without them, stale validation files of an earlier split at this prefix are removed). Every
+    /// interaction is in exactly one file: `.train.rating` leaves the validation items out (`readNCF` puts them back).
     public func writeNCF(prefix: String) throws {
-        var train = "", test = "", neg = ""
+        var train = "", test = "", neg = "", validation = "", validationNeg = ""
         train.reserveCapacity(shards.count * 200)
+        func held(_ t: Interaction, _ negatives: [Int32], _ rating: inout String, _ neg: inout String) {
+            rating += "\(t.user)\t\(t.item)\t\(LeaveOneOutSplit.ratingText(t.rating))\t\(t.timestamp)\n"
+            neg += "(\(t.user),\(t.item))"
+            for j in negatives { neg += "\t\(j)" }
+            neg += "\n"
+        }
         for s in shards {
-            for x in s.train { train += "\(x.user)\t\(x.item)\t\(LeaveOneOutSplit.ratingText(x.rating))\t\(x.timestamp)\n" }
-            if let t = s.test {
-                test += "\(t.user)\t\(t.item)\t\(LeaveOneOutSplit.ratingText(t.rating))\t\(t.timestamp)\n"
-                neg += "(\(t.user),\(t.item))"
-                for j in s.negatives { neg += "\t\(j)" }
-                neg += "\n"
-            }
+            for x in s.trainWithoutValidation { train += "\(x.user)\t\(x.item)\t\(LeaveOneOutSplit.ratingText(x.rating))\t\(x.timestamp)\n" }
+            if let t = s.test { held(t, s.negatives, &test, &neg) }
+            if let v = s.validation { held(v, s.validationNegatives, &validation, &validationNeg) }
         }
         try writeAtomically(train, to: prefix + ".train.rating")
         try writeAtomically(test, to: prefix + ".test.rating")
         try writeAtomically(neg, to: prefix + ".test.negative")
+        if hasValidation {
+            try writeAtomically(validation, to: prefix + ".validation.rating")
+            try writeAtomically(validationNeg, to: prefix + ".validation.negative")
+        } else {
+            for suffix in [".validation.rating", ".validation.negative"] where FileManager.default.fileExists(atPath: prefix + suffix) {
+                try FileManager.default.removeItem(atPath: prefix + suffix)
+            }
+        }
         // The id maps, so that NCF-only readers can still print raw ids.
         try writeAtomically(users.raw.enumerated().map { "\($0.offset)\t\($0.element)\n" }.joined(), to: prefix + ".users.map")
         try writeAtomically(items.raw.enumerated().map { "\($0.offset)\t\($0.element)\n" }.joined(), to: prefix + ".items.map")
     }
 
-    /// Reads the three NCF files (and the optional `.users.map` / `.items.map` written by `writeNCF`).
-    /// Counts are the largest index seen plus one, as NCF's own loader does.
+    /// Reads the three NCF files (and the optional `.users.map` / `.items.map` written by `writeNCF`, and the
+    /// optional `.validation.rating` / `.validation.negative`: a split made before validation existed still loads,
+    /// without validation items; each validation item goes back into its user's training interactions, as the last
+    /// one, see `UserShard.train`). Counts are the largest index seen plus one, as NCF's own loader does.
     public static func readNCF(prefix: String) throws -> LeaveOneOutSplit {
         func lines(_ suffix: String) throws -> (String, [(Int, String)]) {
             let path = prefix + suffix
@@ -82,6 +97,27 @@ extension LeaveOneOutSplit {
             }
             return Interaction(user: u, item: i, rating: r, timestamp: t)
         }
+        /// A `.negative` file: user -> negatives (the "(user,item)" head names the user).
+        func parseNegatives(_ path: String, _ lines: [(Int, String)]) throws -> [Int32: [Int32]] {
+            var negatives: [Int32: [Int32]] = [:]
+            for (n, l) in lines {
+                let f = l.split(separator: "\t")
+                let head = f.first.map(String.init) ?? ""
+                let pair = head.dropFirst().dropLast().split(separator: ",")
+                guard head.hasPrefix("("), head.hasSuffix(")"), pair.count == 2, let u = Int32(pair[0]), Int32(pair[1]) != nil else {
+                    throw DataError.malformedSplit(file: path, line: n, text: l, reason: "expected (user,item) then tab-separated negatives")
+                }
+                var ns: [Int32] = []
+                for x in f.dropFirst() {
+                    guard let j = Int32(x), j >= 0 else {
+                        throw DataError.malformedSplit(file: path, line: n, text: l, reason: "negative '\(x)' is not an item index")
+                    }
+                    ns.append(j)
+                }
+                negatives[u] = ns
+            }
+            return negatives
+        }
         let (trainPath, trainLines) = try lines(".train.rating")
         let (testPath, testLines) = try lines(".test.rating")
         let (negPath, negLines) = try lines(".test.negative")
@@ -90,27 +126,25 @@ extension LeaveOneOutSplit {
         for (n, l) in trainLines { train.append(try parseRating(trainPath, n, l)) }
         var tests: [Interaction] = []
         for (n, l) in testLines { tests.append(try parseRating(testPath, n, l)) }
-        var negatives: [Int32: [Int32]] = [:]
-        for (n, l) in negLines {
-            let f = l.split(separator: "\t")
-            let head = f.first.map(String.init) ?? ""
-            let pair = head.dropFirst().dropLast().split(separator: ",")
-            guard head.hasPrefix("("), head.hasSuffix(")"), pair.count == 2, let u = Int32(pair[0]), Int32(pair[1]) != nil else {
-                throw DataError.malformedSplit(file: negPath, line: n, text: l, reason: "expected (user,item) then tab-separated negatives")
-            }
-            var ns: [Int32] = []
-            for x in f.dropFirst() {
-                guard let j = Int32(x), j >= 0 else {
-                    throw DataError.malformedSplit(file: negPath, line: n, text: l, reason: "negative '\(x)' is not an item index")
-                }
-                ns.append(j)
-            }
-            negatives[u] = ns
+        let negatives = try parseNegatives(negPath, negLines)
+        // Validation files: both or neither.
+        let hasValidationRating = FileManager.default.fileExists(atPath: prefix + ".validation.rating")
+        let hasValidationNegative = FileManager.default.fileExists(atPath: prefix + ".validation.negative")
+        guard hasValidationRating == hasValidationNegative else {
+            throw DataError.malformedSplit(file: prefix + (hasValidationRating ? ".validation.negative" : ".validation.rating"), line: 0, text: "",
+                                           reason: "missing while \(prefix + (hasValidationRating ? ".validation.rating" : ".validation.negative")) exists (write both with 'gossiprec split')")
+        }
+        var validations: [Interaction] = [], validationNegatives: [Int32: [Int32]] = [:]
+        let validationNegPath = prefix + ".validation.negative"
+        if hasValidationRating {
+            let (vPath, vLines) = try lines(".validation.rating")
+            for (n, l) in vLines { validations.append(try parseRating(vPath, n, l)) }
+            validationNegatives = try parseNegatives(validationNegPath, try lines(".validation.negative").1)
         }
         var maxUser: Int32 = -1, maxItem: Int32 = -1
         for x in train { maxUser = max(maxUser, x.user); maxItem = max(maxItem, x.item) }
-        for x in tests { maxUser = max(maxUser, x.user); maxItem = max(maxItem, x.item) }
-        for ns in negatives.values { for j in ns { maxItem = max(maxItem, j) } }
+        for x in tests + validations { maxUser = max(maxUser, x.user); maxItem = max(maxItem, x.item) }
+        for ns in Array(negatives.values) + Array(validationNegatives.values) { for j in ns { maxItem = max(maxItem, j) } }
         guard Int(maxItem) < DataLimits.maxItems, Int(maxUser) < DataLimits.maxUsers else {
             throw DataError.malformedSplit(file: prefix + ".*", line: 0, text: "",
                                            reason: "item index \(maxItem) or user index \(maxUser) is above the limit of "
@@ -138,12 +172,20 @@ extension LeaveOneOutSplit {
             }
             testByUser[t.user] = t
         }
+        var validationByUser: [Int32: Interaction] = [:]
+        for v in validations {
+            guard validationNegatives[v.user] != nil else {
+                throw DataError.malformedSplit(file: validationNegPath, line: 0, text: "", reason: "no negatives for validation user \(v.user)")
+            }
+            validationByUser[v.user] = v
+        }
         var shards: [UserShard] = []
         for u in 0..<userCount {
             let uid = Int32(u)
             let raw: String = u < users.count ? users.rawID(uid) : String(u)
-            shards.append(UserShard(user: uid, rawUser: raw, itemCount: itemCount, train: byUser[u],
-                                    test: testByUser[uid], negatives: negatives[uid] ?? []))
+            shards.append(try UserShard(user: uid, rawUser: raw, itemCount: itemCount, train: byUser[u],
+                                        test: testByUser[uid], negatives: negatives[uid] ?? [])
+                .withValidation(validationByUser[uid], negatives: validationNegatives[uid] ?? [], file: prefix + ".validation.rating"))
         }
         return LeaveOneOutSplit(userCount: userCount, itemCount: itemCount, users: users, items: items, shards: shards)
     }

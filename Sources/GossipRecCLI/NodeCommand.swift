@@ -40,6 +40,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         OptionSpec("seed", "S", "random seed (the item table's initialisation is shared by the swarm)", default: "1"),
         OptionSpec("swarm-key", "FILE", "seal every frame with the swarm key in FILE ('gossiprec keygen'; mode 0600); SIGHUP re-reads it (key rotation)"),
         OptionSpec("insecure", nil, "run unkeyed: frames travel in clear and anyone who can reach the ports can read and forge them"),
+        EvaluationOption.spec,
     ] + limitSpecs + PeerOptions.mergeSpecs + PeerOptions.modeSpecs + PeerOptions.defenceSpecs + PeerOptions.exchangeSpecs + PeerOptions.privacySpecs + TrainingOptions.specs(lr: "0.5", optimizer: .sgd)
         + faultSpecs + attackSpecs
 
@@ -83,9 +84,12 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     /// The keyring in use (nil: --insecure); replaced by SIGHUP, read by peers started later (profile restarts).
     let keys = KeyringBox()
     var gossip = GossipSettings(), duration: Double, log: String?, progressSeconds: Double, config = TrainingConfig(), seed: UInt64
+    /// The held-out item each peer ranks (`--evaluate`).
+    var evaluate = HeldOutItem.test
 
     init(_ o: ParsedOptions) throws {
         usersDir = try o.string("users-dir")
+        evaluate = try EvaluationOption.parse(o)
         peers = try o.int("peers", in: 1...10_000)
         firstUser = try o.int("first-user", in: 0...100_000_000)
         let l = try o.string("listen")
@@ -232,7 +236,12 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
     func makePeer(_ i: Int, seeds localSeeds: [PeerAddress], fresh: Bool = false, writer: LineWriter, restores: RestoreTally,
                   origin: Date) throws -> PeerNode {
         let user = firstUser + i
-        let shard = try UserShard.read(path: usersDir + "/" + UserShard.fileName(user: Int32(user)))
+        let shardPath = usersDir + "/" + UserShard.fileName(user: Int32(user))
+        var shard = try UserShard.read(path: shardPath)
+        if evaluate == .validation {
+            if shard.lacksValidation { throw DataError.missingValidation(file: shardPath, user: shard.rawUser) }
+            shard = shard.evaluating(on: .validation)
+        }
         // A whole table must fit one model frame, or every exchange fails (`encode_length_exceeds_limit`): refuse now.
         // The largest frame is a whole table at f32 (`WireCodec.maxModelFrameBytes`), whatever --row-bits says.
         let limit = WireLimits.default.maxStreamFrameBytes
@@ -463,6 +472,7 @@ struct NodeCommand: Subcommand, @unchecked Sendable {  // immutable after parsin
         var j = JSONLine()
         j.add("peers", final.peers); j.add("seconds", Date().timeIntervalSince(start), digits: 1)
         j.add("hr10", final.hr10); j.add("ndcg10", final.ndcg10); j.add("evaluated", final.evaluated)
+        if evaluate == .validation { j.add("evaluate", evaluate.rawValue) }
         j.add("mean_round", final.meanRound, digits: 1); j.add("mb_per_peer", final.mbSentPerPeer, digits: 2)
         if insecure { j.add("insecure", true) }
         if lonely.isSet { j.add("met_no_peer", true) }

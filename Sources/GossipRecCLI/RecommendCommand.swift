@@ -34,7 +34,7 @@ struct RecommendCommand: Subcommand {
     }
 
     /// One recommended item.
-    struct Pick: Equatable { var rank: Int; var item: Int; var rawItem: String; var score: Float; var title: String?; var heldOut: Bool }
+    struct Pick: Equatable { var rank: Int; var item: Int; var rawItem: String; var score: Float; var title: String?; var heldOut: HeldOutItem? }
 
     /// The top `k` unseen items of `state` for the user whose training items are `seen` (pure; tested).
     static func topItems(_ state: LearnerState, seen: Set<Int32>, k: Int) -> [(item: Int, score: Float)] {
@@ -74,12 +74,14 @@ struct RecommendCommand: Subcommand {
         let picks = Self.topItems(state, seen: seen, k: top).enumerated().map { n, p -> Pick in
             let raw = rawIDs[p.item]
             return Pick(rank: n + 1, item: p.item, rawItem: raw, score: p.score, title: titles?[raw],
-                        heldOut: shard.test.map { Int($0.item) == p.item } ?? false)
+                        heldOut: shard.test.map { Int($0.item) == p.item } == true ? .test
+                            : shard.validation.map { Int($0.item) == p.item } == true ? .validation : nil)
         }
         let age = Date().timeIntervalSince1970 - checkpoint.savedAt
         if json {
             let items: [[String: Any]] = picks.map { p in
-                var o: [String: Any] = ["rank": p.rank, "item": p.rawItem, "score": Double(p.score), "held_out": p.heldOut]
+                var o: [String: Any] = ["rank": p.rank, "item": p.rawItem, "score": Double(p.score), "held_out": p.heldOut != nil]
+                if let h = p.heldOut { o["held_out_as"] = h.rawValue }
                 if let t = p.title { o["title"] = t }
                 return o
             }
@@ -91,7 +93,7 @@ struct RecommendCommand: Subcommand {
             print("Top \(picks.count) for user \(shard.rawUser) (peer \(user), round \(state.round), checkpoint \(Int(age)) s old; "
                   + "\(seen.count) rated items left out)")
             for p in picks {
-                let mark = p.heldOut ? "  <- held-out test item" : ""
+                let mark = p.heldOut.map { "  <- held-out \($0.rawValue) item" } ?? ""
                 let rank = String(p.rank).leftPadded(to: 3)
                 print("\(rank). \(p.title ?? "item \(p.rawItem)")  [item \(p.rawItem), score \(String(format: "%.3f", p.score))]\(mark)")
             }

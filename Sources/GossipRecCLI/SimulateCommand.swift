@@ -41,6 +41,7 @@ struct SimulateCommand: Subcommand {
         OptionSpec("min-send-weight", "W", "send only rows with at least this training weight", default: "0"),
         OptionSpec("eval-every", "N", "rounds: evaluate every N rounds", default: "5"),
         OptionSpec("seed", "S", "random seed", default: "1"),
+        EvaluationOption.spec,
         OptionSpec("attack", "KIND", "events, test-only: malicious peers run this attack: \(Attack.Kind.allCases.map(\.rawValue).joined(separator: ", "))"),
         OptionSpec("attack-fraction", "F", "events: share of the peers that are malicious (drawn from --seed, never the join seeds)", default: "0.05"),
         OptionSpec("attack-strength", "X", "events: the attack's strength (noise scale, opposite-move factor, promotion boost; default per kind)"),
@@ -54,6 +55,8 @@ struct SimulateCommand: Subcommand {
     var engine: Engine, source: Source, config = TrainingConfig(), settings = RoundSimulation.Settings(), merge: any MergeRule
     var events = EventSimulation.Settings(), peers: Int?, profilePath: String?, scenario = Scenario.none, printTimeline = false
     var ranksPath: String?
+    /// The held-out item peers rank (`--evaluate`).
+    var evaluate = HeldOutItem.test
     /// events: the partner mode (`--mode`, `--topology`, `--cg-*`).
     var mode = PeerOptions.Mode.random
     /// events, test-only: the attack kind, the share of malicious peers and the strength (`--attack*`).
@@ -79,6 +82,7 @@ struct SimulateCommand: Subcommand {
         settings.localEpochs = try o.int("local-epochs", in: 1...1000)
         settings.evalEvery = try o.int("eval-every", in: 1...1_000_000)
         settings.seed = try o.seed()
+        evaluate = try EvaluationOption.parse(o)
         settings.minSendWeight = Float(try o.double("min-send-weight", in: 0...1e12))
         config = try TrainingOptions.parse(o)
         settings.rowFraction = try o.double("row-fraction", in: 0...1)
@@ -148,11 +152,14 @@ struct SimulateCommand: Subcommand {
     func loadShards() throws -> [UserShard] {
         var split: LeaveOneOutSplit
         switch source {
-        case .split(let p): split = try LeaveOneOutSplit.readNCF(prefix: p)
-        case .usersDir(let d): split = try LeaveOneOutSplit.readUserDirectory(d)
+        case .split(let p): split = try LeaveOneOutSplit.readNCF(prefix: p).evaluating(on: evaluate, source: p)
+        case .usersDir(let d): split = try LeaveOneOutSplit.readUserDirectory(d).evaluating(on: evaluate, source: d)
         case .synthetic(let u, let i, let g, let k):
+            // Synthetic data holds a validation item out only when evaluating on it, so that test figures of
+            // `--synthetic` stay what they were.
             split = try LeaveOneOutSplit.make(from: SyntheticData.planted(users: u, items: i, groups: g, perUser: k, seed: settings.seed),
-                                              negatives: min(99, i - k), seed: settings.seed, file: "synthetic")
+                                              negatives: min(99, i - k), seed: settings.seed, file: "synthetic",
+                                              validation: evaluate == .validation).evaluating(on: evaluate, source: "synthetic")
         }
         if let n = peers {
             guard n <= split.shards.count else {
@@ -204,6 +211,7 @@ struct SimulateCommand: Subcommand {
         let c = summary.counters
         var j = JSONLine()
         j.add("engine", "events"); j.add("peers", shards.count); j.add("merge", merge.name); j.add("mode", events.partners.name)
+        j.add("evaluate", evaluate.rawValue)
         j.add("profile", profilePath ?? "none"); j.add("seed", Int(truncatingIfNeeded: events.seed))
         j.add("virtual_seconds", events.duration.inSeconds, digits: 1)
         j.add("hr10", summary.final?.hr10 ?? 0); j.add("ndcg10", summary.final?.ndcg10 ?? 0)
@@ -269,7 +277,7 @@ struct SimulateCommand: Subcommand {
 
     func runRounds() throws -> Int32 {
         guard case .split(let prefix) = source else { throw CLIError.missingRequired(option: "--split") }
-        let split = try LeaveOneOutSplit.readNCF(prefix: prefix)
+        let split = try LeaveOneOutSplit.readNCF(prefix: prefix).evaluating(on: evaluate, source: prefix)
         var sim = RoundSimulation(split: split, config: config, merge: merge, settings: settings)
         let t0 = Date()
         var last: RoundSimulation.Point? = nil
@@ -278,7 +286,7 @@ struct SimulateCommand: Subcommand {
             Console.out(String(format: "round %4d  HR@10 %.4f  NDCG@10 %.4f  MB/peer %.1f  %.1f s", p.round, p.hr10, p.ndcg10, p.mbPerPeer, Date().timeIntervalSince(t0)))
         }
         var j = JSONLine()
-        j.add("merge", merge.name); j.add("rounds", settings.rounds)
+        j.add("merge", merge.name); j.add("rounds", settings.rounds); j.add("evaluate", evaluate.rawValue)
         j.add("hr10", last?.hr10 ?? 0); j.add("ndcg10", last?.ndcg10 ?? 0); j.add("mb_per_peer", last?.mbPerPeer ?? 0, digits: 2)
         j.add("seconds", Date().timeIntervalSince(t0), digits: 1)
         Console.out(j.text)

@@ -68,6 +68,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case empty(file: String)
     case nothingToSplit(file: String, reason: String)
     case malformedSplit(file: String, line: Int, text: String, reason: String)
+    /// An evaluation on the validation item asked of a split made without one (`user`: the first user found
+    /// lacking it; nil when no user has one).
+    case missingValidation(file: String, user: String?)
 
     public var description: String {
         switch self {
@@ -77,6 +80,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case .empty(let f): return "\(f): no interactions in the file"
         case .nothingToSplit(let f, let r): return "\(f): \(r)"
         case .malformedSplit(let f, let n, let t, let r): return "\(f):\(n): \(r): \"\(DataError.clip(t))\""
+        case .missingValidation(let f, let u):
+            return "\(f): " + (u.map { "user \($0) has no validation item" } ?? "no user has a validation item")
+                + ": this split was made without validation (before 'gossiprec split' held one out, or with --no-validation); "
+                + "make it again with 'gossiprec split --data RATINGS --out PREFIX' (same --seed: same test items), or evaluate on --evaluate test"
         }
     }
 

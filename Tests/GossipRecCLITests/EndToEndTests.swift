@@ -75,11 +75,12 @@ import RecommenderModel
             try writeTinyData(data)
             let prefix = dir + "/splits/tiny"      // the parent directory does not exist yet
             #expect(GossipRecCLI.main(["split", "--data", data, "--out", prefix, "--negatives", "6", "--seed", "3"]) == 0)
-            for suffix in [".train.rating", ".test.rating", ".test.negative", ".users.map", ".items.map"] {
+            for suffix in [".train.rating", ".test.rating", ".test.negative", ".validation.rating", ".validation.negative", ".users.map", ".items.map"] {
                 #expect(FileManager.default.fileExists(atPath: prefix + suffix), "missing \(suffix)")
             }
             // The files hold exactly the split the library makes from the same file, seed and count.
-            let expected = try LeaveOneOutSplit.make(from: InteractionLog.load(path: data), negatives: 6, seed: 3)
+            let expected = try LeaveOneOutSplit.make(from: InteractionLog.load(path: data), negatives: 6, seed: 3, validation: true)
+            #expect(expected.validationUsers.count == 8)
             let written = try LeaveOneOutSplit.readNCF(prefix: prefix)
             #expect(written.shards == expected.shards)
             #expect(written.items.raw == (1...16).map(String.init))
@@ -95,6 +96,17 @@ import RecommenderModel
             #expect(GossipRecCLI.main(["train", "--split", prefix, "--epochs", "2", "--dim", "4", "--loss", "bpr",
                                        "--optimizer", "sgd", "--no-bias", "--eval-every", "0"]) == 0)
             #expect(GossipRecCLI.main(["train", "--split", prefix, "--epochs", "0"]) == 0)
+            #expect(GossipRecCLI.main(["train", "--split", prefix, "--epochs", "2", "--dim", "4", "--evaluate", "validation"]) == 0)
+            #expect(GossipRecCLI.main(["train", "--split", prefix, "--evaluate", "bogus"]) == 2)
+
+            // --no-validation writes a split as before validation existed: same test side, no validation files,
+            // and an evaluation on validation fails with a runtime error naming the split.
+            let old = dir + "/splits/old"
+            #expect(GossipRecCLI.main(["split", "--data", data, "--out", old, "--negatives", "6", "--seed", "3", "--no-validation"]) == 0)
+            #expect(!FileManager.default.fileExists(atPath: old + ".validation.rating"))
+            #expect(try LeaveOneOutSplit.readNCF(prefix: old).shards == expected.shards.map { var x = $0; x.validation = nil; x.validationNegatives = []; return x })
+            #expect(GossipRecCLI.main(["train", "--split", old, "--epochs", "1", "--dim", "4"]) == 0)
+            #expect(GossipRecCLI.main(["train", "--split", old, "--epochs", "1", "--dim", "4", "--evaluate", "validation"]) == 1)
         }
     }
 

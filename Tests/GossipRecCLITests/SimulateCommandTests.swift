@@ -17,6 +17,19 @@ import Testing
         guard case .synthetic(100, 40, 4, 8) = c.source else { Issue.record("source \(c.source)"); return }
     }
 
+    @Test func evaluateChoosesTheHeldOutItemAndSyntheticDataHoldsOutAValidationItemForIt() throws {
+        #expect(try SimulateCommand.parse(["--split", "x"]).evaluate == .test)
+        let c = try SimulateCommand.parse(["--engine", "events", "--synthetic", "30,40,4,8", "--evaluate", "validation"])
+        #expect(c.evaluate == .validation)
+        // Every peer ranks its validation item (its second-latest interaction), which it does not train on.
+        let shards = try c.loadShards()
+        #expect(shards.count == 30 && shards.allSatisfy { $0.test != nil && $0.train.count == 6 })
+        #expect(shards.allSatisfy { s in !s.train.contains { $0.item == s.test!.item } && s.train.allSatisfy { $0.timestamp <= s.test!.timestamp } })
+        if case .badValue(let o, let v, _)? = cliError(["--split", "x", "--evaluate", "train"]) {
+            #expect(o == "--evaluate" && v == "train")
+        } else { Issue.record("no error for --evaluate train") }
+    }
+
     @Test func badEventOptionsNameFlagAndValue() {
         #expect(cliError(["--engine", "events"]) == .missingRequired(option: "--split, --users-dir or --synthetic"))
         #expect(cliError(["--engine", "rounds", "--users-dir", "x"]) == .missingRequired(option: "--split"))
