@@ -121,7 +121,7 @@ public struct MergeDefences: Sendable, Hashable {
     /// (most recent copies were outliers: a late joiner or a returning peer catching up), and rows the receiver holds no
     /// weight for (a fresh peer's: it has nothing to defend there yet, and adopts the swarm's rows within the clipping
     /// radius) are left alone.
-    /// *The copy*: when more than half of a copy's weighted rows would be cut by the step cap, the copy is an outlier
+    /// *The copy*: when more than half of a copy's weighted rows would move by more than `stepCopyCap` r_i, the copy is an outlier
     /// and is not merged at all (`Verdict.stepOutlier`, sharing `clipRows`'s self-doubt: not while most recent copies
     /// were outliers). An honest copy holds every row, and moves by more than a few radii only the rows its sender just
     /// voted on; Spattack's copies move every row they hold (O-D: all rows; O-S and L-S: at most 100 rows, all lies).
@@ -157,7 +157,10 @@ public struct MergeDefences: Sendable, Hashable {
     /// The weight the receiver's row counts at least in the merge's step share.
     public var tailPrior: Float = 0.1
     /// μ: a copy may move a row by at most μ typical distances r_i per merge (`capSteps`).
-    public var stepCap: Float = 3
+    public var stepCap: Float = 6
+    /// A copy more than half of whose weighted rows would move the receiver's by more than this many typical distances
+    /// is not merged at all (`capSteps`; tighter than `stepCap`, because a whole copy of such rows is rarer than a row).
+    public var stepCopyCap: Float = 3
 
     public init() {}
 
@@ -210,6 +213,7 @@ public struct MergeDefences: Sendable, Hashable {
         if !(copyRelative >= 0 && copyRelative.isFinite) { return "defences: copy relative must be >= 0" }
         if !(clipWeightPower >= 0 && clipWeightPower.isFinite) { return "defences: clip weight power must be >= 0" }
         if !(stepCap > 0 && stepCap.isFinite) { return "defences: step cap must be > 0" }
+        if !(stepCopyCap > 0 && stepCopyCap.isFinite) { return "defences: step copy cap must be > 0" }
         return nil
     }
 }
@@ -346,7 +350,7 @@ public struct CopyScreen: Sendable {
                                     if let allowance { wr = min(wr, S[i] + allowance) }
                                     let wl = max(S[i], prior)
                                     let di = clipping ? min(dist[r], Double(D.clipFactor * ri)) : dist[r]
-                                    if S[i] > 0, Double(wr / (wl + wr)) * di > Double(D.stepCap * ri) { stepping += 1 }
+                                    if S[i] > 0, Double(wr / (wl + wr)) * di > Double(D.stepCopyCap * ri) { stepping += 1 }
                                 }
                             }
                         }
