@@ -93,9 +93,13 @@ public struct GossipCounters: Hashable, Sendable {
     public var rowsClipped = 0
     public var weightsOverBound = 0
     public var weightsTailCapped = 0
+    /// Rows whose claimed weight the step cap lowered (`MergeDefences.capSteps`).
+    public var rowsStepCapped = 0
     public var leadsCapped = 0
     /// Copies not merged because most of their rows sat far beyond the clipping radii (`CopyScreen.Verdict.outlier`).
     public var copiesDropped = 0
+    /// Of those, copies dropped only by the step cap's whole-copy test (`CopyScreen.Verdict.stepOutlier`).
+    public var copiesStepDropped = 0
     /// Model messages from quarantined partners, refused unmerged (`PartnerReputation`).
     public var copiesRefused = 0
     public init() {}
@@ -106,8 +110,10 @@ public struct GossipCounters: Hashable, Sendable {
         rowsClipped += v.rowsClipped
         weightsOverBound += v.weightsOverBound
         weightsTailCapped += v.weightsTailCapped
+        rowsStepCapped += v.rowsStepCapped
         leadsCapped += v.leadCapped ? 1 : 0
         copiesDropped += v.outlier ? 1 : 0
+        copiesStepDropped += v.stepOutlier ? 1 : 0
     }
 }
 

@@ -36,6 +36,8 @@ enum PeerOptions {
         OptionSpec("clip-prior", "F", "defences: a row's radius before any copy, as a share of its norm", default: "\(MergeDefences().clipPrior)"),
         OptionSpec("tail-votes", "V", "defences: a claimed row weight may exceed the receiver's by at most V votes", default: "\(MergeDefences().tailVotes)"),
         OptionSpec("tail-prior", "W", "defences: the receiver's row weight counts at least W in a merge", default: "\(MergeDefences().tailPrior)"),
+        OptionSpec("step-cap", "M", "defences: one copy may move a row by at most M median distances per merge", default: "\(MergeDefences().stepCap)"),
+        OptionSpec("step-copy-cap", "M", "defences: a copy most of whose rows would move by more than M median distances is not merged", default: "\(MergeDefences().stepCopyCap)"),
         OptionSpec("max-clock-lead", "L", "defences: versions a copy's clock may lead the receiver's", default: "\(MergeDefences().maxClockLead)"),
     ]
 
@@ -99,6 +101,8 @@ enum PeerOptions {
         tuned.copyRelative = Float(try o.double("copy-relative", in: 0...1e6))
         tuned.tailVotes = Float(try o.double("tail-votes", in: 1...1e6))
         tuned.tailPrior = Float(try o.double("tail-prior", in: 0...1e6))
+        tuned.stepCap = Float(try o.double("step-cap", in: 0.001...1e6))
+        tuned.stepCopyCap = Float(try o.double("step-copy-cap", in: 0.001...1e6))
         tuned.maxClockLead = UInt64(try o.int("max-clock-lead", in: 1...1_000_000))
         switch spec {
         case "on": return (tuned, .init())

@@ -234,6 +234,7 @@ struct SimulateCommand: Subcommand {
         if let a = events.attack, a.kind == .promotion { j.add("target", a.target); j.add("er10", summary.final?.er10 ?? .nan) }
         j.add("rows_clipped", c.gossip.rowsClipped); j.add("rows_rejected", c.gossip.rowsRejected)
         j.add("weights_over_bound", c.gossip.weightsOverBound); j.add("weights_tail_capped", c.gossip.weightsTailCapped)
+        j.add("rows_step_capped", c.gossip.rowsStepCapped); j.add("copies_step_dropped", c.gossip.copiesStepDropped)
         j.add("leads_capped", c.gossip.leadsCapped); j.add("copies_refused", c.gossip.copiesRefused); j.add("copies_dropped", c.gossip.copiesDropped); j.add("quarantines", c.quarantines)
         j.add("wall_seconds", Date().timeIntervalSince(t0), digits: 1)
         Console.out(j.text)

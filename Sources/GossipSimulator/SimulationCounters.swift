@@ -17,9 +17,11 @@ extension GossipCounters {
         rowsClipped += o.rowsClipped
         weightsOverBound += o.weightsOverBound
         weightsTailCapped += o.weightsTailCapped
+        rowsStepCapped += o.rowsStepCapped
         leadsCapped += o.leadsCapped
         copiesRefused += o.copiesRefused
         copiesDropped += o.copiesDropped
+        copiesStepDropped += o.copiesStepDropped
     }
 }
 

@@ -23,6 +23,9 @@ import Glibc
 /// per-row clipping alone let them through (0.18 at 5%, 100 s). A first look at the other kinds (200 peers, 60 s, 5%):
 /// clock forgery, huge values and L-D are held like weight inflation; L-S, O-D and O-S only in part, and promotion's
 /// ER@10 falls from 0.94 to 0.25, not to its clean value.
+/// Spattack's O-D, O-S and L-S stay inside the clipping radius and were not held by the rest of the stack (943 peers,
+/// 5%, seed 1: 0.336, 0.410, 0.173 against 0.538 clean); the step cap (`capSteps`) holds them (O-D 0.488, L-S 0.526,
+/// clean 0.531 with it; README, "Trust and safety", for the whole table and its commands).
 ///
 /// ## What none of these defences covers
 /// - A liar that stays inside every bound: weights at most the honest bound and a straggler's vote above the
@@ -32,6 +35,8 @@ import Glibc
 /// - Sending more often than honest peers (the harness's attackers gossip at the honest rate), or many Sybils: the
 ///   damage grows with the share of merges an attacker takes part in, and the running-median radii give way once
 ///   attackers make half of a row's merges.
+/// - A liar that moves each row by less than the step cap (6 radii) per merge, or pads its copy with honest rows so
+///   that fewer than half of them would overstep 3 radii: the step cap then only bounds each merge's damage.
 /// - Data poisoning: a malicious peer's own ratings, trained honestly, are indistinguishable from a user's.
 /// - A fresh or returning peer whose first partners are mostly liars (it doubts itself and accepts them, see
 ///   `clipRows`).
@@ -105,6 +110,32 @@ public struct MergeDefences: Sendable, Hashable {
     /// still take 90% or more of a copy with one vote's weight. A liar can still claim w_l + 10 on every row (a step
     /// share above 0.9 on a cold row) and move it by the clipping radius per merge.
     public var protectTail = true
+    /// **Step cap** (for the attacks that stay inside the clipping radius: Spattack's O-D, O-S and L-S, issue 17).
+    /// One copy may move a row by at most `stepCap` typical distances r_i in one merge. The merge moves the receiver's
+    /// row by a·d (d the distance after clipping, a = w_r / (max(w_l, prior) + w_r) the step share); when that exceeds
+    /// `stepCap` × r_i, the claimed weight is lowered until it does not (a = `stepCap` r_i / d). Only the weight changes:
+    /// the row still points where the sender put it, and the mass it brings into push-sum shrinks with its step.
+    /// Why it holds where clipping did not: clipping bounds the *distance* of a row (20 r_i), but the tail cap still lets
+    /// a liar claim ten votes more than the receiver holds, a step share near 1 on most rows; a liar then moves a row by
+    /// up to 20 r_i per merge and, through the weight it leaves behind (half its excess), the receiver's next copies
+    /// carry the lie on with more weight than honest rows hold. With the step cap a copy moves a row by at most
+    /// `stepCap` r_i and leaves at most the weight that step needs.
+    /// Honest: a copy that nobody just trained sits about r_i away with a step share near 1/2 (a step of r_i/2); a fresh
+    /// vote on a converged row sits further, and its step is cut to `stepCap` r_i (it still moves the row, only less far
+    /// per merge, and reaches the receiver through later merges as well). Not applied while the receiver doubts itself
+    /// (most recent copies were outliers: a late joiner or a returning peer catching up), and rows the receiver holds no
+    /// weight for (a fresh peer's: it has nothing to defend there yet, and adopts the swarm's rows within the clipping
+    /// radius) are left alone.
+    /// *The copy*: when more than half of a copy's weighted rows would move by more than `stepCopyCap` r_i, the copy is an outlier
+    /// and is not merged at all (`Verdict.stepOutlier`, sharing `clipRows`'s self-doubt: not while most recent copies
+    /// were outliers). An honest copy holds every row, and moves by more than a few radii only the rows its sender just
+    /// voted on; Spattack's copies move every row they hold (O-D: all rows; O-S and L-S: at most 100 rows, all lies).
+    /// A malicious key holder can still move every row it sends by `stepCap` r_i per merge in the direction it likes, and
+    /// in every merge it takes part in: a persistent bias of that size, where honest merges move rows the same amount in
+    /// directions that mostly cancel; pad a copy with honest rows so that fewer than half of its rows overstep (then it
+    /// is not dropped whole, and each lying row is still cut to `stepCap` r_i); move a fresh peer's weightless rows as far
+    /// as the clipping radius; and the radii r_i grow if liars make half of a row's merges.
+    public var capSteps = true
 
     /// k: the largest straggler slowdown an honest peer may have (the claimed-weight bound grows with it).
     public var maxSlowdown: Double = 10
@@ -130,6 +161,11 @@ public struct MergeDefences: Sendable, Hashable {
     public var tailVotes: Float = 10
     /// The weight the receiver's row counts at least in the merge's step share.
     public var tailPrior: Float = 0.1
+    /// μ: a copy may move a row by at most μ typical distances r_i per merge (`capSteps`).
+    public var stepCap: Float = 6
+    /// A copy more than half of whose weighted rows would move the receiver's by more than this many typical distances
+    /// is not merged at all (`capSteps`; tighter than `stepCap`, because a whole copy of such rows is rarer than a row).
+    public var stepCopyCap: Float = 3
 
     public init() {}
 
@@ -138,19 +174,19 @@ public struct MergeDefences: Sendable, Hashable {
     /// Every defence off (the merge rule sees copies as received; for measurements).
     public static let off: MergeDefences = {
         var d = MergeDefences()
-        d.boundWeights = false; d.boundClockLead = false; d.boundValues = false; d.clipRows = false; d.protectTail = false
+        d.boundWeights = false; d.boundClockLead = false; d.boundValues = false; d.clipRows = false; d.protectTail = false; d.capSteps = false
         return d
     }()
 
     /// True when at least one defence is on.
-    public var anyOn: Bool { boundWeights || boundClockLead || boundValues || clipRows || protectTail }
+    public var anyOn: Bool { boundWeights || boundClockLead || boundValues || clipRows || protectTail || capSteps }
 
     /// The switches' names, as `--defences` spells them, in order.
-    public static let names = ["weights", "clock", "values", "clip", "tail"]
+    public static let names = ["weights", "clock", "values", "clip", "tail", "step"]
 
     /// The switches that are on, by name (`names`).
     public var enabled: [String] {
-        zip(Self.names, [boundWeights, boundClockLead, boundValues, clipRows, protectTail]).filter(\.1).map(\.0)
+        zip(Self.names, [boundWeights, boundClockLead, boundValues, clipRows, protectTail, capSteps]).filter(\.1).map(\.0)
     }
 
     /// Turns the switch `name` (one of `names`) on or off; false for an unknown name.
@@ -161,6 +197,7 @@ public struct MergeDefences: Sendable, Hashable {
         case "values": boundValues = on
         case "clip": clipRows = on
         case "tail": protectTail = on
+        case "step": capSteps = on
         default: return false
         }
         return true
@@ -180,6 +217,8 @@ public struct MergeDefences: Sendable, Hashable {
         if !(copyFactor >= 1 && copyFactor.isFinite) { return "defences: copy factor must be >= 1" }
         if !(copyRelative >= 0 && copyRelative.isFinite) { return "defences: copy relative must be >= 0" }
         if !(clipWeightPower >= 0 && clipWeightPower.isFinite) { return "defences: clip weight power must be >= 0" }
+        if !(stepCap > 0 && stepCap.isFinite) { return "defences: step cap must be > 0" }
+        if !(stepCopyCap > 0 && stepCopyCap.isFinite) { return "defences: step copy cap must be > 0" }
         return nil
     }
 }
@@ -219,12 +258,17 @@ public struct CopyScreen: Sendable {
         public var rowsClipped = 0
         /// Rows whose claimed weight exceeded the honest bound (`MergeDefences.boundWeights`).
         public var weightsOverBound = 0
+        /// Rows whose claimed weight was lowered by the step cap (`MergeDefences.capSteps`).
+        public var rowsStepCapped = 0
         /// Rows whose claimed weight was cut by the tail cap.
         public var weightsTailCapped = 0
         /// The copy's clock led the receiver's by more than `maxClockLead` (and was read as that lead).
         public var leadCapped = false
         /// More than half of the copy's rows sat beyond the copy threshold (`MergeDefences.clipRows`): not merged at all.
         public var outlier = false
+        /// An outlier only by the step cap: most of its rows would have moved the receiver's by more than the step cap
+        /// (`MergeDefences.capSteps`), while most sat within the copy threshold's distance.
+        public var stepOutlier = false
         /// The copy's clock was more than `maxClockLead` behind the receiver's (a stale copy: a returning peer's).
         public var stale = false
         /// Mean over rows of distance / radius, before clipping (how far the copy sits, in radii; 0 without clipping).
@@ -258,9 +302,9 @@ public struct CopyScreen: Sendable {
         } else if clock > p.round, clock - p.round > D.maxClockLead {
             v.stale = true
         }
-        guard D.boundWeights || D.boundValues || D.clipRows || D.protectTail, !p.items.isEmpty else { return v }
+        guard D.boundWeights || D.boundValues || D.clipRows || D.protectTail || D.capSteps, !p.items.isEmpty else { return v }
         let d = table.dimension, w = table.wireDimension, n = p.items.count
-        if D.clipRows, typicalDistance.count != table.itemCount {
+        if D.clipRows || D.capSteps, typicalDistance.count != table.itemCount {
             typicalDistance = [Float](repeating: 0, count: table.itemCount)
         }
         // Pass 1: the receiver's norms on the copy's rows, and the copy's rows' norms and distances from them.
@@ -287,22 +331,46 @@ public struct CopyScreen: Sendable {
         let valueBound = Double(max(D.valueScale * longest, D.valueFloor))
         var keep = [Bool](repeating: true, count: n)
         var distanceInRadii: Double = 0
+        var capSteps = D.capSteps
         let up = Float(exp(Double(D.clipAdaptation) / 2)), down = 1 / up
-        if D.clipRows {
-            // The whole copy first: when more than half of its weighted rows sit beyond the copy threshold, the copy is an
-            // outlier and is not merged at all (unless most recent copies were: then the receiver is the odd one out).
-            var beyond = 0, judged = 0
-            for r in 0..<n where p.weights[r] > 0 && !(D.boundValues && norm[r] > valueBound) {
-                let i = Int(p.items[r])
-                let ri = typicalDistance[i] > 0 ? typicalDistance[i] : D.clipPrior * max(ownNorm[r], 1e-3)
-                judged += 1
-                if dist[r] > Double(max(D.copyFactor * ri, D.copyRelative * ownNorm[r])) { beyond += 1 }
+        if D.clipRows || D.capSteps {
+            // The whole copy first: when more than half of its weighted rows sit beyond the copy threshold, or (step cap)
+            // would move the receiver's row by more than the step cap, the copy is an outlier and is not merged at all
+            // (unless most recent copies were: then the receiver is the odd one out).
+            var beyond = 0, judged = 0, stepping = 0
+            let stepRows = D.capSteps, clipping = D.clipRows
+            let prior = priorWeight
+            p.weights.withUnsafeBufferPointer { W in
+                p.items.withUnsafeBufferPointer { I in
+                    table.trainedSteps.withUnsafeBufferPointer { S in
+                        typicalDistance.withUnsafeBufferPointer { T in
+                            for r in 0..<n where W[r] > 0 && !(D.boundValues && norm[r] > valueBound) {
+                                let i = Int(I[r])
+                                let ri = T[i] > 0 ? T[i] : D.clipPrior * max(ownNorm[r], 1e-3)
+                                judged += 1
+                                if clipping, dist[r] > Double(max(D.copyFactor * ri, D.copyRelative * ownNorm[r])) { beyond += 1 }
+                                if stepRows {
+                                    var wr = W[r]
+                                    if let bound { wr = min(wr, bound) }
+                                    if let allowance { wr = min(wr, S[i] + allowance) }
+                                    let wl = max(S[i], prior)
+                                    let di = clipping ? min(dist[r], Double(D.clipFactor * ri)) : dist[r]
+                                    if S[i] > 0, Double(wr / (wl + wr)) * di > Double(D.stepCopyCap * ri) { stepping += 1 }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            let outlier = judged >= Self.minimumRowsForOutlier && 2 * beyond > judged
+            let far = judged >= Self.minimumRowsForOutlier && 2 * beyond > judged
+            let steps = judged >= Self.minimumRowsForOutlier && 2 * stepping > judged
+            let outlier = far || steps
             let doubting = outlierRate > 0.5
+            if doubting { capSteps = false }
             outlierRate = 0.8 * outlierRate + (outlier ? 0.2 : 0)
             if outlier, !doubting {
                 v.outlier = true
+                v.stepOutlier = steps && !far
                 v.rowsJudged = judged
                 p.items = []; p.weights = []; p.values = []
                 return v
@@ -348,6 +416,13 @@ public struct CopyScreen: Sendable {
                 // r_i tracks the median distance. A stale copy (a returning peer's) is clipped but does not teach the
                 // radius what distances are normal.
                 if !v.stale { typicalDistance[i] = di > Double(ri) ? ri * up : ri * down }
+                if capSteps { stepCap(&wr, distance: min(di, Double(tau)), radius: ri, own: table.trainedSteps[i], v: &v) }
+            } else if capSteps, p.weights[r] > 0 {
+                // Clipping off: the step is judged on the unclipped distance, and r_i still tracks the median.
+                var ri = typicalDistance[i]
+                if ri <= 0 { ri = D.clipPrior * max(ownNorm[r], 1e-3) }
+                stepCap(&wr, distance: dist[r], radius: ri, own: table.trainedSteps[i], v: &v)
+                if !v.stale { typicalDistance[i] = dist[r] > Double(ri) ? ri * up : ri * down }
             }
             if wr != p.weights[r] { p.weights[r] = wr < PushSumVoteMerge.weightFloor ? 0 : wr }
         }
@@ -362,6 +437,20 @@ public struct CopyScreen: Sendable {
             p.items = items; p.weights = weights; p.values = values
         }
         return v
+    }
+
+    /// The step cap (`MergeDefences.capSteps`): lowers the claimed weight `wr` of a row at `distance` from the receiver's
+    /// (after clipping) so that the merge moves the row by at most `stepCap` × `radius`; `own` is the receiver's weight.
+    @inline(__always)
+    func stepCap(_ wr: inout Float, distance: Double, radius: Float, own: Float, v: inout Verdict) {
+        let wl = max(own, priorWeight)
+        guard wr > 0, own > 0, distance > 0 else { return }
+        let cap = Double(defences.stepCap * radius)
+        let a = Double(wr) / Double(wl + wr)
+        guard a * distance > cap else { return }
+        let b = cap / distance   // < a < 1
+        wr = Float(b * Double(wl) / (1 - b))
+        v.rowsStepCapped += 1
     }
 
     /// (‖src‖, ‖dst‖, ‖src − dst‖) of a wire row `src` (`d` floats and a bias) and a table row `dst` with bias `bias`.

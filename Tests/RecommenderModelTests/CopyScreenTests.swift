@@ -170,6 +170,84 @@ import Testing
         #expect(back >= 0.2, "the honest copy pulled the cold row back \(back) of the way")
     }
 
+    /// Spattack's O kinds: rows pushed against the swarm's move, at 15 typical distances (inside the clipping radius of
+    /// 20) with the largest weight the tail cap lets through. Without the step cap the merge moves each such row 5/6 of
+    /// the way (12.5 of 15 radii); with it, by at most `stepCap` (6) radii, and the weight it leaves behind is what that step
+    /// needs (so the receiver's next copies do not carry the lie on with more weight than honest rows hold). Here the
+    /// lie is on 3 of 8 rows (the copy is not an outlier as a whole; see the next test for one that lies on most).
+    @Test func anOppositeMoveInsideTheClippingRadiusMovesARowByAtMostTheStepCap() throws {
+        let t0 = Self.receiver()
+        var defences = Self.only("tail")
+        defences.clipRows = true
+        defences.capSteps = true
+        var t = t0, clock: UInt64 = 100
+        var screen = CopyScreen(defences: defences)
+        Self.merge(Self.honest(t0, count: 12, round: 100), into: &t, clock: &clock, screen: &screen)
+        let radii = screen.typicalDistance
+        try #require(radii.count == Self.items)
+        let lied = [0, 3, 5]
+        let lie = Self.opposite(t, rows: lied, radii: radii)
+        var screened = lie, probe = screen
+        let v = probe.screen(&screened, against: t, clock: clock, rule: Self.rule)
+        #expect(!v.outlier && v.rowsClipped == 0 && v.rowsStepCapped == lied.count, "\(v)")
+        let settled = t
+        Self.merge([lie], into: &t, clock: &clock, screen: &screen)
+        for i in lied {
+            let moved = Self.distance(Self.row(t, i), Self.row(settled, i))
+            let mu = MergeDefences().stepCap, b = mu / 15
+            #expect(moved <= mu * radii[i] * 1.01 + 1e-6, "row \(i) moved \(moved), \(moved / radii[i]) radii")
+            // a = μ/15 = w_r / (w_l + w_r): w_r = w_l b / (1 − b), and the receiver keeps (w_l + w_r) / 2, less than it held.
+            let kept = (1 + b / (1 - b)) / 2
+            #expect(t.trainedSteps[i] <= settled.trainedSteps[i] * kept * 1.01 + 1e-4, "row \(i): weight \(t.trainedSteps[i])")
+            #expect(kept < 0.9)
+        }
+    }
+
+    /// The same lie on 6 of 8 rows: most of the copy would be cut by the step cap, so it is dropped whole
+    /// (`Verdict.stepOutlier`), as the whole-copy cut drops a copy most of whose rows sit far away.
+    @Test func aCopyThatWouldOverstepOnMostRowsIsDroppedWhole() throws {
+        let t0 = Self.receiver()
+        var t = t0, clock: UInt64 = 100
+        var screen = CopyScreen()
+        Self.merge(Self.honest(t0, count: 12, round: 100), into: &t, clock: &clock, screen: &screen)
+        let lie = Self.opposite(t, rows: [0, 1, 2, 3, 4, 5], radii: screen.typicalDistance)
+        let settled = t
+        var screened = lie, probe = screen
+        let v = probe.screen(&screened, against: t, clock: clock, rule: Self.rule)
+        #expect(v.outlier && v.stepOutlier, "\(v)")
+        Self.merge([lie], into: &t, clock: &clock, screen: &screen)
+        #expect(t == settled)
+    }
+
+    /// `t`'s copy claiming weight 100 on every row, with `rows` moved 15 radii away (along −(1, ..., 1)).
+    static func opposite(_ t: ItemTable, rows: [Int], radii: [Float]) -> ModelPayload {
+        var lie = t.payload(round: 100)
+        lie.weights = lie.weights.map { _ in 100 }
+        for r in rows {
+            let away = 15 * radii[r] / Float(Self.dim + 1).squareRoot()
+            for k in 0...Self.dim { lie.values[r * (Self.dim + 1) + k] -= away }
+        }
+        return lie
+    }
+
+    /// The step cap leaves honest copies alone: one from the swarm (a typical distance away, the receiver's weights)
+    /// and a voter's (one vote more on four rows, one local step away) move exactly as undefended.
+    @Test func honestCopiesPassTheStepCapUntouched() {
+        let t0 = Self.receiver()
+        var t = t0, clock: UInt64 = 100
+        var screen = CopyScreen(defences: Self.only("step"))
+        Self.merge(Self.honest(t0, count: 12, round: 100), into: &t, clock: &clock, screen: &screen)
+        let swarm = Self.copy(of: t, round: 100, noise: 0.02, seed: 31)
+        var w = t.trainedSteps
+        for i in 0..<4 { w[i] = 0.9 * w[i] + 1 }
+        let voter = Self.copy(of: t, round: 101, noise: 0.03, seed: 32, weights: w)
+        for p in [swarm, voter] {
+            var screened = p
+            let v = screen.screen(&screened, against: t, clock: clock, rule: Self.rule)
+            #expect(v.rowsStepCapped == 0 && screened == p, "\(v)")
+        }
+    }
+
     /// A row the receiver holds no weight for counts as a tenth of a vote: a claim of 0.01 moves it a tenth of the
     /// way, not all of it.
     @Test func aWeightlessRowIsNotReplacedOutright() {
