@@ -58,8 +58,19 @@ import Testing
             var pc = old.config
             pc.seeds = restored.seeds   // no seed address: only the peers it knew
             pc.listen = .loopbackIPv4(port: old.address.port)
-            restarted.append(try PeerNode(config: pc, learner: l, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
-                                          sink: { lines.add($0) }))
+            // The old port is in the ephemeral range: while it was free, another test's short outgoing connection may
+            // have taken it as its local port. Retry for up to 3 s, as the node's ScenarioDriver retries a launch.
+            var node: PeerNode?
+            for attempt in 0..<30 {
+                do {
+                    node = try PeerNode(config: pc, learner: l, merge: WeightedAverageMerge(), target: NodeHost.sharedTarget,
+                                        sink: { lines.add($0) })
+                    break
+                } catch where attempt < 29 {
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+            }
+            restarted.append(try #require(node))
         }
         let survivors = nodes.enumerated().filter { !crashed.contains($0.offset) }.map(\.element)
         host = NodeHost(peers: survivors + restarted, log: try LineWriter(path: nil))
