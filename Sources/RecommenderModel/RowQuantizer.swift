@@ -38,15 +38,14 @@ public struct RowQuantizer: Sendable {
             values.withUnsafeMutableBufferPointer { V in
                 for (r, item) in payload.items.enumerated() {
                     let y = V.baseAddress! + r * w, res = R.baseAddress! + Int(item) * w
-                    for k in 0..<w { y[k] += res[k] }
+                    // y = x + r_old, kept in the residual's place; after rounding y to q, the residual becomes (x + r_old) - q.
+                    for k in 0..<w { y[k] += res[k]; res[k] = y[k] }
                     switch precision {
                     case .f16: Self.roundF16(y, count: w)
                     case .i8: scales[r] = Self.roundI8(y, count: w)
                     case .f32: break
                     }
-                    // residual = (x + r_old) - q, where y held x + r_old before rounding: recompute from the payload's x.
-                    let x = payload.values.withUnsafeBufferPointer { $0.baseAddress! + r * w }
-                    for k in 0..<w { res[k] = (x[k] + res[k]) - y[k] }
+                    for k in 0..<w { res[k] -= y[k] }
                     // Only clamping (beyond Float16's range) leaves more than half its top ulp (16): drop that excess.
                     if precision == .f16 { for k in 0..<w where abs(res[k]) > 16 { res[k] = 0 } }
                 }
