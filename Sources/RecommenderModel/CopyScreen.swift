@@ -346,7 +346,7 @@ public struct CopyScreen: Sendable {
                         typicalDistance.withUnsafeBufferPointer { T in
                             for r in 0..<n where W[r] > 0 && !(D.boundValues && norm[r] > valueBound) {
                                 let i = Int(I[r])
-                                let ri = T[i] > 0 ? T[i] : D.clipPrior * max(ownNorm[r], 1e-3)
+                                let ri = Self.radius(typical: T[i], ownNorm: ownNorm[r], prior: D.clipPrior)
                                 judged += 1
                                 if clipping, dist[r] > Double(max(D.copyFactor * ri, D.copyRelative * ownNorm[r])) { beyond += 1 }
                                 if stepRows {
@@ -394,8 +394,7 @@ public struct CopyScreen: Sendable {
             // one reference an attacker cannot forge (at a swarm's start every peer is fresh, and a liar met before the
             // first honest copy would otherwise set every row it sends).
             if D.clipRows, p.weights[r] > 0 {
-                var ri = typicalDistance[i]
-                if ri <= 0 { ri = D.clipPrior * max(ownNorm[r], 1e-3) }
+                let ri = Self.radius(typical: typicalDistance[i], ownNorm: ownNorm[r], prior: D.clipPrior)
                 let tau = D.clipFactor * ri
                 let di = dist[r]
                 distanceInRadii += di / Double(tau)
@@ -415,14 +414,13 @@ public struct CopyScreen: Sendable {
                 }
                 // r_i tracks the median distance. A stale copy (a returning peer's) is clipped but does not teach the
                 // radius what distances are normal.
-                if !v.stale { typicalDistance[i] = di > Double(ri) ? ri * up : ri * down }
+                if !v.stale { typicalDistance[i] = Self.nextRadius(ri, distance: di, up: up, down: down) }
                 if capSteps { stepCap(&wr, distance: min(di, Double(tau)), radius: ri, own: table.trainedSteps[i], v: &v) }
             } else if capSteps, p.weights[r] > 0 {
                 // Clipping off: the step is judged on the unclipped distance, and r_i still tracks the median.
-                var ri = typicalDistance[i]
-                if ri <= 0 { ri = D.clipPrior * max(ownNorm[r], 1e-3) }
+                let ri = Self.radius(typical: typicalDistance[i], ownNorm: ownNorm[r], prior: D.clipPrior)
                 stepCap(&wr, distance: dist[r], radius: ri, own: table.trainedSteps[i], v: &v)
-                if !v.stale { typicalDistance[i] = dist[r] > Double(ri) ? ri * up : ri * down }
+                if !v.stale { typicalDistance[i] = Self.nextRadius(ri, distance: dist[r], up: up, down: down) }
             }
             if wr != p.weights[r] { p.weights[r] = wr < PushSumVoteMerge.weightFloor ? 0 : wr }
         }
@@ -437,6 +435,19 @@ public struct CopyScreen: Sendable {
             p.items = items; p.weights = weights; p.values = values
         }
         return v
+    }
+
+    /// r_i of a row: its running median distance `typical`, or, before any copy taught it one, `prior` (`clipPrior`)
+    /// times the receiver's row norm (at least 1e-3). The one rule behind the copy test, clipping and the step cap.
+    @inline(__always)
+    static func radius(typical: Float, ownNorm: Float, prior: Float) -> Float {
+        typical > 0 ? typical : prior * max(ownNorm, 1e-3)
+    }
+
+    /// The next r_i after a copy at `distance`: up when the copy sat beyond r_i, down otherwise, so r_i tracks the median.
+    @inline(__always)
+    static func nextRadius(_ ri: Float, distance: Double, up: Float, down: Float) -> Float {
+        distance > Double(ri) ? ri * up : ri * down
     }
 
     /// The step cap (`MergeDefences.capSteps`): lowers the claimed weight `wr` of a row at `distance` from the receiver's
